@@ -1,0 +1,37 @@
+# make run   - set everything up and serve on http://$(HOST):$(PORT) (SQLite by default)
+# make setup - everything but serving: virtualenv, pinned dependencies, database schema
+# make test  - set up, then run the whole suite (SQLite and PostgreSQL)
+# make lint  - ruff
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+FLASK  := $(BIN)/flask --app app
+HOST   ?= 127.0.0.1
+PORT   ?= 5000
+
+.PHONY: run setup test lint db clean
+
+run: setup
+	@$(FLASK) api-key list | grep -q . || printf '\nNo API key yet. Create one for your site with:\n  %s api-key create my-site\n\n' "$(FLASK)"
+	$(FLASK) run --host $(HOST) --port $(PORT)
+
+setup: $(VENV)/.installed db
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+db: $(VENV)/.installed
+	$(FLASK) db upgrade
+
+test: setup
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+clean:
+	rm -rf $(VENV) instance/moderation.db* .pytest_cache

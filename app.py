@@ -1,0 +1,3 @@
+from moderation.web import create_app
+
+app = create_app()

@@ -1,0 +1,82 @@
+"""API keys: created once, shown once, stored as a SHA-256 of the secret, revocable."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .store import ApiKey, utcnow
+
+SCOPES = ("submit", "moderate")
+KEY_PREFIX = "mk_"
+
+
+class ApiKeyError(ValueError):
+    """A key cannot be created or revoked as asked."""
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Who an authenticated request comes from."""
+
+    name: str
+    scopes: frozenset[str]
+
+
+def _digest(secret: str) -> str:
+    # Keys are 256-bit random, so a plain SHA-256 cannot be brute-forced;
+    # a slow password hash would only slow every request.
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def create_key(session: Session, name: str, scopes: tuple[str, ...] = ("submit",)) -> str:
+    """Store a new key and return its plaintext, which is never stored."""
+    name = name.strip()
+    if not name:
+        raise ApiKeyError("a key needs a name")
+    for scope in scopes:
+        if scope not in SCOPES:
+            raise ApiKeyError(f"unknown scope {scope!r} (use {', '.join(SCOPES)})")
+    if session.scalar(select(ApiKey.id).where(ApiKey.name == name)) is not None:
+        raise ApiKeyError(f"a key named {name!r} already exists")
+    prefix = secrets.token_hex(6)
+    secret = secrets.token_urlsafe(32)
+    session.add(
+        ApiKey(name=name, prefix=prefix, secret_sha256=_digest(secret), scopes=" ".join(sorted(scopes)))
+    )
+    session.flush()
+    return f"{KEY_PREFIX}{prefix}_{secret}"
+
+
+def verify_key(session: Session, presented: str) -> Caller | None:
+    """The caller for a presented key, or None if it is unknown, malformed or revoked."""
+    if not presented.startswith(KEY_PREFIX):
+        return None
+    prefix, sep, secret = presented[len(KEY_PREFIX):].partition("_")
+    if not sep or not secret:
+        return None
+    key = session.scalar(select(ApiKey).where(ApiKey.prefix == prefix))
+    if key is None or key.revoked_at is not None:
+        return None
+    if not hmac.compare_digest(key.secret_sha256, _digest(secret)):
+        return None
+    return Caller(key.name, frozenset(key.scopes.split()))
+
+
+def list_keys(session: Session) -> list[ApiKey]:
+    """All keys, revoked ones included, oldest first."""
+    return list(session.scalars(select(ApiKey).order_by(ApiKey.created_at, ApiKey.id)))
+
+
+def revoke_key(session: Session, name: str) -> None:
+    """Revoke a key by name; it stops working at once."""
+    key = session.scalar(select(ApiKey).where(ApiKey.name == name))
+    if key is None:
+        raise ApiKeyError(f"no key named {name!r}")
+    if key.revoked_at is None:
+        key.revoked_at = utcnow()

@@ -1,0 +1,54 @@
+"""The vocabulary shared by rules, classifier, verdicts and reports."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+# Categories the classifier scores, in a fixed order.
+SCORED_CATEGORIES: tuple[str, ...] = (
+    "toxicity",
+    "obscene",
+    "sexual",
+    "threat",
+    "identity_attack",
+    "insult",
+)
+
+# Everything a rule may be filed under.
+RULE_CATEGORIES: tuple[str, ...] = SCORED_CATEGORIES + (
+    "spam",
+    "personal_info",
+    "false_information",
+    "other",
+)
+
+
+class Action(str, Enum):
+    """What a rule asks for, weakest first."""
+
+    APPROVE = "approve"
+    FLAG = "flag"
+    HOLD = "hold"
+    REJECT = "reject"
+
+    @property
+    def strength(self) -> int:
+        """Order of precedence: reject > hold > flag > approve."""
+        return _STRENGTH[self]
+
+    @property
+    def status(self) -> str:
+        """The comment status this action leads to."""
+        return _STATUS[self]
+
+
+_STRENGTH = {Action.APPROVE: 0, Action.FLAG: 1, Action.HOLD: 2, Action.REJECT: 3}
+_STATUS = {
+    Action.APPROVE: "approved",
+    Action.FLAG: "flagged",
+    Action.HOLD: "pending",
+    Action.REJECT: "rejected",
+}
+
+STATUSES: tuple[str, ...] = ("approved", "flagged", "pending", "rejected")
+VISIBLE_STATUSES = frozenset({"approved", "flagged"})

@@ -1,0 +1,199 @@
+"""Submitting comments: idempotent by the site's id, stored with their verdict and history."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Table, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, sessionmaker
+
+from .decide import Decider
+from .store import Article, Author, Comment, StatusChange, utcnow
+from .verdict import AuthorFacts, Verdict
+
+
+@dataclass(frozen=True, slots=True)
+class NewComment:
+    """A comment as the site submits it."""
+
+    site_id: str
+    text: str
+    author_id: str
+    author_name: str | None = None
+    author_created_at: datetime | None = None
+    article_id: str | None = None
+    article_title: str | None = None
+    article_url: str | None = None
+    parent_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Submitted:
+    """The stored comment and whether this call created it."""
+
+    comment: Comment
+    created: bool
+
+
+class DuplicateIdConflict(Exception):
+    """The site id is taken by a comment with different text."""
+
+
+def text_digest(text: str) -> str:
+    """The fingerprint used to tell a re-post from a conflicting one."""
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _insert(session: Session, table: Table):  # type: ignore[no-untyped-def]
+    """INSERT ... ON CONFLICT for the session's dialect."""
+    dialect = session.get_bind().dialect.name
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+
+
+def author_facts(author: Author | None, created_at: datetime | None = None) -> AuthorFacts:
+    """What the rules may know about an author (a new author has no history)."""
+    created = created_at or (author.account_created_at if author else None)
+    age = (utcnow() - created).total_seconds() / 86400 if created else None
+    if author is None:
+        return AuthorFacts(account_age_days=age)
+    return AuthorFacts(age, author.comment_count, author.rejected_count)
+
+
+def find_author(session: Session, site_id: str) -> Author | None:
+    """An author by the site's id."""
+    return session.scalar(select(Author).where(Author.site_id == site_id))
+
+
+def get_comment(session: Session, site_id: str) -> Comment | None:
+    """A comment by the site's id."""
+    return session.scalar(select(Comment).where(Comment.site_id == site_id))
+
+
+def _upsert_author(session: Session, new: NewComment) -> Author:
+    session.execute(
+        _insert(session, Author.__table__)
+        .values(
+            site_id=new.author_id,
+            name=new.author_name,
+            account_created_at=new.author_created_at,
+            first_seen_at=utcnow(),
+            comment_count=0,
+            rejected_count=0,
+        )
+        .on_conflict_do_nothing(index_elements=["site_id"])
+    )
+    author = find_author(session, new.author_id)
+    assert author is not None
+    if new.author_name and author.name != new.author_name:
+        author.name = new.author_name
+    if new.author_created_at and author.account_created_at != new.author_created_at:
+        author.account_created_at = new.author_created_at
+    return author
+
+
+def _upsert_article(session: Session, new: NewComment) -> int | None:
+    if new.article_id is None:
+        return None
+    session.execute(
+        _insert(session, Article.__table__)
+        .values(site_id=new.article_id, title=new.article_title, url=new.article_url)
+        .on_conflict_do_nothing(index_elements=["site_id"])
+    )
+    article = session.scalar(select(Article).where(Article.site_id == new.article_id))
+    assert article is not None
+    if new.article_title and article.title != new.article_title:
+        article.title = new.article_title
+    if new.article_url and article.url != new.article_url:
+        article.url = new.article_url
+    return article.id
+
+
+def _existing(session: Session, new: NewComment, digest: str) -> Submitted:
+    comment = get_comment(session, new.site_id)
+    assert comment is not None
+    if comment.text_sha256 != digest:
+        raise DuplicateIdConflict(new.site_id)
+    return Submitted(comment, created=False)
+
+
+def submit_comment(
+    sessions: sessionmaker[Session], decider: Decider, new: NewComment, actor: str
+) -> Submitted:
+    """Decide on and store a new comment; a re-post of the same id returns the stored one.
+
+    Two concurrent posts of one id store one comment: the insert is
+    ``ON CONFLICT DO NOTHING`` on the unique site id, and the loser reads the
+    winner's row.
+    """
+    digest = text_digest(new.text)
+    with sessions() as session, session.begin():
+        if get_comment(session, new.site_id) is not None:
+            return _existing(session, new, digest)
+        author = _upsert_author(session, new)
+        article_id = _upsert_article(session, new)
+        verdict = decider.decide(new.text, author_facts(author))
+        now = utcnow()
+        inserted = session.execute(
+            _insert(session, Comment.__table__)
+            .values(
+                site_id=new.site_id,
+                text=new.text,
+                text_sha256=digest,
+                author_id=author.id,
+                article_id=article_id,
+                parent_site_id=new.parent_id,
+                status=verdict.status,
+                verdict=verdict.to_dict(),
+                rules_version=verdict.rules_version,
+                model_version=verdict.model_version,
+                submitted_by=actor,
+                created_at=now,
+                updated_at=now,
+            )
+            .on_conflict_do_nothing(index_elements=["site_id"])
+            .returning(Comment.__table__.c.id)
+        ).scalar()
+        if inserted is None:
+            return _existing(session, new, digest)
+        session.add(
+            StatusChange(
+                comment_id=inserted,
+                from_status=None,
+                to_status=verdict.status,
+                actor=f"rules:{verdict.rules_version}",
+                reason="; ".join(verdict.reasons) or None,
+                created_at=now,
+            )
+        )
+        session.execute(
+            update(Author)
+            .where(Author.id == author.id)
+            .values(
+                comment_count=Author.comment_count + 1,
+                rejected_count=Author.rejected_count + (1 if verdict.status == "rejected" else 0),
+            )
+        )
+        comment = session.get(Comment, inserted)
+        assert comment is not None
+        return Submitted(comment, created=True)
+
+
+def comment_verdict(comment: Comment) -> Verdict:
+    """The comment's verdict as it stands now (its status may have changed since)."""
+    verdict = Verdict.from_dict(comment.verdict)
+    verdict.status = comment.status
+    return verdict
+
+
+def history(session: Session, comment: Comment) -> list[StatusChange]:
+    """Every status the comment has had, oldest first."""
+    return list(
+        session.scalars(
+            select(StatusChange)
+            .where(StatusChange.comment_id == comment.id)
+            .order_by(StatusChange.id)
+        )
+    )

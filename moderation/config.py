@@ -1,0 +1,63 @@
+"""Settings: declared once, with help text, read from environment variables."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+INSTANCE_DIR = PROJECT_ROOT / "instance"
+
+
+@dataclass(frozen=True, slots=True)
+class Setting:
+    """One environment variable the service reads."""
+
+    name: str
+    default: Callable[[], Any]
+    cast: Callable[[str], Any]
+    help: str
+
+
+def _default_secret_key() -> str:
+    # Every process serving one site must share the key: keep it in instance/.
+    path = INSTANCE_DIR / "secret_key"
+    if not path.exists():
+        INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("DATABASE_URL", lambda: f"sqlite:///{INSTANCE_DIR / 'moderation.db'}", str,
+            "SQLAlchemy URL of the database; postgresql://user@host/db for PostgreSQL."),
+    Setting("SECRET_KEY", _default_secret_key, str,
+            "Signs moderator sessions; defaults to a random key kept in instance/secret_key."),
+    Setting("MODERATION_RULES", lambda: str(PROJECT_ROOT / "rules.yaml"), str,
+            "Path of the rules file; edits are picked up without a restart."),
+    Setting("RULES_RELOAD_SECONDS", lambda: 2.0, float,
+            "How often a process checks whether the rules files changed."),
+    Setting("MAX_TEXT_LENGTH", lambda: 10_000, int,
+            "Longest comment text accepted, in characters (longer gets 413)."),
+    Setting("MAX_REQUEST_BYTES", lambda: 1_000_000, int,
+            "Largest request body accepted, in bytes (larger gets 413)."),
+    Setting("DB_POOL_SIZE", lambda: 5, int,
+            "Database connections per process (PostgreSQL)."),
+    Setting("LOG_LEVEL", lambda: "INFO", str,
+            "Python logging level. Comment text and keys are never logged."),
+)
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Every setting, from the environment or its default."""
+    environ = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    for setting in SETTINGS:
+        raw = environ.get(setting.name)
+        values[setting.name] = setting.default() if raw in (None, "") else setting.cast(raw)
+    return values

@@ -1,0 +1,113 @@
+"""A compiled rule set and how it turns a comment into a verdict."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from ..categories import Action
+from ..normalize import normalize
+from ..verdict import AuthorFacts, Match, Verdict
+from .conditions import Condition, Subject
+
+
+class _SafeFormat(dict):
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+REASON_FIELDS = ("rule", "site_rule", "category", "action", "match")
+
+
+@dataclass(frozen=True, slots=True)
+class SiteRule:
+    """One of the rules the site posts for its readers."""
+
+    key: str
+    title: str
+    description: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """One entry of rules.yaml, compiled."""
+
+    id: str
+    site_rule: SiteRule
+    category: str
+    action: Action
+    condition: Condition
+    priority: int = 0
+    reason: str | None = None
+    line: int = 0
+
+    def render_reason(self, matched: str | None) -> str:
+        """The reason shown to moderators and the site, with fields filled in."""
+        template = self.reason or f"{self.site_rule.title}: {self.category.replace('_', ' ')}"
+        return template.format_map(
+            _SafeFormat(
+                rule=self.id,
+                site_rule=self.site_rule.title,
+                category=self.category,
+                action=self.action.value,
+                match=matched or "",
+            )
+        )
+
+
+@dataclass
+class RuleSet:
+    """Rules ordered by priority (highest first), with their version."""
+
+    rules: list[Rule]
+    site_rules: dict[str, SiteRule]
+    version: str
+    source: str = ""
+    files: tuple[str, ...] = field(default_factory=tuple)
+
+    def __post_init__(self) -> None:
+        self.rules.sort(key=lambda r: (-r.priority, r.line))
+
+    def evaluate(
+        self,
+        text: str,
+        author: AuthorFacts | None = None,
+        scores: Mapping[str, float] | None = None,
+        model_version: str | None = None,
+    ) -> Verdict:
+        """Run every rule; the strongest action wins and every hit is recorded."""
+        subject = Subject(text, normalize(text), author or AuthorFacts(), scores)
+        strongest = Action.APPROVE
+        matches: list[Match] = []
+        reasons: list[str] = []
+        for rule in self.rules:
+            spans = rule.condition.check(subject)
+            if spans is None:
+                continue
+            if rule.action.strength > strongest.strength:
+                strongest = rule.action
+            first_text = None
+            if spans:
+                for start, end in sorted(set(spans)):
+                    piece = text[start:end]
+                    first_text = first_text or piece
+                    matches.append(
+                        Match(rule.id, rule.site_rule.title, rule.category, rule.action.value,
+                              start, end, piece)
+                    )
+            else:
+                matches.append(
+                    Match(rule.id, rule.site_rule.title, rule.category, rule.action.value,
+                          None, None, None)
+                )
+            reason = rule.render_reason(first_text)
+            if reason not in reasons:
+                reasons.append(reason)
+        return Verdict(
+            status=strongest.status,
+            scores={k: round(float(v), 4) for k, v in (scores or {}).items()},
+            matches=matches,
+            reasons=reasons,
+            rules_version=self.version,
+            model_version=model_version,
+        )

@@ -1,0 +1,71 @@
+"""What the service decides about one comment, and the facts it decides on."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from .categories import VISIBLE_STATUSES
+
+
+@dataclass(frozen=True, slots=True)
+class AuthorFacts:
+    """What the rules may know about a comment's author."""
+
+    account_age_days: float | None = None
+    comment_count: int = 0
+    rejected_count: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """One rule hit, with the span of the original text that triggered it."""
+
+    rule: str
+    site_rule: str
+    category: str
+    action: str
+    start: int | None
+    end: int | None
+    text: str | None
+
+
+@dataclass(slots=True)
+class Verdict:
+    """The outcome for one comment."""
+
+    status: str
+    scores: dict[str, float] = field(default_factory=dict)
+    matches: list[Match] = field(default_factory=list)
+    reasons: list[str] = field(default_factory=list)
+    rules_version: str = ""
+    model_version: str | None = None
+
+    @property
+    def visible(self) -> bool:
+        """Whether the site should show the comment now."""
+        return self.status in VISIBLE_STATUSES
+
+    def to_dict(self) -> dict[str, Any]:
+        """The verdict as the API returns it (without the comment id)."""
+        return {
+            "status": self.status,
+            "visible": self.visible,
+            "scores": dict(self.scores),
+            "matches": [asdict(m) for m in self.matches],
+            "reasons": list(self.reasons),
+            "rules_version": self.rules_version,
+            "model_version": self.model_version,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Verdict:
+        """Rebuild a stored verdict."""
+        return cls(
+            status=data["status"],
+            scores=dict(data.get("scores") or {}),
+            matches=[Match(**m) for m in data.get("matches") or []],
+            reasons=list(data.get("reasons") or []),
+            rules_version=data.get("rules_version", ""),
+            model_version=data.get("model_version"),
+        )

@@ -1,0 +1,34 @@
+"""The Flask application factory."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+from flask_migrate import Migrate
+
+from ..config import INSTANCE_DIR, PROJECT_ROOT, load_settings
+from . import errors, extension
+
+
+def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app from the environment, or from ``test_config`` overrides in tests."""
+    app = Flask(__name__, instance_path=str(INSTANCE_DIR))
+    app.config.from_mapping(load_settings())
+    if test_config:
+        app.config.from_mapping(test_config)
+    app.config["MAX_CONTENT_LENGTH"] = app.config["MAX_REQUEST_BYTES"]
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    logging.basicConfig(level=app.config["LOG_LEVEL"], format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    svc = extension.init_app(app)
+    Migrate(app, svc, directory=str(PROJECT_ROOT / "migrations"))
+    errors.init_app(app)
+
+    from . import api, cli
+
+    app.register_blueprint(api.bp)
+    cli.init_app(app)
+    return app

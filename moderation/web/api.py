@@ -1,0 +1,133 @@
+"""The JSON API under /api/v1: parse, call the core, serialise."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from flask import Blueprint, current_app, g, jsonify, request
+from sqlalchemy import text
+
+from ..apikeys import verify_key
+from ..comments import (
+    DuplicateIdConflict,
+    author_facts,
+    comment_verdict,
+    find_author,
+    get_comment,
+    submit_comment,
+)
+from .errors import ApiError
+from .extension import services
+from .openapi import openapi_document
+from .schemas import CommentIn, ScoreIn, parse_body
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+
+def require_key(scope: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Require a valid `Authorization: Bearer <key>` with ``scope``."""
+
+    def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
+        @wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            header = request.headers.get("Authorization", "")
+            scheme, _, presented = header.partition(" ")
+            if scheme.lower() != "bearer" or not presented.strip():
+                raise ApiError(401, "unauthorized", "send an API key as 'Authorization: Bearer <key>'")
+            with services().sessions() as session:
+                caller = verify_key(session, presented.strip())
+            if caller is None:
+                raise ApiError(401, "unauthorized", "the API key is invalid or revoked")
+            if scope not in caller.scopes:
+                raise ApiError(403, "forbidden", f"this key lacks the {scope!r} scope")
+            g.caller = caller
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+def _check_length(text_value: str) -> None:
+    limit = current_app.config["MAX_TEXT_LENGTH"]
+    if len(text_value) > limit:
+        raise ApiError(413, "text_too_long", f"text is {len(text_value)} characters; the limit is {limit}")
+
+
+@bp.post("/comments")
+@require_key("submit")
+def post_comment():  # type: ignore[no-untyped-def]
+    """Decide on a new comment and store it; re-posting the same id is idempotent."""
+    body = parse_body(CommentIn, request.get_data(cache=False))
+    _check_length(body.text)
+    svc = services()
+    try:
+        result = submit_comment(svc.sessions, svc.decider, body.to_new_comment(), f"api:{g.caller.name}")
+    except DuplicateIdConflict:
+        raise ApiError(409, "id_conflict", f"comment {body.id!r} was already submitted with different text") from None
+    payload = {"id": result.comment.site_id, **comment_verdict(result.comment).to_dict()}
+    return jsonify(payload), 201 if result.created else 200
+
+
+@bp.get("/comments/<path:site_id>")
+@require_key("submit")
+def get_comment_view(site_id: str):  # type: ignore[no-untyped-def]
+    """A stored comment's current status and verdict."""
+    with services().sessions() as session:
+        comment = get_comment(session, site_id)
+        if comment is None:
+            raise ApiError(404, "not_found", f"no comment with id {site_id!r}")
+        payload = {
+            "id": comment.site_id,
+            **comment_verdict(comment).to_dict(),
+            "created_at": comment.created_at.isoformat(),
+            "updated_at": comment.updated_at.isoformat(),
+        }
+    return jsonify(payload)
+
+
+@bp.post("/score")
+@require_key("submit")
+def score():  # type: ignore[no-untyped-def]
+    """The verdict a comment would get; nothing is stored."""
+    body = parse_body(ScoreIn, request.get_data(cache=False))
+    _check_length(body.text)
+    svc = services()
+    author = None
+    if body.author is not None:
+        known = None
+        if body.author.id:
+            with svc.sessions() as session:
+                known = find_author(session, body.author.id)
+        author = author_facts(known, body.author.created_at)
+    return jsonify(svc.decider.decide(body.text, author).to_dict())
+
+
+@bp.get("/health")
+def health():  # type: ignore[no-untyped-def]
+    """Liveness for load balancers: database reachable, rules and model versions."""
+    svc = services()
+    database_ok = True
+    try:
+        with svc.sessions() as session:
+            session.execute(text("SELECT 1"))
+    except Exception:  # noqa: BLE001 - any failure means "not reachable"
+        current_app.logger.warning("health check: database unreachable")
+        database_ok = False
+    rules = svc.decider.rules
+    scorer = svc.decider.scorer
+    payload = {
+        "status": "ok" if database_ok else "unavailable",
+        "database": {"ok": database_ok, "backend": svc.engine.dialect.name},
+        "rules": {"version": rules.version, "count": len(rules.rules), "reload_error": svc.rules.last_error},
+        "model": {"loaded": scorer is not None, "version": scorer.version if scorer else None},
+    }
+    return jsonify(payload), 200 if database_ok else 503
+
+
+@bp.get("/openapi.json")
+def openapi():  # type: ignore[no-untyped-def]
+    """The OpenAPI 3 description of this API."""
+    return jsonify(openapi_document())

@@ -1,0 +1,118 @@
+"""Command-line tools: `flask rules check`, `flask api-key ...`, `flask score`."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+
+from ..apikeys import SCOPES, ApiKeyError, create_key, list_keys, revoke_key
+from ..batch import read_records
+from ..rules import RulesError, load_rules
+from .extension import services
+
+
+@click.group("rules")
+def rules_cli() -> None:
+    """Work with rules.yaml."""
+
+
+@rules_cli.command("check")
+@click.argument("path", required=False, type=click.Path(dir_okay=False))
+def rules_check(path: str | None) -> None:
+    """Validate a rules file (default: the configured one) without serving."""
+    path = path or current_app.config["MODERATION_RULES"]
+    try:
+        rules = load_rules(path)
+    except RulesError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    click.echo(f"{path}: {len(rules.rules)} rules, version {rules.version}")
+
+
+@click.group("api-key")
+def api_key_cli() -> None:
+    """Create, list and revoke API keys."""
+
+
+@api_key_cli.command("create")
+@click.argument("name")
+@click.option("--scope", "scopes", multiple=True, type=click.Choice(SCOPES), default=("submit",),
+              show_default=True, help="Repeat for several scopes.")
+def api_key_create(name: str, scopes: tuple[str, ...]) -> None:
+    """Create a key; it is printed once, as the only line on stdout."""
+    with services().sessions() as session, session.begin():
+        try:
+            key = create_key(session, name, scopes)
+        except ApiKeyError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(1)
+    click.echo(key)
+    click.echo("Store this key now: it cannot be shown again.", err=True)
+
+
+@api_key_cli.command("list")
+def api_key_list() -> None:
+    """List keys (names, scopes, state; never the secrets)."""
+    with services().sessions() as session:
+        for key in list_keys(session):
+            state = f"revoked {key.revoked_at:%Y-%m-%d %H:%M}" if key.revoked_at else "active"
+            click.echo(f"{key.name}\t{key.scopes}\t{state}\tcreated {key.created_at:%Y-%m-%d %H:%M}")
+
+
+@api_key_cli.command("revoke")
+@click.argument("name")
+def api_key_revoke(name: str) -> None:
+    """Revoke a key by name."""
+    with services().sessions() as session, session.begin():
+        try:
+            revoke_key(session, name)
+        except ApiKeyError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(1)
+    click.echo(f"revoked {name}", err=True)
+
+
+@click.command("score")
+@click.argument("source", default="-", type=click.File("r", encoding="utf-8"))
+@click.option("--format", "fmt", type=click.Choice(["auto", "jsonl", "csv"]), default="auto",
+              show_default=True, help="Input format; auto looks at the file name and first line.")
+@click.option("--text-column", default="text", show_default=True, help="CSV column with the text.")
+@click.option("--id-column", default="id", show_default=True, help="CSV column with the id, if any.")
+@click.option("--batch-size", default=256, show_default=True, help="Comments scored at once.")
+def score_cli(source, fmt: str, text_column: str, id_column: str, batch_size: int) -> None:  # type: ignore[no-untyped-def]
+    """Write one verdict per input comment as JSON lines; nothing is stored."""
+    decider = services().decider
+    name = getattr(source, "name", "-")
+    try:
+        batch: list[dict] = []
+        for record in read_records(source, fmt, Path(name).suffix, text_column, id_column):
+            batch.append(record)
+            if len(batch) >= batch_size:
+                _write_verdicts(decider, batch)
+                batch = []
+        _write_verdicts(decider, batch)
+    except ValueError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+
+
+def _write_verdicts(decider, batch: list[dict]) -> None:  # type: ignore[no-untyped-def]
+    if not batch:
+        return
+    verdicts = decider.decide_many([r["text"] for r in batch])
+    out = sys.stdout
+    for record, verdict in zip(batch, verdicts, strict=True):
+        line = {"id": record.get("id"), **verdict.to_dict()} if "id" in record else verdict.to_dict()
+        out.write(json.dumps(line, ensure_ascii=False) + "\n")
+    out.flush()
+
+
+def init_app(app: Flask) -> None:
+    """Register the command groups."""
+    app.cli.add_command(rules_cli)
+    app.cli.add_command(api_key_cli)
+    app.cli.add_command(score_cli)

@@ -1,0 +1,120 @@
+"""Fixtures: apps over a fresh SQLite or PostgreSQL database per test."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from flask_migrate import upgrade
+from sqlalchemy import text
+
+from moderation.apikeys import create_key
+from moderation.config import PROJECT_ROOT
+from moderation.web import create_app
+from moderation.web.extension import services
+
+PG_ADMIN = os.environ.get("TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/test")
+TABLES = "status_changes, comments, authors, articles, api_keys"
+
+
+def _migrate(url: str, tmp: Path) -> None:
+    app = create_app({"DATABASE_URL": url, "SECRET_KEY": "test", "LOG_LEVEL": "WARNING"})
+    with app.app_context():
+        upgrade(directory=str(PROJECT_ROOT / "migrations"))
+    services(app).engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite file, copied for each test."""
+    tmp = tmp_path_factory.mktemp("sqlite-template")
+    path = tmp / "template.db"
+    _migrate(f"sqlite:///{path}", tmp)
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A PostgreSQL database of our own, migrated once for the session."""
+    name = f"moderation_test_{uuid.uuid4().hex[:10]}"
+    try:
+        admin = psycopg.connect(PG_ADMIN, autocommit=True)
+    except psycopg.OperationalError as exc:
+        pytest.fail(f"PostgreSQL is not reachable at {PG_ADMIN} ({exc}); .ci/run starts it")
+    admin.execute(f'CREATE DATABASE "{name}"')
+    url = PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
+    try:
+        _migrate(url, tmp_path_factory.mktemp("pg"))
+        yield url
+    finally:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh, migrated database of each kind."""
+    if request.param == "sqlite":
+        path = tmp_path / "test.db"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        return f"sqlite:///{path}"
+    url = request.getfixturevalue("pg_url")
+    with psycopg.connect(url.replace("postgresql+psycopg", "postgresql"), autocommit=True) as conn:
+        conn.execute(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE")
+    return url
+
+
+@pytest.fixture
+def make_app(db_url: str) -> Iterator[Callable[..., Flask]]:
+    """Build apps over the test database with config overrides."""
+    apps: list[Flask] = []
+
+    def factory(**overrides: Any) -> Flask:
+        config = {"DATABASE_URL": db_url, "SECRET_KEY": "test", "LOG_LEVEL": "WARNING", "TESTING": True}
+        config.update(overrides)
+        app = create_app(config)
+        apps.append(app)
+        return app
+
+    yield factory
+    for app in apps:
+        services(app).engine.dispose()
+
+
+@pytest.fixture
+def app(make_app: Callable[..., Flask]) -> Flask:
+    """The app with the shipped rules."""
+    return make_app()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    """A test client."""
+    return app.test_client()
+
+
+@pytest.fixture
+def api_key(app: Flask) -> str:
+    """A fresh submit key."""
+    with services(app).sessions() as session, session.begin():
+        return create_key(session, f"test-{uuid.uuid4().hex[:6]}")
+
+
+@pytest.fixture
+def auth(api_key: str) -> dict[str, str]:
+    """Headers carrying the key."""
+    return {"Authorization": f"Bearer {api_key}"}
+
+
+def count_rows(app: Flask, table: str) -> int:
+    """Rows in a table (for checking what was stored)."""
+    with services(app).sessions() as session:
+        return session.execute(text(f"SELECT COUNT(*) FROM {table}")).scalar_one()

@@ -1,0 +1,47 @@
+"""Folding disguised text, with spans that point into the original."""
+
+import pytest
+
+from moderation.normalize import normalize
+
+
+@pytest.mark.parametrize(
+    ("original", "folded"),
+    [
+        ("ѕhit", "shit"),  # Cyrillic dze for s
+        ("Ѕсаm", "scam"),  # Cyrillic capitals and small letters
+        ("f\u200bu\u200cc\u200dk", "fuck"),  # zero-width characters
+        ("ｆｕｃｋ", "fuck"),  # fullwidth (NFKC)
+        ("𝐟𝐮𝐜𝐤", "fuck"),  # mathematical bold
+        ("Straße", "strasse"),  # case folding
+        ("cafe\u0301", "cafe"),  # combining accent dropped
+        ("naïve", "naive"),
+        ("HELLO", "hello"),
+    ],
+)
+def test_folds_disguises(original: str, folded: str) -> None:
+    assert normalize(original).text == folded
+
+
+def test_spans_map_back_to_original_text() -> None:
+    text = "Well ｆ\u200bｕｃｋ that"
+    norm = normalize(text)
+    start = norm.text.index("fuck")
+    a, b = norm.span(start, start + 4)
+    assert text[a:b] == "ｆ\u200bｕｃｋ"
+
+
+def test_combining_mark_belongs_to_its_letter() -> None:
+    text = "x cafe\u0301 y"
+    norm = normalize(text)
+    start = norm.text.index("cafe")
+    a, b = norm.span(start, start + 4)
+    assert text[a:b] == "cafe\u0301"
+
+
+def test_expansion_keeps_offsets() -> None:
+    text = "ﬁne Straße idiot"
+    norm = normalize(text)
+    start = norm.text.index("idiot")
+    a, b = norm.span(start, start + 5)
+    assert text[a:b] == "idiot"
