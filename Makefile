@@ -27,6 +27,7 @@ db: $(VENV)/.installed
 	$(FLASK) db upgrade
 
 test: setup
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed

@@ -57,7 +57,7 @@ def verify_key(session: Session, presented: str) -> Caller | None:
     """The caller for a presented key, or None if it is unknown, malformed or revoked."""
     if not presented.startswith(KEY_PREFIX):
         return None
-    prefix, sep, secret = presented[len(KEY_PREFIX):].partition("_")
+    prefix, sep, secret = presented[len(KEY_PREFIX) :].partition("_")
     if not sep or not secret:
         return None
     key = session.scalar(select(ApiKey).where(ApiKey.prefix == prefix))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 # Categories the classifier scores, in a fixed order.
 SCORED_CATEGORIES: tuple[str, ...] = (
@@ -15,7 +15,8 @@ SCORED_CATEGORIES: tuple[str, ...] = (
 )
 
 # Everything a rule may be filed under.
-RULE_CATEGORIES: tuple[str, ...] = SCORED_CATEGORIES + (
+RULE_CATEGORIES: tuple[str, ...] = (
+    *SCORED_CATEGORIES,
     "spam",
     "personal_info",
     "false_information",
@@ -23,7 +24,7 @@ RULE_CATEGORIES: tuple[str, ...] = SCORED_CATEGORIES + (
 )
 
 
-class Action(str, Enum):
+class Action(StrEnum):
     """What a rule asks for, weakest first."""
 
     APPROVE = "approve"

@@ -192,8 +192,6 @@ def history(session: Session, comment: Comment) -> list[StatusChange]:
     """Every status the comment has had, oldest first."""
     return list(
         session.scalars(
-            select(StatusChange)
-            .where(StatusChange.comment_id == comment.id)
-            .order_by(StatusChange.id)
+            select(StatusChange).where(StatusChange.comment_id == comment.id).order_by(StatusChange.id)
         )
     )

@@ -34,22 +34,46 @@ def _default_secret_key() -> str:
 
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("DATABASE_URL", lambda: f"sqlite:///{INSTANCE_DIR / 'moderation.db'}", str,
-            "SQLAlchemy URL of the database; postgresql://user@host/db for PostgreSQL."),
-    Setting("SECRET_KEY", _default_secret_key, str,
-            "Signs moderator sessions; defaults to a random key kept in instance/secret_key."),
-    Setting("MODERATION_RULES", lambda: str(PROJECT_ROOT / "rules.yaml"), str,
-            "Path of the rules file; edits are picked up without a restart."),
-    Setting("RULES_RELOAD_SECONDS", lambda: 2.0, float,
-            "How often a process checks whether the rules files changed."),
-    Setting("MAX_TEXT_LENGTH", lambda: 10_000, int,
-            "Longest comment text accepted, in characters (longer gets 413)."),
-    Setting("MAX_REQUEST_BYTES", lambda: 1_000_000, int,
-            "Largest request body accepted, in bytes (larger gets 413)."),
-    Setting("DB_POOL_SIZE", lambda: 5, int,
-            "Database connections per process (PostgreSQL)."),
-    Setting("LOG_LEVEL", lambda: "INFO", str,
-            "Python logging level. Comment text and keys are never logged."),
+    Setting(
+        "DATABASE_URL",
+        lambda: f"sqlite:///{INSTANCE_DIR / 'moderation.db'}",
+        str,
+        "SQLAlchemy URL of the database; postgresql://user@host/db for PostgreSQL.",
+    ),
+    Setting(
+        "SECRET_KEY",
+        _default_secret_key,
+        str,
+        "Signs moderator sessions; defaults to a random key kept in instance/secret_key.",
+    ),
+    Setting(
+        "MODERATION_RULES",
+        lambda: str(PROJECT_ROOT / "rules.yaml"),
+        str,
+        "Path of the rules file; edits are picked up without a restart.",
+    ),
+    Setting(
+        "RULES_RELOAD_SECONDS",
+        lambda: 2.0,
+        float,
+        "How often a process checks whether the rules files changed.",
+    ),
+    Setting(
+        "MAX_TEXT_LENGTH",
+        lambda: 10_000,
+        int,
+        "Longest comment text accepted, in characters (longer gets 413).",
+    ),
+    Setting(
+        "MAX_REQUEST_BYTES",
+        lambda: 1_000_000,
+        int,
+        "Largest request body accepted, in bytes (larger gets 413).",
+    ),
+    Setting("DB_POOL_SIZE", lambda: 5, int, "Database connections per process (PostgreSQL)."),
+    Setting(
+        "LOG_LEVEL", lambda: "INFO", str, "Python logging level. Comment text and keys are never logged."
+    ),
 )
 
 

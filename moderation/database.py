@@ -14,9 +14,9 @@ from sqlalchemy.orm import Session, sessionmaker
 def normalize_url(url: str) -> str:
     """Use psycopg 3 for plain postgres:// and postgresql:// URLs."""
     if url.startswith("postgres://"):
-        url = "postgresql://" + url[len("postgres://"):]
+        url = "postgresql://" + url[len("postgres://") :]
     if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
     return url
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from .rules import RulesReloader, RuleSet
+from .rules import RuleSet, RulesReloader
 from .verdict import AuthorFacts, Verdict
 
 
@@ -47,6 +47,4 @@ class Decider:
             return [rules.evaluate(t, a) for t, a in zip(texts, authors, strict=True)]
         scores = self.scorer.score(texts)
         version = self.scorer.version
-        return [
-            rules.evaluate(t, a, s, version) for t, a, s in zip(texts, authors, scores, strict=True)
-        ]
+        return [rules.evaluate(t, a, s, version) for t, a, s in zip(texts, authors, scores, strict=True)]

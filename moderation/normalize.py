@@ -17,11 +17,13 @@ from importlib import resources
 
 # Invisible characters used to split words past filters.
 _INVISIBLE = frozenset(
-    [0x00AD, 0x034F, 0x061C, 0x115F, 0x1160, 0x17B4, 0x17B5, 0x180E, 0x3164, 0xFEFF, 0xFFA0]
-    + list(range(0x200B, 0x2010))  # zero-width space/joiners, LRM/RLM
-    + list(range(0x202A, 0x202F))  # bidi embeddings
-    + list(range(0x2060, 0x2070))  # word joiner, invisible operators
-    + list(range(0xFE00, 0xFE10))  # variation selectors
+    [
+        *(0x00AD, 0x034F, 0x061C, 0x115F, 0x1160, 0x17B4, 0x17B5, 0x180E, 0x3164, 0xFEFF, 0xFFA0),
+        *range(0x200B, 0x2010),  # zero-width space/joiners, LRM/RLM
+        *range(0x202A, 0x202F),  # bidi embeddings
+        *range(0x2060, 0x2070),  # word joiner, invisible operators
+        *range(0xFE00, 0xFE10),  # variation selectors
+    ]
 )
 
 
@@ -32,7 +34,7 @@ def _confusables() -> dict[str, str]:
         resources.files("confusable_homoglyphs").joinpath("confusables.json").read_text("utf-8")
     )
     table: dict[str, str] = {}
-    # Digits first so that letters win where a glyph imitates both ("О" vs "0").
+    # Digits first so that letters win where a glyph imitates both (a Cyrillic capital O vs zero).
     targets = "0123456789" + "ABCDEFGHIJKLMNOPQRSTUVWXYZ" + "abcdefghijklmnopqrstuvwxyz"
     for target in targets:
         for glyph in data.get(target, ()):

@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 
 from .normalize import Normalized
 
@@ -42,7 +42,7 @@ SEPARATORS = r"[\s.\-_,/~]"
 _WORD_CHAR = "a-z0-9"
 
 
-class MatchMode(str, Enum):
+class MatchMode(StrEnum):
     """Where an entry may sit inside a word."""
 
     WORD = "word"

@@ -74,9 +74,7 @@ class Compare:
 def parse_compare(value: Any, what: str, line: int) -> Compare:
     """Parse ``{gt|gte|lt|lte|eq: number, ...}``."""
     if not isinstance(value, Mapping) or not value:
-        raise ConditionError(
-            f"{what} needs a comparison such as {{gte: 3}} (keys: {', '.join(_OPS)})", line
-        )
+        raise ConditionError(f"{what} needs a comparison such as {{gte: 3}} (keys: {', '.join(_OPS)})", line)
     tests = []
     for op, bound in value.items():
         if op not in _OPS:
@@ -133,9 +131,7 @@ class Regex:
             spans = [m.span() for m in self.pattern.finditer(subject.text) if m.end() > m.start()]
         else:
             norm = subject.normalized
-            spans = [
-                norm.span(*m.span()) for m in self.pattern.finditer(norm.text) if m.end() > m.start()
-            ]
+            spans = [norm.span(*m.span()) for m in self.pattern.finditer(norm.text) if m.end() > m.start()]
         return spans or None
 
 
@@ -316,9 +312,7 @@ class ConditionParser:
         for key, arg in value.items():
             key_line = line_of(value, key, line)
             if key not in CONDITION_KEYS:
-                raise ConditionError(
-                    f"unknown condition {key!r} (use {', '.join(CONDITION_KEYS)})", key_line
-                )
+                raise ConditionError(f"unknown condition {key!r} (use {', '.join(CONDITION_KEYS)})", key_line)
             parts.append(getattr(self, f"_{key}")(arg, key_line))
         return parts[0] if len(parts) == 1 else All(tuple(parts))
 
@@ -364,12 +358,12 @@ class ConditionParser:
     def _regex(self, arg: Any, line: int) -> Condition:
         on = "normalized"
         if isinstance(arg, Mapping):
-            unknown = set(arg) - {"pattern", "on"}
+            unknown = set(arg) - {"pattern", "field"}
             if unknown:
                 raise ConditionError(f"regex: unknown key {sorted(unknown)[0]!r}", line)
-            on = arg.get("on", on)
+            on = arg.get("field", on)
             if on not in ("normalized", "original"):
-                raise ConditionError("regex: on must be 'normalized' or 'original'", line)
+                raise ConditionError("regex: field must be 'normalized' or 'original'", line)
             arg = arg.get("pattern")
         return Regex(compile_re2(arg, line), on_original=on == "original")
 

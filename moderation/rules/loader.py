@@ -17,8 +17,7 @@ from .ruleset import REASON_FIELDS, Rule, RuleSet, SiteRule
 from .yamlsource import LineDict, line_of, load_yaml
 
 TOP_KEYS = {"version", "site_rules", "wordlists", "rules"}
-RULE_KEYS = {"id", "site_rule", "category", "action", "priority", "reason", "when", "enabled",
-             "description"}
+RULE_KEYS = {"id", "site_rule", "category", "action", "priority", "reason", "when", "enabled", "description"}
 SITE_RULE_KEYS = {"title", "description"}
 WORDLIST_KEYS = {"file", "words"}
 _ID = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
@@ -51,8 +50,10 @@ def _check_keys(mapping: Any, allowed: set[str], path: str, what: str, rule: str
     for key in mapping:
         if key not in allowed:
             raise RulesError(
-                path, line_of(mapping, key), f"unknown key {key!r} in {what} "
-                f"(allowed: {', '.join(sorted(allowed))})", rule,
+                path,
+                line_of(mapping, key),
+                f"unknown key {key!r} in {what} (allowed: {', '.join(sorted(allowed))})",
+                rule,
             )
 
 
@@ -66,7 +67,9 @@ def _check_reason(template: Any, path: str, line: int, rule: str) -> str:
     for name in fields:
         if name not in REASON_FIELDS:
             raise RulesError(
-                path, line, f"reason uses unknown field {{{name}}} (use {', '.join(REASON_FIELDS)})",
+                path,
+                line,
+                f"reason uses unknown field {{{name}}} (use {', '.join(REASON_FIELDS)})",
                 rule,
             )
     return template
@@ -138,7 +141,9 @@ def parse_rules(text: str, path: str = "rules.yaml", base: Path | None = None) -
             raise RulesError(path, line, "each rule must be a mapping")
         rule_id = raw.get("id")
         if not isinstance(rule_id, str) or not _ID.match(rule_id):
-            raise RulesError(path, line, "each rule needs an id of lower-case letters, digits, '-', '_' or '.'")
+            raise RulesError(
+                path, line, "each rule needs an id of lower-case letters, digits, '-', '_' or '.'"
+            )
         if rule_id in seen:
             raise RulesError(path, line, "duplicate rule id", rule_id)
         seen.add(rule_id)
@@ -148,20 +153,26 @@ def parse_rules(text: str, path: str = "rules.yaml", base: Path | None = None) -
                 raise RulesError(path, line, f"missing {required!r}", rule_id)
         if raw["site_rule"] not in site_rules:
             raise RulesError(
-                path, line_of(raw, "site_rule"),
-                f"unknown site_rule {raw['site_rule']!r} (known: {', '.join(site_rules)})", rule_id,
+                path,
+                line_of(raw, "site_rule"),
+                f"unknown site_rule {raw['site_rule']!r} (known: {', '.join(site_rules)})",
+                rule_id,
             )
         if raw["category"] not in RULE_CATEGORIES:
             raise RulesError(
-                path, line_of(raw, "category"),
-                f"unknown category {raw['category']!r} (use {', '.join(RULE_CATEGORIES)})", rule_id,
+                path,
+                line_of(raw, "category"),
+                f"unknown category {raw['category']!r} (use {', '.join(RULE_CATEGORIES)})",
+                rule_id,
             )
         try:
             action = Action(raw["action"])
         except ValueError:
             raise RulesError(
-                path, line_of(raw, "action"),
-                f"unknown action {raw['action']!r} (use {', '.join(a.value for a in Action)})", rule_id,
+                path,
+                line_of(raw, "action"),
+                f"unknown action {raw['action']!r} (use {', '.join(a.value for a in Action)})",
+                rule_id,
             ) from None
         priority = raw.get("priority", 0)
         if isinstance(priority, bool) or not isinstance(priority, int):
@@ -176,8 +187,16 @@ def parse_rules(text: str, path: str = "rules.yaml", base: Path | None = None) -
         if raw.get("enabled", True) is False:
             continue
         rules.append(
-            Rule(rule_id, site_rules[raw["site_rule"]], raw["category"], action, condition,
-                 priority, reason, line)
+            Rule(
+                rule_id,
+                site_rules[raw["site_rule"]],
+                raw["category"],
+                action,
+                condition,
+                priority,
+                reason,
+                line,
+            )
         )
     return RuleSet(rules, site_rules, hasher.hexdigest()[:12], path, tuple(files))
 

@@ -92,13 +92,13 @@ class RuleSet:
                     piece = text[start:end]
                     first_text = first_text or piece
                     matches.append(
-                        Match(rule.id, rule.site_rule.title, rule.category, rule.action.value,
-                              start, end, piece)
+                        Match(
+                            rule.id, rule.site_rule.title, rule.category, rule.action.value, start, end, piece
+                        )
                     )
             else:
                 matches.append(
-                    Match(rule.id, rule.site_rule.title, rule.category, rule.action.value,
-                          None, None, None)
+                    Match(rule.id, rule.site_rule.title, rule.category, rule.action.value, None, None, None)
                 )
             reason = rule.render_reason(first_text)
             if reason not in reasons:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 from flask import Flask, current_app
+from flask.cli import AppGroup, with_appcontext
 
 from ..apikeys import SCOPES, ApiKeyError, create_key, list_keys, revoke_key
 from ..batch import read_records
@@ -15,7 +16,7 @@ from ..rules import RulesError, load_rules
 from .extension import services
 
 
-@click.group("rules")
+@click.group("rules", cls=AppGroup)
 def rules_cli() -> None:
     """Work with rules.yaml."""
 
@@ -33,15 +34,22 @@ def rules_check(path: str | None) -> None:
     click.echo(f"{path}: {len(rules.rules)} rules, version {rules.version}")
 
 
-@click.group("api-key")
+@click.group("api-key", cls=AppGroup)
 def api_key_cli() -> None:
     """Create, list and revoke API keys."""
 
 
 @api_key_cli.command("create")
 @click.argument("name")
-@click.option("--scope", "scopes", multiple=True, type=click.Choice(SCOPES), default=("submit",),
-              show_default=True, help="Repeat for several scopes.")
+@click.option(
+    "--scope",
+    "scopes",
+    multiple=True,
+    type=click.Choice(SCOPES),
+    default=("submit",),
+    show_default=True,
+    help="Repeat for several scopes.",
+)
 def api_key_create(name: str, scopes: tuple[str, ...]) -> None:
     """Create a key; it is printed once, as the only line on stdout."""
     with services().sessions() as session, session.begin():
@@ -77,9 +85,16 @@ def api_key_revoke(name: str) -> None:
 
 
 @click.command("score")
+@with_appcontext
 @click.argument("source", default="-", type=click.File("r", encoding="utf-8"))
-@click.option("--format", "fmt", type=click.Choice(["auto", "jsonl", "csv"]), default="auto",
-              show_default=True, help="Input format; auto looks at the file name and first line.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["auto", "jsonl", "csv"]),
+    default="auto",
+    show_default=True,
+    help="Input format; auto looks at the file name and first line.",
+)
 @click.option("--text-column", default="text", show_default=True, help="CSV column with the text.")
 @click.option("--id-column", default="id", show_default=True, help="CSV column with the id, if any.")
 @click.option("--batch-size", default=256, show_default=True, help="Comments scored at once.")

@@ -115,13 +115,15 @@ def _errors(*statuses: int) -> dict[str, Any]:
 @cache
 def openapi_document() -> dict[str, Any]:
     """Build (once) the OpenAPI document served at /api/v1/openapi.json."""
-    _, defs = models_json_schema(
-        [(CommentIn, "validation"), (ScoreIn, "validation")], ref_template=_REF
-    )
+    _, defs = models_json_schema([(CommentIn, "validation"), (ScoreIn, "validation")], ref_template=_REF)
     schemas = dict(defs["$defs"])
     schemas.update(
-        Match=_MATCH, Verdict=_VERDICT, CommentVerdict=_COMMENT_VERDICT, StoredComment=_STORED,
-        Error=_ERROR, Health=_HEALTH,
+        Match=_MATCH,
+        Verdict=_VERDICT,
+        CommentVerdict=_COMMENT_VERDICT,
+        StoredComment=_STORED,
+        Error=_ERROR,
+        Health=_HEALTH,
     )
     secured = [{"bearer": []}]
     return {
@@ -137,10 +139,15 @@ def openapi_document() -> dict[str, Any]:
                 "post": {
                     "summary": "Submit a comment and get its verdict",
                     "security": secured,
-                    "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("CommentIn")}}},
+                    "requestBody": {
+                        "required": True,
+                        "content": {"application/json": {"schema": _ref("CommentIn")}},
+                    },
                     "responses": {
                         "201": _json(_ref("CommentVerdict"), "stored; the verdict"),
-                        "200": _json(_ref("CommentVerdict"), "the same id and text again: the stored verdict"),
+                        "200": _json(
+                            _ref("CommentVerdict"), "the same id and text again: the stored verdict"
+                        ),
                         **_errors(400, 401, 403, 409, 413, 422),
                     },
                 }
@@ -149,16 +156,27 @@ def openapi_document() -> dict[str, Any]:
                 "get": {
                     "summary": "A stored comment's current status and verdict",
                     "security": secured,
-                    "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}],
-                    "responses": {"200": _json(_ref("StoredComment"), "the comment"), **_errors(401, 403, 404)},
+                    "parameters": [
+                        {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
+                    ],
+                    "responses": {
+                        "200": _json(_ref("StoredComment"), "the comment"),
+                        **_errors(401, 403, 404),
+                    },
                 }
             },
             "/api/v1/score": {
                 "post": {
                     "summary": "The verdict a comment would get; nothing is stored",
                     "security": secured,
-                    "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("ScoreIn")}}},
-                    "responses": {"200": _json(_ref("Verdict"), "the verdict"), **_errors(400, 401, 403, 413, 422)},
+                    "requestBody": {
+                        "required": True,
+                        "content": {"application/json": {"schema": _ref("ScoreIn")}},
+                    },
+                    "responses": {
+                        "200": _json(_ref("Verdict"), "the verdict"),
+                        **_errors(400, 401, 403, 413, 422),
+                    },
                 }
             },
             "/api/v1/health": {

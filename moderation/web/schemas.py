@@ -88,7 +88,9 @@ def parse_body(model: type[T], raw: bytes) -> T:
         errors = exc.errors(include_url=False)
         first = errors[0]
         if first["type"] == "json_invalid":
-            raise ApiError(400, "bad_json", f"malformed JSON: {first['ctx'].get('error', '')}".rstrip(": ")) from None
+            raise ApiError(
+                400, "bad_json", f"malformed JSON: {first['ctx'].get('error', '')}".rstrip(": ")
+            ) from None
         if first["type"] == "model_type" and not first["loc"]:
             raise ApiError(400, "bad_json", "the request body must be a JSON object") from None
         messages = []

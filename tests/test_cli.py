@@ -1,0 +1,115 @@
+"""Command-line tools, run through Flask's CLI runner."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from conftest import count_rows
+from flask import Flask
+
+
+def test_api_key_create_prints_only_the_key(app: Flask) -> None:
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["api-key", "create", "site-a"])
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("mk_")
+    key = lines[0]
+    client = app.test_client()
+    assert (
+        client.post(
+            "/api/v1/score", json={"text": "hi"}, headers={"Authorization": f"Bearer {key}"}
+        ).status_code
+        == 200
+    )
+
+    listed = runner.invoke(args=["api-key", "list"])
+    assert "site-a" in listed.stdout and "active" in listed.stdout
+    assert key.split("_")[-1] not in listed.output
+
+    assert runner.invoke(args=["api-key", "create", "site-a"]).exit_code == 1  # names are unique
+    assert runner.invoke(args=["api-key", "revoke", "site-a"]).exit_code == 0
+    assert "revoked" in runner.invoke(args=["api-key", "list"]).stdout
+    assert (
+        client.post(
+            "/api/v1/score", json={"text": "hi"}, headers={"Authorization": f"Bearer {key}"}
+        ).status_code
+        == 401
+    )
+    assert runner.invoke(args=["api-key", "revoke", "nobody"]).exit_code == 1
+
+
+def test_keys_are_stored_hashed(app: Flask) -> None:
+    result = app.test_cli_runner().invoke(args=["api-key", "create", "hashed", "--scope", "moderate"])
+    key = result.stdout.strip().splitlines()[0]
+    from sqlalchemy import text
+
+    from moderation.web.extension import services
+
+    with services(app).sessions() as session:
+        row = session.execute(text("SELECT prefix, secret_sha256, scopes FROM api_keys")).one()
+    assert key.split("_", 2)[2] not in row.secret_sha256
+    assert row.scopes == "moderate"
+
+
+def test_score_jsonl_file(app: Flask, tmp_path: Path) -> None:
+    source = tmp_path / "in.jsonl"
+    source.write_text(
+        json.dumps({"id": "a", "text": "Lovely piece"})
+        + "\n"
+        + json.dumps({"id": 2, "text": "what bullsh1t"})
+        + "\n\n"
+        + json.dumps({"text": "no id here, you moron"})
+        + "\n"
+    )
+    result = app.test_cli_runner().invoke(args=["score", str(source)])
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r.get("id") for r in rows] == ["a", 2, None]
+    assert [r["status"] for r in rows] == ["approved", "rejected", "flagged"]
+    assert "id" not in rows[2]
+    assert rows[1]["matches"][0]["text"] == "bullsh1t"
+    assert count_rows(app, "comments") == 0
+
+
+def test_score_csv_with_text_column(app: Flask, tmp_path: Path) -> None:
+    source = tmp_path / "in.csv"
+    source.write_text('comment_id,body\n1,"fine, thanks"\n2,"f u c k off"\n')
+    result = app.test_cli_runner().invoke(
+        args=["score", str(source), "--text-column", "body", "--id-column", "comment_id"]
+    )
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [(r["id"], r["status"]) for r in rows] == [("1", "approved"), ("2", "rejected")]
+
+
+def test_score_reads_stdin(app: Flask) -> None:
+    result = app.test_cli_runner().invoke(args=["score", "-"], input='{"text": "hello there"}\n')
+    assert json.loads(result.stdout)["status"] == "approved"
+
+
+def test_score_reports_bad_lines(app: Flask, tmp_path: Path) -> None:
+    source = tmp_path / "bad.jsonl"
+    source.write_text('{"text": "ok"}\n{"txt": "no"}\n')
+    result = app.test_cli_runner().invoke(args=["score", str(source)])
+    assert result.exit_code == 1
+    assert "line 2" in result.output
+    missing = tmp_path / "in.csv"
+    missing.write_text("a,b\n1,2\n")
+    result = app.test_cli_runner().invoke(args=["score", str(missing)])
+    assert result.exit_code == 1 and "no column 'text'" in result.output
+
+
+def test_rules_check(app: Flask, tmp_path: Path) -> None:
+    runner = app.test_cli_runner()
+    ok = runner.invoke(args=["rules", "check"])
+    assert ok.exit_code == 0 and "rules, version" in ok.output
+    broken = tmp_path / "rules.yaml"
+    broken.write_text(
+        "site_rules: {a: A}\nrules:\n  - id: x\n    site_rule: a\n    category: nope\n"
+        "    action: flag\n    when: {length: {gt: 1}}\n"
+    )
+    result = runner.invoke(args=["rules", "check", str(broken)])
+    assert result.exit_code == 1
+    assert f"{broken}:5: rule 'x': unknown category 'nope'" in result.output

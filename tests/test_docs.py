@@ -1,0 +1,36 @@
+"""The README documents every setting, endpoint, command and rule condition."""
+
+from __future__ import annotations
+
+import re
+
+from flask import Flask
+
+from moderation.config import PROJECT_ROOT, SETTINGS
+from moderation.rules.conditions import AUTHOR_FACTS, CONDITION_KEYS
+
+README = (PROJECT_ROOT / "README.md").read_text()
+
+
+def test_readme_leads_with_the_two_commands() -> None:
+    head = README[:600]
+    assert "make run" in head and "make test" in head
+
+
+def test_every_setting_is_documented() -> None:
+    for setting in SETTINGS:
+        assert f"`{setting.name}`" in README, setting.name
+
+
+def test_every_api_endpoint_has_a_curl_example(app: Flask) -> None:
+    for rule in app.url_map.iter_rules():
+        if rule.rule.startswith("/api/"):
+            path = re.sub(r"<[^>]+>", "", rule.rule)
+            assert f"curl -s http://127.0.0.1:5000{path}" in README, rule.rule
+
+
+def test_every_condition_and_author_fact_is_documented() -> None:
+    for key in CONDITION_KEYS:
+        assert f"`{key}`" in README, key
+    for fact in AUTHOR_FACTS:
+        assert fact in README, fact

@@ -1,0 +1,73 @@
+"""The shipped rules.yaml on clear cases and on the news comments it must leave alone."""
+
+from __future__ import annotations
+
+import pytest
+
+from moderation.config import PROJECT_ROOT
+from moderation.rules import load_rules
+from moderation.verdict import AuthorFacts
+
+RULES = load_rules(PROJECT_ROOT / "rules.yaml")
+
+
+@pytest.mark.parametrize(
+    ("text", "status", "category"),
+    [
+        ("What a load of bullsh1t this article is", "rejected", "obscene"),
+        ("f u c k the council", "rejected", "obscene"),
+        ("You are a complete idiot", "flagged", "insult"),
+        ("I know where you live and I'm coming", "pending", "threat"),
+        ("I'll kill you if I see you at the match", "pending", "threat"),
+        ("Go kill yourself", "rejected", "threat"),
+        ("The traitors should be hanged", "flagged", "threat"),
+        ("send nudes", "rejected", "sexual"),
+        ("Visit www.one.com, www.two.com and www.three.com for cheap pills", "pending", "spam"),
+    ],
+)
+def test_clear_cases(text: str, status: str, category: str) -> None:
+    verdict = RULES.evaluate(text)
+    assert verdict.status == status
+    assert category in {m.category for m in verdict.matches}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Russia has massed 100,000 troops on the border; an invasion would kill thousands.",
+        "The gunman shot three people before police killed him, the report says.",
+        "This bill will kill small businesses in Essex and Sussex.",
+        "As a gay veteran I think the Pentagon got this one right.",
+        "My Muslim neighbours were the first to help after the flood.",
+        "The Scunthorpe by-election result was a shock.",
+        "The assassination of the archduke started the First World War.",
+        "Pilots in the cockpit reported smoke, says the analysis.",
+        "Damn, what a result for the home side.",
+        "I was on the bridge when the bus stopped; people were screaming.",
+        "Shitake mushrooms are back at the farmers market.",
+        "I strongly disagree with the mayor: this plan is incoherent.",
+    ],
+)
+def test_news_comments_are_approved(text: str) -> None:
+    verdict = RULES.evaluate(text)
+    assert verdict.status == "approved", verdict.matches
+
+
+def test_spans_point_into_the_original_text() -> None:
+    text = "Honestly?  Ѕ\u200bhit  reporting, you m0ron"
+    verdict = RULES.evaluate(text)
+    spans = {(m.rule, text[m.start : m.end]) for m in verdict.matches if m.start is not None}
+    assert ("obscene-profanity", "Ѕ\u200bhit") in spans
+    for m in verdict.matches:
+        if m.start is not None:
+            assert text[m.start : m.end] == m.text
+
+
+def test_link_from_brand_new_account_is_held() -> None:
+    text = "great deals at www.example.com"
+    assert RULES.evaluate(text, AuthorFacts(account_age_days=0.1)).status == "pending"
+    assert RULES.evaluate(text, AuthorFacts(account_age_days=400)).status == "approved"
+
+
+def test_repeat_offenders_are_held() -> None:
+    assert RULES.evaluate("Nice weather", AuthorFacts(100, 20, 3)).status == "pending"
