@@ -77,11 +77,17 @@ SETTINGS: tuple[Setting, ...] = (
 )
 
 
-def load_settings(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """Every setting, from the environment or its default."""
-    environ = os.environ if environ is None else environ
-    values: dict[str, Any] = {}
-    for setting in SETTINGS:
-        raw = environ.get(setting.name)
-        values[setting.name] = setting.default() if raw in (None, "") else setting.cast(raw)
-    return values
+class Config:
+    """The service's configuration: every setting in SETTINGS, read from environment variables."""
+
+    settings = SETTINGS
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+        """Every setting, from the environment or its default."""
+        environ = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for setting in cls.settings:
+            raw = environ.get(setting.name)
+            values[setting.name] = setting.default() if raw in (None, "") else setting.cast(raw)
+        return values

@@ -34,3 +34,12 @@ def test_every_condition_and_author_fact_is_documented() -> None:
         assert f"`{key}`" in README, key
     for fact in AUTHOR_FACTS:
         assert fact in README, fact
+
+
+def test_settings_come_from_the_environment() -> None:
+    from moderation.config import Config
+
+    values = Config.from_env({"MAX_TEXT_LENGTH": "123", "RULES_RELOAD_SECONDS": "0.5", "SECRET_KEY": "s"})
+    assert values["MAX_TEXT_LENGTH"] == 123
+    assert values["RULES_RELOAD_SECONDS"] == 0.5
+    assert values["DATABASE_URL"].startswith("sqlite:///")

@@ -9,14 +9,14 @@ from typing import Any
 from flask import Flask
 from flask_migrate import Migrate
 
-from ..config import INSTANCE_DIR, PROJECT_ROOT, load_settings
+from ..config import INSTANCE_DIR, PROJECT_ROOT, Config
 from . import errors, extension
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app from the environment, or from ``test_config`` overrides in tests."""
     app = Flask(__name__, instance_path=str(INSTANCE_DIR))
-    app.config.from_mapping(load_settings())
+    app.config.from_mapping(Config.from_env())
     if test_config:
         app.config.from_mapping(test_config)
     app.config["MAX_CONTENT_LENGTH"] = app.config["MAX_REQUEST_BYTES"]
