@@ -53,6 +53,13 @@ SETTINGS: tuple[Setting, ...] = (
         "Path of the rules file; edits are picked up without a restart.",
     ),
     Setting(
+        "MODERATION_MODEL",
+        lambda: str(PROJECT_ROOT / "models" / "classifier.skops"),
+        str,
+        "Path of the trained classifier; 'none' runs on rules alone. If it cannot be loaded, "
+        "comments are held for review.",
+    ),
+    Setting(
         "RULES_RELOAD_SECONDS",
         lambda: 2.0,
         float,

@@ -1,12 +1,25 @@
-"""Turning a comment into a verdict: classifier scores (when a model is loaded) then rules."""
+"""Turning a comment into a verdict: classifier scores, then rules.
+
+Like a moderation pipeline's phases: the classifier scores the text, the
+rules read text, author and scores, and the strongest action wins. If a
+classifier is configured but cannot score, comments are held for review,
+never silently approved.
+"""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import Protocol
 
+from .categories import Action
 from .rules import RuleSet, RulesReloader
-from .verdict import AuthorFacts, Verdict
+from .verdict import AuthorFacts, Match, Verdict
+
+log = logging.getLogger(__name__)
+
+UNSCORED_RULE = "classifier-unavailable"
+UNSCORED_REASON = "The classifier could not score this comment: held for review"
 
 
 class Scorer(Protocol):
@@ -20,11 +33,19 @@ class Scorer(Protocol):
 
 
 class Decider:
-    """Applies the current rules (and scores, once a classifier is configured)."""
+    """Applies the current rules to the classifier's scores."""
 
-    def __init__(self, rules: RulesReloader | RuleSet, scorer: Scorer | None = None) -> None:
+    def __init__(
+        self,
+        rules: RulesReloader | RuleSet,
+        scorer: Scorer | None = None,
+        model_required: bool = False,
+        model_error: str | None = None,
+    ) -> None:
         self._rules = rules
         self.scorer = scorer
+        self.model_required = model_required
+        self.model_error = model_error
 
     @property
     def rules(self) -> RuleSet:
@@ -43,8 +64,31 @@ class Decider:
         """Verdicts for a batch (scoring a batch at once is much faster than one by one)."""
         rules = self.rules
         authors = authors or [None] * len(texts)
-        if self.scorer is None:
-            return [rules.evaluate(t, a) for t, a in zip(texts, authors, strict=True)]
-        scores = self.scorer.score(texts)
-        version = self.scorer.version
+        scores: list[dict[str, float]] | None = None
+        version = None
+        if self.scorer is not None:
+            try:
+                scores = self.scorer.score(texts)
+                version = self.scorer.version
+            except Exception:
+                log.exception("classifier failed on a batch of %d comments", len(texts))
+                scores = None
+        if scores is None:
+            verdicts = [rules.evaluate(t, a) for t, a in zip(texts, authors, strict=True)]
+            if self.model_required:
+                for verdict in verdicts:
+                    _hold_unscored(verdict)
+            return verdicts
         return [rules.evaluate(t, a, s, version) for t, a, s in zip(texts, authors, scores, strict=True)]
+
+
+def _hold_unscored(verdict: Verdict) -> None:
+    """Hold a verdict made without scores (unless the rules already reject it)."""
+    if Action.HOLD.strength > _strength(verdict.status):
+        verdict.status = Action.HOLD.status
+    verdict.matches.append(Match(UNSCORED_RULE, "", "other", Action.HOLD.value, None, None, None))
+    verdict.reasons.append(UNSCORED_REASON)
+
+
+def _strength(status: str) -> int:
+    return next(a.strength for a in Action if a.status == status)

@@ -26,7 +26,9 @@ TABLES = "status_changes, comments, authors, articles, api_keys"
 
 
 def _migrate(url: str, tmp: Path) -> None:
-    app = create_app({"DATABASE_URL": url, "SECRET_KEY": "test", "LOG_LEVEL": "WARNING"})
+    app = create_app(
+        {"DATABASE_URL": url, "SECRET_KEY": "test", "LOG_LEVEL": "WARNING", "MODERATION_MODEL": "none"}
+    )
     with app.app_context():
         upgrade(directory=str(PROJECT_ROOT / "migrations"))
     services(app).engine.dispose()
@@ -78,7 +80,14 @@ def make_app(db_url: str) -> Iterator[Callable[..., Flask]]:
     apps: list[Flask] = []
 
     def factory(**overrides: Any) -> Flask:
-        config = {"DATABASE_URL": db_url, "SECRET_KEY": "test", "LOG_LEVEL": "WARNING", "TESTING": True}
+        # Rules alone unless a test asks for a model: the classifier has tests of its own.
+        config = {
+            "DATABASE_URL": db_url,
+            "SECRET_KEY": "test",
+            "LOG_LEVEL": "WARNING",
+            "TESTING": True,
+            "MODERATION_MODEL": "none",
+        }
         config.update(overrides)
         app = create_app(config)
         apps.append(app)
@@ -118,3 +127,16 @@ def count_rows(app: Flask, table: str) -> int:
     """Rows in a table (for checking what was stored)."""
     with services(app).sessions() as session:
         return session.execute(text(f"SELECT COUNT(*) FROM {table}")).scalar_one()
+
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A classifier trained on the tiny fixture corpus (independent of the shipped artifact)."""
+    from moderation.classifier.train import train_and_save
+
+    path = tmp_path_factory.mktemp("model") / "tiny.skops"
+    train_and_save(path, corpus_dir=FIXTURES / "tiny_corpus", holdout=0, min_df=1, progress=lambda _: None)
+    return path

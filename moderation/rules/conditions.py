@@ -443,3 +443,21 @@ def uses_scores(condition: Condition) -> bool:
     if isinstance(condition, Not):
         return uses_scores(condition.part)
     return False
+
+
+def score_thresholds(condition: Condition) -> dict[str, float]:
+    """The lowest score at which a condition starts to act, per category (for evaluation)."""
+    found: dict[str, float] = {}
+    stack = [condition]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, Score):
+            for category, compare in node.tests:
+                for op, bound in compare.tests:
+                    if op in ("gt", "gte"):
+                        found[category] = min(found.get(category, 1.0), bound)
+        elif isinstance(node, (All, AnyOf)):
+            stack.extend(node.parts)
+        elif isinstance(node, Not):
+            continue  # a negated threshold does not make the service act
+    return found

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from ..categories import Action
 from ..normalize import normalize
 from ..verdict import AuthorFacts, Match, Verdict
-from .conditions import Condition, Subject
+from .conditions import Condition, Subject, score_thresholds
 
 
 class _SafeFormat(dict):
@@ -67,6 +67,14 @@ class RuleSet:
 
     def __post_init__(self) -> None:
         self.rules.sort(key=lambda r: (-r.priority, r.line))
+
+    def score_thresholds(self) -> dict[str, float]:
+        """Per category, the lowest classifier score at which some rule acts."""
+        found: dict[str, float] = {}
+        for rule in self.rules:
+            for category, bound in score_thresholds(rule.condition).items():
+                found[category] = min(found.get(category, 1.0), bound)
+        return found
 
     def evaluate(
         self,

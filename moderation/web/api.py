@@ -118,13 +118,20 @@ def health():  # type: ignore[no-untyped-def]
     except Exception:
         current_app.logger.warning("health check: database unreachable")
         database_ok = False
-    rules = svc.decider.rules
-    scorer = svc.decider.scorer
+    decider = svc.decider
+    rules, scorer = decider.rules, decider.scorer
+    model_ok = scorer is not None or not decider.model_required
+    status = "ok" if database_ok and model_ok else ("degraded" if database_ok else "unavailable")
     payload = {
-        "status": "ok" if database_ok else "unavailable",
+        "status": status,
         "database": {"ok": database_ok, "backend": svc.engine.dialect.name},
         "rules": {"version": rules.version, "count": len(rules.rules), "reload_error": svc.rules.last_error},
-        "model": {"loaded": scorer is not None, "version": scorer.version if scorer else None},
+        "model": {
+            "loaded": scorer is not None,
+            "required": decider.model_required,
+            "version": scorer.version if scorer else None,
+            "error": decider.model_error,
+        },
     }
     return jsonify(payload), 200 if database_ok else 503
 

@@ -14,6 +14,7 @@ from ..apikeys import SCOPES, ApiKeyError, create_key, list_keys, revoke_key
 from ..batch import read_records
 from ..rules import RulesError, load_rules
 from .extension import services
+from .model_cli import model_cli
 
 
 @click.group("rules", cls=AppGroup)
@@ -131,3 +132,4 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(rules_cli)
     app.cli.add_command(api_key_cli)
     app.cli.add_command(score_cli)
+    app.cli.add_command(model_cli)

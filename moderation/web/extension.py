@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from flask import Flask, current_app
@@ -13,6 +15,8 @@ from ..database import make_engine, make_sessionmaker
 from ..decide import Decider
 from ..rules import RulesReloader
 from ..store import Base
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -34,9 +38,25 @@ def init_app(app: Flask) -> Services:
     """Create the engine, load the rules (failing loudly if they are broken), register."""
     engine = make_engine(app.config["DATABASE_URL"], app.config["DB_POOL_SIZE"])
     rules = RulesReloader(app.config["MODERATION_RULES"], app.config["RULES_RELOAD_SECONDS"])
-    svc = Services(engine, make_sessionmaker(engine), rules, Decider(rules))
+    decider = make_decider(rules, app.config["MODERATION_MODEL"])
+    svc = Services(engine, make_sessionmaker(engine), rules, decider)
     app.extensions["moderation"] = svc
     return svc
+
+
+def make_decider(rules: RulesReloader, model_path: str) -> Decider:
+    """A decider with the configured classifier; a model that fails to load means "hold"."""
+    if model_path.strip().lower() in ("", "none", "off"):
+        return Decider(rules)
+    from ..classifier import artifact
+
+    try:
+        classifier = artifact.load(Path(model_path))
+    except artifact.ModelError as exc:
+        log.error("classifier unavailable, comments will be held for review: %s", exc)
+        return Decider(rules, None, model_required=True, model_error=str(exc))
+    log.info("classifier %s loaded", classifier.version)
+    return Decider(rules, classifier, model_required=True)
 
 
 def services(app: Any = None) -> Services:

@@ -83,13 +83,22 @@ _HEALTH = {
     "type": "object",
     "required": ["status", "database", "rules", "model"],
     "properties": {
-        "status": {"type": "string", "enum": ["ok", "unavailable"]},
+        "status": {
+            "type": "string",
+            "enum": ["ok", "degraded", "unavailable"],
+            "description": "degraded: a configured classifier is not loaded, so comments are held",
+        },
         "database": {"type": "object", "required": ["ok"], "properties": {"ok": {"type": "boolean"}}},
         "rules": {"type": "object", "required": ["version"], "properties": {"version": {"type": "string"}}},
         "model": {
             "type": "object",
-            "required": ["loaded", "version"],
-            "properties": {"loaded": {"type": "boolean"}, "version": {"type": ["string", "null"]}},
+            "required": ["loaded", "required", "version", "error"],
+            "properties": {
+                "loaded": {"type": "boolean"},
+                "required": {"type": "boolean", "description": "false when MODERATION_MODEL=none"},
+                "version": {"type": ["string", "null"]},
+                "error": {"type": ["string", "null"]},
+            },
         },
     },
 }

@@ -1,0 +1,1 @@
+"""The trained classifier: per-category probabilities for a comment."""

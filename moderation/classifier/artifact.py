@@ -1,0 +1,107 @@
+"""Saving and loading the trained Pipeline (skops) with its JSON sidecar."""
+
+from __future__ import annotations
+
+import json
+import platform
+import zipfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import scipy
+import sklearn
+import skops
+import skops.io as sio
+from sklearn.pipeline import Pipeline
+
+from ..config import PROJECT_ROOT
+
+DEFAULT_MODEL = PROJECT_ROOT / "models" / "classifier.skops"
+# Types of our own that the artifact may contain; anything else unknown to skops is refused.
+TRUSTED_PREFIXES = ("moderation.classifier.",)
+
+
+class ModelError(RuntimeError):
+    """The artifact is missing, corrupt or made by another scikit-learn."""
+
+
+def sidecar_path(path: Path) -> Path:
+    """The JSON file next to the artifact."""
+    return path.with_suffix(".json")
+
+
+def library_versions() -> dict[str, str]:
+    """Versions that must match between training and serving."""
+    return {
+        "python": platform.python_version(),
+        "scikit-learn": sklearn.__version__,
+        "numpy": np.__version__,
+        "scipy": scipy.__version__,
+        "skops": skops.__version__,
+    }
+
+
+def save(pipeline: Pipeline, path: Path, metadata: dict[str, Any]) -> None:
+    """Write the artifact and its sidecar (sidecar last, so a half-written pair reads as stale)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".skops.tmp")
+    sio.dump(pipeline, tmp, compression=zipfile.ZIP_DEFLATED)
+    tmp.replace(path)
+    sidecar_path(path).write_text(json.dumps(metadata, indent=2, sort_keys=False) + "\n")
+
+
+def read_metadata(path: Path) -> dict[str, Any]:
+    """The sidecar, or ModelError when it is missing or unreadable."""
+    side = sidecar_path(path)
+    try:
+        return json.loads(side.read_text())
+    except FileNotFoundError:
+        raise ModelError(f"no model metadata at {side}: run `flask model train`") from None
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ModelError(f"unreadable model metadata {side}: {exc}") from None
+
+
+@dataclass
+class Classifier:
+    """A loaded model: per-category probabilities for texts."""
+
+    pipeline: Pipeline
+    categories: tuple[str, ...]
+    version: str
+    metadata: dict[str, Any]
+
+    def score(self, texts: Sequence[str]) -> list[dict[str, float]]:
+        """Probabilities per category for each text."""
+        if not texts:
+            return []
+        probs = self.pipeline.predict_proba(list(texts))
+        return [dict(zip(self.categories, map(float, row), strict=True)) for row in probs]
+
+
+def load(path: Path = DEFAULT_MODEL) -> Classifier:
+    """Load an artifact; refuse one made by another scikit-learn version or with unknown types."""
+    path = Path(path)
+    metadata = read_metadata(path)
+    made_with = metadata.get("versions", {}).get("scikit-learn")
+    if made_with != sklearn.__version__:
+        raise ModelError(
+            f"{path} was made with scikit-learn {made_with}, this is {sklearn.__version__}: "
+            "rebuild it with `make setup` or `flask model train`"
+        )
+    if not path.exists():
+        raise ModelError(f"no model at {path}: run `flask model train`")
+    try:
+        untrusted = sio.get_untrusted_types(file=path)
+        foreign = [t for t in untrusted if not t.startswith(TRUSTED_PREFIXES)]
+        if foreign:
+            raise ModelError(f"{path} contains types this service does not trust: {foreign}")
+        pipeline = sio.load(path, trusted=untrusted)
+    except ModelError:
+        raise
+    except Exception as exc:
+        raise ModelError(f"cannot load {path}: {exc.__class__.__name__}: {exc}") from None
+    categories = tuple(metadata["categories"])
+    return Classifier(pipeline, categories, metadata["model_version"], metadata)

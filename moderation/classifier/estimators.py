@@ -1,0 +1,164 @@
+"""The Pipeline's custom steps: text preparation and a calibrated linear model per category."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+from scipy.special import expit
+from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import FeatureUnion, Pipeline
+
+from .textprep import prepare
+
+
+class TextPreparer(TransformerMixin, BaseEstimator):
+    """Apply ``textprep.prepare`` to each text (the rule engine's folding and more)."""
+
+    def fit(self, X: Iterable[str], y: Any = None) -> TextPreparer:
+        """Nothing to learn."""
+        return self
+
+    def transform(self, X: Iterable[str]) -> list[str]:
+        """The prepared texts."""
+        return [prepare(text) for text in X]
+
+
+class CompactTfidfVectorizer(TfidfVectorizer):
+    """A TfidfVectorizer that saves its vocabulary as one array of terms.
+
+    skops writes a plain dict entry by entry into its JSON schema (tens of
+    megabytes, seconds to load); an array of terms is written as one .npy
+    and rebuilt into the dict on load.
+    """
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(super().__getstate__())
+        state.pop("stop_words_", None)  # only explains which terms were dropped
+        vocabulary = state.pop("vocabulary_", None)
+        if vocabulary is not None:
+            terms = [""] * len(vocabulary)
+            for term, index in vocabulary.items():
+                terms[index] = term
+            state["terms_"] = np.array(terms, dtype=str)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        state = dict(state)
+        terms = state.pop("terms_", None)
+        super().__setstate__(state)
+        if terms is not None:
+            self.vocabulary_ = {term: index for index, term in enumerate(terms.tolist())}
+
+
+class CalibratedLinearMultiLabel(ClassifierMixin, BaseEstimator):
+    """One logistic regression per category, each with Platt calibration fitted out of fold.
+
+    Training uses scikit-learn's CalibratedClassifierCV (``ensemble=False``):
+    the sigmoid is fitted on cross-validated decision values, the linear
+    model on all data. The fitted weights of every category are then kept as
+    one matrix, so scoring a comment is one sparse product and a sigmoid.
+    """
+
+    def __init__(
+        self,
+        categories: Sequence[str] = (),
+        C: float = 4.0,
+        cv: int = 5,
+        verbose: int = 0,
+    ) -> None:
+        self.categories = categories
+        self.C = C
+        self.cv = cv
+        self.verbose = verbose
+
+    def fit(self, X: Any, Y: np.ndarray) -> CalibratedLinearMultiLabel:
+        """Fit every category's model; ``Y`` is an (n, categories) 0/1 matrix."""
+        Y = np.asarray(Y)
+        n_categories = Y.shape[1]
+        coef = np.zeros((n_categories, X.shape[1]), dtype=np.float64)
+        intercept = np.zeros(n_categories)
+        slope = np.zeros(n_categories)
+        offset = np.zeros(n_categories)
+        for k in range(n_categories):
+            y = Y[:, k]
+            if self.verbose:
+                name = self.categories[k] if k < len(self.categories) else k
+                print(f"  fitting {name} ({k + 1}/{n_categories}, {int(y.sum())} positive)", file=sys.stderr)
+            folds = int(min(self.cv, np.bincount(y, minlength=2).min()))
+            if folds < 2:
+                raise ValueError(f"category {self.categories[k]!r} needs at least 2 examples of each class")
+            base = LogisticRegression(C=self.C, class_weight="balanced", max_iter=3000, solver="liblinear")
+            calibrated = CalibratedClassifierCV(base, method="sigmoid", cv=folds, ensemble=False)
+            calibrated.fit(X, y)
+            fitted = calibrated.calibrated_classifiers_[0]
+            coef[k] = fitted.estimator.coef_[0]
+            intercept[k] = fitted.estimator.intercept_[0]
+            slope[k] = fitted.calibrators[0].a_
+            offset[k] = fitted.calibrators[0].b_
+        self.coef_ = coef.T.astype(np.float32)  # (features, categories)
+        self.intercept_ = intercept
+        self.calibration_ = np.vstack([slope, offset])
+        self.classes_ = np.array([0, 1])
+        return self
+
+    def decision_function(self, X: Any) -> np.ndarray:
+        """Uncalibrated linear scores, (n, categories)."""
+        return np.asarray(X @ self.coef_) + self.intercept_
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Calibrated probabilities, (n, categories)."""
+        slope, offset = self.calibration_
+        return expit(-(slope * self.decision_function(X) + offset))
+
+    def predict(self, X: Any) -> np.ndarray:
+        """0/1 per category at probability 0.5."""
+        return (self.predict_proba(X) >= 0.5).astype(int)
+
+
+def build_pipeline(
+    categories: Sequence[str],
+    C: float = 4.0,
+    min_df: int = 2,
+    verbose: int = 0,
+) -> Pipeline:
+    """The untrained Pipeline: prepare text, word and character n-grams, calibrated linear models."""
+    features = FeatureUnion(
+        [
+            (
+                "words",
+                CompactTfidfVectorizer(
+                    analyzer="word",
+                    ngram_range=(1, 2),
+                    min_df=min_df,
+                    sublinear_tf=True,
+                    token_pattern=r"(?u)\b\w+\b",
+                    max_features=150_000,
+                    dtype=np.float32,
+                ),
+            ),
+            (
+                "chars",
+                CompactTfidfVectorizer(
+                    analyzer="char_wb",
+                    ngram_range=(2, 5),
+                    min_df=min_df,
+                    sublinear_tf=True,
+                    max_features=250_000,
+                    dtype=np.float32,
+                ),
+            ),
+        ]
+    )
+    return Pipeline(
+        [
+            ("prepare", TextPreparer()),
+            ("features", features),
+            ("model", CalibratedLinearMultiLabel(categories=tuple(categories), C=C, verbose=verbose)),
+        ]
+    )

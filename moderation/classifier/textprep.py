@@ -1,0 +1,38 @@
+"""Preparing text for the classifier: the rule engine's folding, plus undoing disguises.
+
+Training and serving both go through ``prepare`` (it is the first step of the
+saved Pipeline), so "sh1t", "f u c k" and "fuuuuck" reach the features as
+"shit", "fuck" and "fuuck".
+"""
+
+from __future__ import annotations
+
+import re
+
+from ..normalize import normalize
+
+_LEET = str.maketrans(
+    {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "$": "s", "@": "a", "!": "i"}
+)
+# A word mixing letters with leet characters or masks: "sh1t", "a$$", "f*ck", "b!tch".
+_DISGUISED = re.compile(r"(?<![\w$@!*])(?=[\w$@!*]*[a-z])(?=[\w$@!*]*[0-9$@!*])[\w$@!*]{2,}")
+# Single letters separated by spaces or dots: "f u c k", "f.u.c.k".
+_SPACED = re.compile(r"\b(?:[a-z][ .\-_*]){2,}[a-z]\b")
+_STRETCH = re.compile(r"([a-z])\1{2,}")
+_MASK = re.compile(r"(?<=[a-z])[*#]+(?=[a-z])")
+
+
+def _undisguise(match: re.Match[str]) -> str:
+    word = match.group()
+    core = word.rstrip("!")  # a trailing "!" is punctuation, not an "i"
+    if not any(c.isalpha() for c in core):
+        return word
+    return _MASK.sub("_", core.translate(_LEET)) + word[len(core) :]
+
+
+def prepare(text: str) -> str:
+    """Fold, de-leet, join spaced-out letters and shorten stretched letters."""
+    folded = normalize(text).text
+    folded = _SPACED.sub(lambda m: re.sub(r"[ .\-_*]", "", m.group()), folded)
+    folded = _DISGUISED.sub(_undisguise, folded)
+    return _STRETCH.sub(r"\1\1", folded)
