@@ -1,5 +1,5 @@
 # make run   - set everything up and serve on http://$(HOST):$(PORT) (SQLite by default)
-# make setup - everything but serving: virtualenv, pinned dependencies, database schema
+# make setup - everything but serving: virtualenv, pinned dependencies, database schema, trained model
 # make test  - set up, then run the whole suite (SQLite and PostgreSQL)
 # make lint  - ruff
 
@@ -10,13 +10,13 @@ FLASK  := $(BIN)/flask --app app
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: run setup test lint db clean
+.PHONY: run setup test lint db model bench clean
 
 run: setup
 	@$(FLASK) api-key list | grep -q . || printf '\nNo API key yet. Create one for your site with:\n  %s api-key create my-site\n\n' "$(FLASK)"
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
-setup: $(VENV)/.installed db
+setup: $(VENV)/.installed db model
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,6 +25,10 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 
 db: $(VENV)/.installed
 	$(FLASK) db upgrade
+
+model: $(VENV)/.installed
+	@# Builds models/classifier.skops when missing or stale (corpus, recipe or libraries changed).
+	MODERATION_MODEL=none $(FLASK) model ensure
 
 test: setup
 	$(BIN)/ruff check .

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -11,8 +12,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 from .decide import Decider
-from .store import Article, Author, Comment, StatusChange, utcnow
-from .verdict import AuthorFacts, Verdict
+from .queue import priority, queue_for_status
+from .store import Article, AuditEntry, Author, Comment, utcnow
+from .verdict import AuthorFacts, Match, Verdict
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +49,7 @@ def text_digest(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _insert(session: Session, table: Table):  # type: ignore[no-untyped-def]
+def dialect_insert(session: Session, table: Table):  # type: ignore[no-untyped-def]
     """INSERT ... ON CONFLICT for the session's dialect."""
     dialect = session.get_bind().dialect.name
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
@@ -74,7 +76,7 @@ def get_comment(session: Session, site_id: str) -> Comment | None:
 
 def _upsert_author(session: Session, new: NewComment) -> Author:
     session.execute(
-        _insert(session, Author.__table__)
+        dialect_insert(session, Author.__table__)
         .values(
             site_id=new.author_id,
             name=new.author_name,
@@ -98,7 +100,7 @@ def _upsert_article(session: Session, new: NewComment) -> int | None:
     if new.article_id is None:
         return None
     session.execute(
-        _insert(session, Article.__table__)
+        dialect_insert(session, Article.__table__)
         .values(site_id=new.article_id, title=new.article_title, url=new.article_url)
         .on_conflict_do_nothing(index_elements=["site_id"])
     )
@@ -134,10 +136,12 @@ def submit_comment(
             return _existing(session, new, digest)
         author = _upsert_author(session, new)
         article_id = _upsert_article(session, new)
-        verdict = decider.decide(new.text, author_facts(author))
+        rules = decider.rules
+        verdict = apply_author_state(decider.decide(new.text, author_facts(author)), author)
         now = utcnow()
+        site_rule_keys = {r.key for m in verdict.matches if (r := rules.site_rule(m.site_rule))}
         inserted = session.execute(
-            _insert(session, Comment.__table__)
+            dialect_insert(session, Comment.__table__)
             .values(
                 site_id=new.site_id,
                 text=new.text,
@@ -146,7 +150,16 @@ def submit_comment(
                 article_id=article_id,
                 parent_site_id=new.parent_id,
                 status=verdict.status,
+                visible=verdict.visible,
                 verdict=verdict.to_dict(),
+                categories=tag_string(m.category for m in verdict.matches),
+                site_rules=tag_string(site_rule_keys),
+                queue=queue_for_status(verdict.status),
+                priority=priority(verdict.to_dict(), 0.0, rules.reports, set()),
+                report_count=0,
+                report_weight=0.0,
+                brigade=False,
+                revision=0,
                 rules_version=verdict.rules_version,
                 model_version=verdict.model_version,
                 submitted_by=actor,
@@ -159,10 +172,13 @@ def submit_comment(
         if inserted is None:
             return _existing(session, new, digest)
         session.add(
-            StatusChange(
+            AuditEntry(
                 comment_id=inserted,
+                author_id=author.id,
+                action="verdict",
                 from_status=None,
                 to_status=verdict.status,
+                to_visible=verdict.visible,
                 actor=f"rules:{verdict.rules_version}",
                 reason="; ".join(verdict.reasons) or None,
                 created_at=now,
@@ -181,17 +197,39 @@ def submit_comment(
         return Submitted(comment, created=True)
 
 
-def comment_verdict(comment: Comment) -> Verdict:
-    """The comment's verdict as it stands now (its status may have changed since)."""
-    verdict = Verdict.from_dict(comment.verdict)
-    verdict.status = comment.status
+def comment_verdict(comment: Comment) -> dict:
+    """The comment's verdict as it stands now (status and visibility may have changed since)."""
+    verdict = Verdict.from_dict(comment.verdict).to_dict()
+    verdict["status"] = comment.status
+    verdict["visible"] = comment.visible
     return verdict
 
 
-def history(session: Session, comment: Comment) -> list[StatusChange]:
+def tag_string(tags: Iterable[str]) -> str:
+    """Tags stored as " a b " so a filter can look for " a "."""
+    unique = sorted(set(tags))
+    return f" {' '.join(unique)} " if unique else ""
+
+
+BANNED_RULE = "author-banned"
+PREMODERATED_RULE = "author-premoderated"
+
+
+def apply_author_state(verdict: Verdict, author: Author) -> Verdict:
+    """A banned author's comments are rejected; a pre-moderated author's are held."""
+    if author.banned:
+        verdict.status = "rejected"
+        verdict.matches.append(Match(BANNED_RULE, "", "other", "reject", None, None, None))
+        verdict.reasons.append("The author is banned")
+    elif author.premoderated and verdict.status in ("approved", "flagged"):
+        verdict.status = "pending"
+        verdict.matches.append(Match(PREMODERATED_RULE, "", "other", "hold", None, None, None))
+        verdict.reasons.append("The author's comments are pre-moderated")
+    return verdict
+
+
+def history(session: Session, comment: Comment) -> list[AuditEntry]:
     """Every status the comment has had, oldest first."""
     return list(
-        session.scalars(
-            select(StatusChange).where(StatusChange.comment_id == comment.id).order_by(StatusChange.id)
-        )
+        session.scalars(select(AuditEntry).where(AuditEntry.comment_id == comment.id).order_by(AuditEntry.id))
     )

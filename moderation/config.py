@@ -66,6 +66,42 @@ SETTINGS: tuple[Setting, ...] = (
         "How often a process checks whether the rules files changed.",
     ),
     Setting(
+        "WEBHOOK_URL",
+        lambda: "",
+        str,
+        "Where comment.status_changed events are POSTed; empty turns webhooks off.",
+    ),
+    Setting(
+        "WEBHOOK_SECRET",
+        lambda: "",
+        str,
+        "Key for the X-Moderation-Signature HMAC-SHA256 of each webhook body; required with WEBHOOK_URL.",
+    ),
+    Setting(
+        "WEBHOOK_TIMEOUT",
+        lambda: 5.0,
+        float,
+        "Seconds to wait for the site to acknowledge a webhook.",
+    ),
+    Setting(
+        "WEBHOOK_RETRY_SECONDS",
+        lambda: 5.0,
+        float,
+        "First retry delay of a failed webhook; it doubles on each failure, up to an hour.",
+    ),
+    Setting(
+        "WEBHOOK_MAX_ATTEMPTS",
+        lambda: 12,
+        int,
+        "Attempts before a delivery is marked failed (`flask webhooks retry` re-queues it).",
+    ),
+    Setting(
+        "CLAIM_MINUTES",
+        lambda: 5.0,
+        float,
+        "How long taking a queue item keeps other moderators off it.",
+    ),
+    Setting(
         "MAX_TEXT_LENGTH",
         lambda: 10_000,
         int,

@@ -5,7 +5,18 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text, TypeDecorator
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -49,6 +60,8 @@ class Author(Base):
     first_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
     comment_count: Mapped[int] = mapped_column(Integer, default=0)
     rejected_count: Mapped[int] = mapped_column(Integer, default=0)
+    premoderated: Mapped[bool] = mapped_column(default=False)
+    banned: Mapped[bool] = mapped_column(default=False)
 
 
 class Article(Base):
@@ -66,7 +79,10 @@ class Comment(Base):
     """A comment the site submitted, with its current status and verdict."""
 
     __tablename__ = "comments"
-    __table_args__ = (Index("ix_comments_status_created", "status", "created_at"),)
+    __table_args__ = (
+        Index("ix_comments_status_created", "status", "created_at"),
+        Index("ix_comments_queue_priority", "queue", "priority"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     site_id: Mapped[str] = mapped_column(String(200), unique=True)
@@ -76,7 +92,23 @@ class Comment(Base):
     article_id: Mapped[int | None] = mapped_column(ForeignKey("articles.id"), index=True)
     parent_site_id: Mapped[str | None] = mapped_column(String(200))
     status: Mapped[str] = mapped_column(String(20))
+    visible: Mapped[bool] = mapped_column(default=True)
     verdict: Mapped[dict[str, Any]]
+    # Space-separated categories and site-rule keys of the matches, for queue filters.
+    categories: Mapped[str] = mapped_column(String(500), default="")
+    site_rules: Mapped[str] = mapped_column(String(500), default="")
+    # The review queue: None when not queued, else pending | flagged | reported.
+    queue: Mapped[str | None] = mapped_column(String(20))
+    priority: Mapped[float] = mapped_column(Float, default=0.0)
+    report_count: Mapped[int] = mapped_column(Integer, default=0)
+    report_weight: Mapped[float] = mapped_column(Float, default=0.0)
+    brigade: Mapped[bool] = mapped_column(default=False)
+    claimed_by: Mapped[str | None] = mapped_column(String(200))
+    claimed_until: Mapped[datetime | None]
+    decided_by: Mapped[str | None] = mapped_column(String(200))
+    decided_at: Mapped[datetime | None]
+    # Bumped on every change, so a decision made on a stale view is refused.
+    revision: Mapped[int] = mapped_column(Integer, default=0)
     rules_version: Mapped[str] = mapped_column(String(40))
     model_version: Mapped[str | None] = mapped_column(String(80))
     submitted_by: Mapped[str | None] = mapped_column(String(100))
@@ -86,19 +118,95 @@ class Comment(Base):
     author: Mapped[Author] = relationship(lazy="joined")
     article: Mapped[Article | None] = relationship(lazy="joined")
 
+    # Every ORM UPDATE of a comment says "WHERE revision = <what I read>" and bumps it:
+    # two moderators deciding at once cannot both win (StaleDataError for the second).
+    __mapper_args__ = {"version_id_col": revision}
 
-class StatusChange(Base):
-    """Append-only history: every status a comment has had, and who or what set it."""
 
-    __tablename__ = "status_changes"
+class AuditEntry(Base):
+    """Append-only log of everything that happened to a comment or an author, and who did it.
+
+    Nothing here is updated or deleted. ``details`` keeps what an undo needs.
+    """
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    comment_id: Mapped[int | None] = mapped_column(ForeignKey("comments.id"), index=True)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("authors.id"), index=True)
+    action: Mapped[str] = mapped_column(String(40))
+    actor: Mapped[str] = mapped_column(String(200))
+    from_status: Mapped[str | None] = mapped_column(String(20))
+    to_status: Mapped[str | None] = mapped_column(String(20))
+    from_visible: Mapped[bool | None]
+    to_visible: Mapped[bool | None]
+    site_rule: Mapped[str | None] = mapped_column(String(200))
+    reason: Mapped[str | None] = mapped_column(Text)
+    note: Mapped[str | None] = mapped_column(Text)
+    details: Mapped[dict[str, Any] | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class Reporter(Base):
+    """A reader who reports comments, with their track record."""
+
+    __tablename__ = "reporters"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[str] = mapped_column(String(200), unique=True)
+    upheld_count: Mapped[int] = mapped_column(Integer, default=0)
+    dismissed_count: Mapped[int] = mapped_column(Integer, default=0)
+    first_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Report(Base):
+    """One reader's report of one comment (a reporter counts once per comment)."""
+
+    __tablename__ = "reports"
+    __table_args__ = (UniqueConstraint("comment_id", "reporter_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     comment_id: Mapped[int] = mapped_column(ForeignKey("comments.id"), index=True)
-    from_status: Mapped[str | None] = mapped_column(String(20))
-    to_status: Mapped[str] = mapped_column(String(20))
-    actor: Mapped[str] = mapped_column(String(200))
-    reason: Mapped[str | None] = mapped_column(Text)
+    reporter_id: Mapped[int] = mapped_column(ForeignKey("reporters.id"), index=True)
+    reason: Mapped[str] = mapped_column(String(40))
+    note: Mapped[str | None] = mapped_column(Text)
+    weight: Mapped[float] = mapped_column(Float)
+    new_account: Mapped[bool] = mapped_column(default=False)
+    outcome: Mapped[str | None] = mapped_column(String(20))  # upheld | dismissed, once decided
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AuthorNote(Base):
+    """A moderator's note on an author; removing one marks it, it is never deleted."""
+
+    __tablename__ = "author_notes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("authors.id"), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    removed_at: Mapped[datetime | None]
+    removed_by: Mapped[str | None] = mapped_column(String(200))
+
+
+class WebhookDelivery(Base):
+    """Outbox: an event to POST to the site, written in the transaction that caused it."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (Index("ix_webhook_due", "state", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event: Mapped[str] = mapped_column(String(60))
+    comment_id: Mapped[int | None] = mapped_column(ForeignKey("comments.id"), index=True)
+    body: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(20), default="pending")  # pending | delivered | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_status: Mapped[int | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    delivered_at: Mapped[datetime | None]
 
 
 class ApiKey(Base):

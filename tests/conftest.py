@@ -22,7 +22,9 @@ from moderation.web import create_app
 from moderation.web.extension import services
 
 PG_ADMIN = os.environ.get("TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/test")
-TABLES = "status_changes, comments, authors, articles, api_keys"
+TABLES = (
+    "webhook_deliveries, reports, reporters, author_notes, audit_log, comments, authors, articles, api_keys"
+)
 
 
 def _migrate(url: str, tmp: Path) -> None:
@@ -140,3 +142,28 @@ def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("model") / "tiny.skops"
     train_and_save(path, corpus_dir=FIXTURES / "tiny_corpus", holdout=0, min_df=1, progress=lambda _: None)
     return path
+
+
+@pytest.fixture
+def mod_auth(app: Flask) -> dict[str, str]:
+    """Headers with a key that may moderate."""
+    with services(app).sessions() as session, session.begin():
+        return {
+            "Authorization": f"Bearer {create_key(session, f'mod-{uuid.uuid4().hex[:6]}', ('moderate',))}"
+        }
+
+
+def post_comment(
+    client: FlaskClient, auth: dict[str, str], cid: str, text: str, author: str = "u1", **extra: Any
+):
+    """Submit a comment and return the JSON verdict."""
+    body = {
+        "id": cid,
+        "text": text,
+        "author": {"id": author},
+        "article": {"id": "a1", "title": "Story"},
+        **extra,
+    }
+    resp = client.post("/api/v1/comments", json=body, headers=auth)
+    assert resp.status_code in (200, 201), resp.get_json()
+    return resp.get_json()

@@ -42,7 +42,7 @@ def test_post_comment_returns_verdict_and_stores_it(client: FlaskClient, auth: d
     assert stored.status_code == 200
     assert stored.get_json()["status"] == "rejected"
     assert stored.get_json()["matches"] == body["matches"]
-    assert count_rows(app, "status_changes") == 1
+    assert count_rows(app, "audit_log") == 1
     assert count_rows(app, "authors") == 1
     assert count_rows(app, "articles") == 1
 
@@ -74,7 +74,7 @@ def test_repost_is_idempotent_and_conflicting_text_is_refused(
     assert conflict.status_code == 409
     assert conflict.get_json()["error"]["code"] == "id_conflict"
     assert count_rows(app, "comments") == 1
-    assert count_rows(app, "status_changes") == 1
+    assert count_rows(app, "audit_log") == 1
     assert client.get("/api/v1/comments/c1", headers=auth).get_json()["status"] == "approved"
 
 

@@ -40,6 +40,6 @@ def test_concurrent_duplicate_posts_store_one_comment(app: Flask, auth: dict) ->
             t.join()
         assert sorted(statuses) == [200] * (posters - 1) + [201]
     assert count_rows(app, "comments") == rounds
-    assert count_rows(app, "status_changes") == rounds
+    assert count_rows(app, "audit_log") == rounds
     assert count_rows(app, "authors") == rounds
     assert count_rows(app, "articles") == 1

@@ -14,6 +14,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion, Pipeline
 
+from .lexicon import LexiconFeatures
 from .textprep import prepare
 
 
@@ -126,6 +127,7 @@ def build_pipeline(
     C: float = 4.0,
     min_df: int = 2,
     verbose: int = 0,
+    lexicon_scale: float = 0.5,
 ) -> Pipeline:
     """The untrained Pipeline: prepare text, word and character n-grams, calibrated linear models."""
     features = FeatureUnion(
@@ -153,6 +155,7 @@ def build_pipeline(
                     dtype=np.float32,
                 ),
             ),
+            ("lexicon", LexiconFeatures(scale=lexicon_scale)),
         ]
     )
     return Pipeline(

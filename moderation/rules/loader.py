@@ -13,10 +13,11 @@ import yaml
 
 from ..categories import RULE_CATEGORIES, Action
 from .conditions import ConditionError, ConditionParser
+from .reportpolicy import ReportPolicyError, parse_report_policy
 from .ruleset import REASON_FIELDS, Rule, RuleSet, SiteRule
 from .yamlsource import LineDict, line_of, load_yaml
 
-TOP_KEYS = {"version", "site_rules", "wordlists", "rules"}
+TOP_KEYS = {"version", "site_rules", "wordlists", "rules", "reports"}
 RULE_KEYS = {"id", "site_rule", "category", "action", "priority", "reason", "when", "enabled", "description"}
 SITE_RULE_KEYS = {"title", "description"}
 WORDLIST_KEYS = {"file", "words"}
@@ -198,7 +199,11 @@ def parse_rules(text: str, path: str = "rules.yaml", base: Path | None = None) -
                 line,
             )
         )
-    return RuleSet(rules, site_rules, hasher.hexdigest()[:12], path, tuple(files))
+    try:
+        reports = parse_report_policy(doc.get("reports"), line_of(doc, "reports", 1))
+    except ReportPolicyError as exc:
+        raise RulesError(path, exc.line, str(exc)) from None
+    return RuleSet(rules, site_rules, hasher.hexdigest()[:12], path, tuple(files), reports)
 
 
 def load_rules(path: str | Path) -> RuleSet:

@@ -9,6 +9,7 @@ from ..categories import Action
 from ..normalize import normalize
 from ..verdict import AuthorFacts, Match, Verdict
 from .conditions import Condition, Subject, score_thresholds
+from .reportpolicy import ReportPolicy
 
 
 class _SafeFormat(dict):
@@ -64,9 +65,16 @@ class RuleSet:
     version: str
     source: str = ""
     files: tuple[str, ...] = field(default_factory=tuple)
+    reports: ReportPolicy = field(default_factory=ReportPolicy)
 
     def __post_init__(self) -> None:
         self.rules.sort(key=lambda r: (-r.priority, r.line))
+
+    def site_rule(self, key_or_title: str) -> SiteRule | None:
+        """A site rule by its key or its title."""
+        if key_or_title in self.site_rules:
+            return self.site_rules[key_or_title]
+        return next((r for r in self.site_rules.values() if r.title == key_or_title), None)
 
     def score_thresholds(self) -> dict[str, float]:
         """Per category, the lowest classifier score at which some rule acts."""

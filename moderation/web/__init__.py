@@ -29,8 +29,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     Migrate(app, svc, directory=str(PROJECT_ROOT / "migrations"))
     errors.init_app(app)
 
-    from . import api, cli
+    from . import api, cli, moderation_api
 
     app.register_blueprint(api.bp)
+    app.register_blueprint(moderation_api.bp)
     cli.init_app(app)
     return app

@@ -69,7 +69,7 @@ def post_comment():  # type: ignore[no-untyped-def]
         raise ApiError(
             409, "id_conflict", f"comment {body.id!r} was already submitted with different text"
         ) from None
-    payload = {"id": result.comment.site_id, **comment_verdict(result.comment).to_dict()}
+    payload = {"id": result.comment.site_id, **comment_verdict(result.comment)}
     return jsonify(payload), 201 if result.created else 200
 
 
@@ -83,7 +83,7 @@ def get_comment_view(site_id: str):  # type: ignore[no-untyped-def]
             raise ApiError(404, "not_found", f"no comment with id {site_id!r}")
         payload = {
             "id": comment.site_id,
-            **comment_verdict(comment).to_dict(),
+            **comment_verdict(comment),
             "created_at": comment.created_at.isoformat(),
             "updated_at": comment.updated_at.isoformat(),
         }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from pathlib import Path
 
 import click
@@ -13,6 +14,7 @@ from flask.cli import AppGroup, with_appcontext
 from ..apikeys import SCOPES, ApiKeyError, create_key, list_keys, revoke_key
 from ..batch import read_records
 from ..rules import RulesError, load_rules
+from ..webhooks import STATES, deliver_due, list_deliveries, retry
 from .extension import services
 from .model_cli import model_cli
 
@@ -127,9 +129,51 @@ def _write_verdicts(decider, batch: list[dict]) -> None:  # type: ignore[no-unty
     out.flush()
 
 
+webhooks_cli = AppGroup("webhooks", help="Deliver and inspect webhook deliveries.")
+
+
+@webhooks_cli.command("deliver")
+@click.option("--once", is_flag=True, help="Send what is due now, then exit.")
+@click.option("--interval", default=1.0, show_default=True, help="Seconds between polls.")
+def webhooks_deliver(once: bool, interval: float) -> None:
+    """Run the delivery worker: POST due deliveries, retry failures with backoff."""
+    svc = services()
+    if svc.webhooks is None:
+        click.echo("error: WEBHOOK_URL is not set", err=True)
+        sys.exit(1)
+    while True:
+        counts = deliver_due(svc.sessions, svc.webhooks)
+        if any(counts.values()):
+            click.echo(" ".join(f"{k}={v}" for k, v in counts.items()), err=True)
+        if once:
+            return
+        time.sleep(interval)
+
+
+@webhooks_cli.command("list")
+@click.option("--state", type=click.Choice(STATES), default=None)
+@click.option("--limit", default=50, show_default=True)
+def webhooks_list(state: str | None, limit: int) -> None:
+    """List deliveries, newest first: id, state, attempts, last error."""
+    with services().sessions() as session:
+        for d in list_deliveries(session, state, limit):
+            click.echo(f"{d.id}\t{d.event}\t{d.state}\tattempts={d.attempts}\t{d.last_error or ''}")
+
+
+@webhooks_cli.command("retry")
+@click.argument("delivery_id", type=int)
+def webhooks_retry(delivery_id: int) -> None:
+    """Put a failed delivery back in the queue."""
+    with services().sessions() as session, session.begin():
+        if not retry(session, delivery_id):
+            click.echo(f"error: no failed delivery {delivery_id}", err=True)
+            sys.exit(1)
+
+
 def init_app(app: Flask) -> None:
     """Register the command groups."""
     app.cli.add_command(rules_cli)
     app.cli.add_command(api_key_cli)
     app.cli.add_command(score_cli)
     app.cli.add_command(model_cli)
+    app.cli.add_command(webhooks_cli)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask, Response, jsonify, request
+from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
 
@@ -57,6 +58,14 @@ def init_app(app: Flask) -> None:
         if status == 405 and exc.get_response().headers.get("Allow"):
             response.headers["Allow"] = exc.get_response().headers["Allow"]
         return response, status
+
+    @app.errorhandler(StaleDataError)
+    def _stale(exc: StaleDataError):  # type: ignore[no-untyped-def]
+        return error_response(
+            409,
+            "conflict",
+            "this comment changed since you loaded it (someone else acted on it); reload and try again",
+        )
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):  # type: ignore[no-untyped-def]

@@ -11,10 +11,12 @@ from flask import Flask, current_app
 from sqlalchemy import Engine, MetaData
 from sqlalchemy.orm import Session, sessionmaker
 
+from ..changes import Notify
 from ..database import make_engine, make_sessionmaker
 from ..decide import Decider
 from ..rules import RulesReloader
 from ..store import Base
+from ..webhooks import WebhookConfig
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +29,9 @@ class Services:
     sessions: sessionmaker[Session]
     rules: RulesReloader
     decider: Decider
+    notify: Notify
+    webhooks: WebhookConfig | None
+    claim_minutes: float
 
     @property
     def metadata(self) -> MetaData:
@@ -39,7 +44,27 @@ def init_app(app: Flask) -> Services:
     engine = make_engine(app.config["DATABASE_URL"], app.config["DB_POOL_SIZE"])
     rules = RulesReloader(app.config["MODERATION_RULES"], app.config["RULES_RELOAD_SECONDS"])
     decider = make_decider(rules, app.config["MODERATION_MODEL"])
-    svc = Services(engine, make_sessionmaker(engine), rules, decider)
+    url, secret = app.config["WEBHOOK_URL"], app.config["WEBHOOK_SECRET"]
+    if url and not secret:
+        raise RuntimeError("WEBHOOK_URL is set but WEBHOOK_SECRET is empty: webhooks must be signed")
+    webhooks = None
+    if url:
+        webhooks = WebhookConfig(
+            url,
+            secret,
+            timeout=app.config["WEBHOOK_TIMEOUT"],
+            max_attempts=app.config["WEBHOOK_MAX_ATTEMPTS"],
+            base_delay=app.config["WEBHOOK_RETRY_SECONDS"],
+        )
+    svc = Services(
+        engine,
+        make_sessionmaker(engine),
+        rules,
+        decider,
+        Notify(bool(url)),
+        webhooks,
+        app.config["CLAIM_MINUTES"],
+    )
     app.extensions["moderation"] = svc
     return svc
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TypeVar
+from typing import Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -74,6 +74,44 @@ class ScoreIn(_Body):
     article: ArticleIn | None = None
 
 
+ReportReason = Literal[
+    "obscene", "sexual", "threat", "identity_attack", "insult", "false_information", "spam", "other"
+]
+
+
+class ReportIn(_Body):
+    """POST /api/v1/comments/{id}/reports."""
+
+    reporter_id: str = SiteId
+    reason: ReportReason
+    note: str | None = Field(default=None, max_length=2000)
+    reporter_created_at: datetime | None = None
+
+
+class DecisionIn(_Body):
+    """POST /api/v1/comments/{id}/decision."""
+
+    action: Literal["approve", "reject"]
+    site_rule: str | None = Field(default=None, max_length=200)
+    note: str | None = Field(default=None, max_length=2000)
+    revision: int | None = None
+
+
+class NoteIn(_Body):
+    """POST /api/v1/authors/{id}/notes."""
+
+    text: str = Field(min_length=1, max_length=2000)
+
+
+class ClaimIn(_Body):
+    """POST /api/v1/queue/next."""
+
+    listing: Literal["pending", "flagged", "reported"] = "pending"
+    article: str | None = None
+    category: str | None = None
+    site_rule: str | None = None
+
+
 def _field(loc: tuple[int | str, ...]) -> str:
     return ".".join(str(part) for part in loc) or "body"
 
@@ -98,6 +136,8 @@ def parse_body(model: type[T], raw: bytes) -> T:
             field = _field(error["loc"])
             if error["type"] == "missing":
                 messages.append(f"{field} is required")
+            elif error["type"] == "literal_error":
+                messages.append(f"{field}: must be one of {error['ctx']['expected']}")
             else:
                 messages.append(f"{field}: {error['msg']}")
         raise ApiError(422, "invalid_field", "; ".join(messages)) from None

@@ -1,0 +1,112 @@
+"""Changing a comment's state: one place that writes the audit log and, when status or
+visibility changed, the webhook outbox, in the caller's transaction (the ORM bumps the revision)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from .categories import VISIBLE_STATUSES
+from .store import AuditEntry, Comment, WebhookDelivery, utcnow
+
+STATUS_CHANGED = "comment.status_changed"
+
+
+@dataclass(frozen=True, slots=True)
+class Notify:
+    """Whether status changes are pushed to the site (a webhook URL is configured)."""
+
+    enabled: bool = False
+
+
+def lock(session: Session, comment: Comment) -> None:
+    """Reload the comment holding its row lock until commit (PostgreSQL; SQLite serialises writers)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.refresh(comment, with_for_update={"of": Comment.__table__})
+    else:
+        session.refresh(comment)
+
+
+def comment_payload(comment: Comment) -> dict[str, Any]:
+    """The comment as webhooks and the moderation API show it: the verdict plus its state."""
+    verdict = dict(comment.verdict)
+    verdict["status"] = comment.status
+    verdict["visible"] = comment.visible
+    return {
+        "id": comment.site_id,
+        **verdict,
+        "author_id": comment.author.site_id if comment.author else None,
+        "article_id": comment.article.site_id if comment.article else None,
+        "parent_id": comment.parent_site_id,
+        "queue": comment.queue,
+        "report_count": comment.report_count,
+        "decided_by": comment.decided_by,
+        "decided_at": comment.decided_at.isoformat() if comment.decided_at else None,
+    }
+
+
+def record_change(
+    session: Session,
+    comment: Comment,
+    *,
+    actor: str,
+    action: str,
+    status: str | None = None,
+    visible: bool | None = None,
+    notify: Notify,
+    reason: str | None = None,
+    site_rule: str | None = None,
+    note: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> AuditEntry:
+    """Apply a new status/visibility (if given), audit it, and queue a webhook if it changed."""
+    before_status, before_visible = comment.status, comment.visible
+    if status is not None:
+        comment.status = status
+        comment.visible = status in VISIBLE_STATUSES if visible is None else visible
+    elif visible is not None:
+        comment.visible = visible
+    now = utcnow()
+    comment.updated_at = now
+    entry = AuditEntry(
+        comment_id=comment.id,
+        author_id=comment.author_id,
+        action=action,
+        actor=actor,
+        from_status=before_status,
+        to_status=comment.status,
+        from_visible=before_visible,
+        to_visible=comment.visible,
+        site_rule=site_rule,
+        reason=reason,
+        note=note,
+        details=details,
+        created_at=now,
+    )
+    session.add(entry)
+    changed = (before_status, before_visible) != (comment.status, comment.visible)
+    if changed and notify.enabled:
+        body = {
+            "event": STATUS_CHANGED,
+            "comment": comment_payload(comment),
+            "previous_status": before_status,
+            "previous_visible": before_visible,
+            "by": actor,
+            "at": now.isoformat(),
+        }
+        session.add(
+            WebhookDelivery(
+                event=STATUS_CHANGED,
+                comment_id=comment.id,
+                body=json.dumps(body, ensure_ascii=False, sort_keys=True),
+                state="pending",
+                attempts=0,
+                next_attempt_at=now,
+                created_at=now,
+            )
+        )
+    session.flush()
+    return entry
