@@ -23,10 +23,17 @@ def test_every_setting_is_documented() -> None:
 
 
 def test_every_api_endpoint_has_a_curl_example(app: Flask) -> None:
+    curls = [line for line in README.splitlines() if "curl " in line]
     for rule in app.url_map.iter_rules():
-        if rule.rule.startswith("/api/"):
-            path = re.sub(r"<[^>]+>", "", rule.rule)
-            assert f"curl -s http://127.0.0.1:5000{path}" in README, rule.rule
+        if not rule.rule.startswith("/api/"):
+            continue
+        parts = re.split(r"(<[^>]+>)", rule.rule)
+        path = "".join("[^/\\s?\"]+" if part.startswith("<") else re.escape(part) for part in parts)
+        methods = rule.methods - {"HEAD", "OPTIONS"}
+        for method in methods:
+            flag = "" if method == "GET" else f"-X {method} " if method in ("PUT", "DELETE") else ""
+            pattern = re.compile(rf"curl -s {flag}.*http://127\.0\.0\.1:5000{path}(?:[?\"' ]|$)")
+            assert any(pattern.search(line) for line in curls), f"{method} {rule.rule}"
 
 
 def test_every_condition_and_author_fact_is_documented() -> None:

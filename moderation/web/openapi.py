@@ -104,6 +104,169 @@ _HEALTH = {
 }
 
 
+_NULLABLE_STR = {"type": ["string", "null"]}
+
+_REPORT_RESULT = {
+    "type": "object",
+    "required": ["comment_id", "report_count", "status", "visible"],
+    "properties": {
+        "comment_id": {"type": "string"},
+        "report_count": {"type": "integer"},
+        "status": {"type": "string", "enum": list(STATUSES)},
+        "visible": {"type": "boolean"},
+    },
+}
+
+_QUEUE_ITEM = {
+    "allOf": [
+        _ref("Verdict"),
+        {
+            "type": "object",
+            "required": ["id", "text", "queue", "priority", "brigade", "revision", "report_count", "reports"],
+            "properties": {
+                "id": {"type": "string"},
+                "text": {"type": "string"},
+                "queue": {"type": ["string", "null"], "enum": ["pending", "flagged", "reported", None]},
+                "priority": {"type": "number"},
+                "brigade": {"type": "boolean", "description": "a burst of reports: possibly coordinated"},
+                "revision": {"type": "integer", "description": "send back with a decision"},
+                "report_count": {"type": "integer"},
+                "report_weight": {"type": "number"},
+                "claimed_by": _NULLABLE_STR,
+                "claimed_until": _NULLABLE_STR,
+                "decided_by": _NULLABLE_STR,
+                "decided_at": _NULLABLE_STR,
+                "author_id": _NULLABLE_STR,
+                "article": {"type": ["object", "null"]},
+                "reports": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "required": ["reporter_id", "reason", "weight", "new_account", "outcome"],
+                        "properties": {
+                            "reporter_id": {"type": "string"},
+                            "reason": {"type": "string"},
+                            "note": _NULLABLE_STR,
+                            "weight": {"type": "number"},
+                            "new_account": {"type": "boolean"},
+                            "outcome": {"type": ["string", "null"], "enum": ["upheld", "dismissed", None]},
+                        },
+                    },
+                },
+            },
+        },
+    ]
+}
+
+_QUEUE_LISTING = {
+    "type": "object",
+    "required": ["state", "page", "per_page", "total", "counts", "items"],
+    "properties": {
+        "state": {"type": "string"},
+        "sort": {"type": "string"},
+        "page": {"type": "integer"},
+        "per_page": {"type": "integer"},
+        "total": {"type": "integer"},
+        "counts": {"type": "object", "additionalProperties": {"type": "integer"}},
+        "items": {"type": "array", "items": _ref("QueueItem")},
+    },
+}
+
+_AUTHOR = {
+    "type": "object",
+    "required": [
+        "id",
+        "premoderated",
+        "banned",
+        "notes",
+        "recent_comments",
+        "comment_count",
+        "rejected_count",
+    ],
+    "properties": {
+        "id": {"type": "string"},
+        "name": _NULLABLE_STR,
+        "premoderated": {"type": "boolean"},
+        "banned": {"type": "boolean"},
+        "comment_count": {"type": "integer"},
+        "rejected_count": {"type": "integer"},
+        "notes": {"type": "array", "items": {"type": "object"}},
+        "recent_comments": {"type": "array", "items": {"type": "object"}},
+    },
+}
+
+_AUDIT = {
+    "type": "object",
+    "required": ["comment_id", "entries"],
+    "properties": {
+        "comment_id": {"type": "string"},
+        "entries": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["action", "actor", "at", "from_status", "to_status"],
+                "properties": {
+                    "action": {"type": "string"},
+                    "actor": {"type": "string"},
+                    "at": {"type": "string"},
+                    "from_status": _NULLABLE_STR,
+                    "to_status": _NULLABLE_STR,
+                    "site_rule": _NULLABLE_STR,
+                    "reason": _NULLABLE_STR,
+                    "note": _NULLABLE_STR,
+                },
+            },
+        },
+    },
+}
+
+_DELIVERIES = {
+    "type": "object",
+    "required": ["deliveries"],
+    "properties": {
+        "deliveries": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["id", "event", "state", "attempts"],
+                "properties": {
+                    "id": {"type": "integer"},
+                    "event": {"type": "string"},
+                    "state": {"type": "string", "enum": ["pending", "delivered", "failed"]},
+                    "attempts": {"type": "integer"},
+                    "last_status": {"type": ["integer", "null"]},
+                    "last_error": _NULLABLE_STR,
+                },
+            },
+        }
+    },
+}
+
+
+def _path_id(name: str = "id") -> dict[str, Any]:
+    return {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+
+
+def _moderate(
+    summary: str,
+    response: str,
+    *errors: int,
+    body: str | None = None,
+    status: int = 200,
+    params: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    op: dict[str, Any] = {
+        "summary": summary,
+        "security": [{"bearer": []}],
+        "responses": {str(status): _json(_ref(response), "OK"), **_errors(401, 403, *errors)},
+    }
+    if body:
+        op["requestBody"] = {"required": True, "content": {"application/json": {"schema": _ref(body)}}}
+    if params:
+        op["parameters"] = params
+    return op
+
+
 def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
@@ -114,11 +277,93 @@ def _errors(*statuses: int) -> dict[str, Any]:
         401: "missing or invalid API key",
         403: "the key lacks the scope",
         404: "unknown comment id",
-        409: "the id was submitted before with different text",
+        409: "a conflict: the id was used with other text, or another moderator acted first",
         413: "text over the configured limit",
         422: "missing or wrong-typed field (named in the message)",
     }
     return {str(s): _json(_ref("Error"), text[s]) for s in statuses}
+
+
+def _moderation_paths(secured: list[dict[str, list[str]]]) -> dict[str, Any]:
+    states = ["pending", "flagged", "reported", "decided", "approved", "rejected"]
+    query = [
+        {"name": "state", "in": "query", "schema": {"type": "string", "enum": states}},
+        {
+            "name": "sort",
+            "in": "query",
+            "schema": {"type": "string", "enum": ["priority", "newest", "oldest"]},
+        },
+        {"name": "article", "in": "query", "schema": {"type": "string"}},
+        {"name": "category", "in": "query", "schema": {"type": "string"}},
+        {"name": "site_rule", "in": "query", "schema": {"type": "string"}},
+        {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}},
+        {"name": "per_page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 200}},
+    ]
+    author_id = [_path_id()]
+    note_id = {"name": "note_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+    return {
+        "/api/v1/comments/{id}/reports": {
+            "post": {
+                "summary": "A reader reports a comment (a `submit` key)",
+                "security": secured,
+                "parameters": [_path_id()],
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": _ref("ReportIn")}},
+                },
+                "responses": {
+                    "201": _json(_ref("ReportResult"), "counted"),
+                    "200": _json(
+                        _ref("ReportResult"), "this reader had already reported it: not counted again"
+                    ),
+                    **_errors(400, 401, 403, 404, 422),
+                },
+            }
+        },
+        "/api/v1/queue": {"get": _moderate("List a queue", "QueueListing", 422, params=query)},
+        "/api/v1/queue/next": {
+            "post": _moderate("Claim the most urgent unclaimed item", "QueueItem", 404, body="ClaimIn")
+        },
+        "/api/v1/comments/{id}/claim": {
+            "post": _moderate("Claim one item", "QueueItem", 404, 409, params=author_id)
+        },
+        "/api/v1/comments/{id}/decision": {
+            "post": _moderate(
+                "Approve or reject", "QueueItem", 404, 409, 422, body="DecisionIn", params=author_id
+            )
+        },
+        "/api/v1/comments/{id}/undo": {
+            "post": _moderate("Undo the last decision", "QueueItem", 404, 409, params=author_id)
+        },
+        "/api/v1/comments/{id}/audit": {
+            "get": _moderate("Everything that happened to a comment", "AuditLog", 404, params=author_id)
+        },
+        "/api/v1/authors/{id}": {
+            "get": _moderate("An author's state and history", "Author", 404, params=author_id)
+        },
+        "/api/v1/authors/{id}/notes": {
+            "post": _moderate("Add a note", "Author", 404, 422, body="NoteIn", status=201, params=author_id)
+        },
+        "/api/v1/authors/{id}/notes/{note_id}": {
+            "delete": _moderate("Remove a note", "Author", 404, params=[_path_id(), note_id])
+        },
+        "/api/v1/authors/{id}/premoderation": {
+            "put": _moderate("Hold the author's future comments", "Author", 404, params=author_id),
+            "delete": _moderate("Stop pre-moderating the author", "Author", 404, params=author_id),
+        },
+        "/api/v1/authors/{id}/ban": {
+            "put": _moderate("Reject the author's future comments", "Author", 404, params=author_id),
+            "delete": _moderate("Lift the ban", "Author", 404, params=author_id),
+        },
+        "/api/v1/webhooks/deliveries": {
+            "get": _moderate(
+                "Webhook deliveries and their state",
+                "Deliveries",
+                422,
+                params=[{"name": "state", "in": "query", "schema": {"type": "string"}}],
+            )
+        },
+    }
 
 
 @cache
@@ -133,8 +378,15 @@ def openapi_document() -> dict[str, Any]:
         StoredComment=_STORED,
         Error=_ERROR,
         Health=_HEALTH,
+        ReportResult=_REPORT_RESULT,
+        QueueItem=_QUEUE_ITEM,
+        QueueListing=_QUEUE_LISTING,
+        Author=_AUTHOR,
+        AuditLog=_AUDIT,
+        Deliveries=_DELIVERIES,
     )
     secured = [{"bearer": []}]
+    moderation_paths = _moderation_paths(secured)
     return {
         "openapi": "3.1.0",
         "info": {"title": "Comment moderation API", "version": __version__},
@@ -200,5 +452,6 @@ def openapi_document() -> dict[str, Any]:
             "/api/v1/openapi.json": {
                 "get": {"summary": "This document", "responses": {"200": {"description": "OpenAPI 3.1"}}}
             },
+            **moderation_paths,
         },
     }
