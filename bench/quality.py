@@ -71,6 +71,14 @@ def measure(
     out["jigsaw_sample_auc_per_category"] = per_cat
 
     clean = [e for e, row in zip(jig, y, strict=True) if row == 0 and not any(e.labels.values())]
+    jig_verdicts = decider.decide_many([e.text for e in jig])
+    not_approved = np.array([v.status != "approved" for v in jig_verdicts])
+    hidden = np.array([not v.visible for v in jig_verdicts])
+    out["jigsaw_sample_service"] = {
+        "toxic_not_approved": float(not_approved[y == 1].mean()),
+        "clean_not_approved": float(not_approved[y == 0].mean()),
+        "clean_hidden": float(hidden[y == 0].mean()),
+    }
     spans = read_dataset(datasets / "toxic_spans" / "comment_labels.csv")
     mixed = clean + spans
     y_mixed = np.array([0] * len(clean) + [1] * len(spans))
@@ -80,6 +88,8 @@ def measure(
         "n_toxic": len(spans),
         "n_clean": len(clean),
     }
+    span_verdicts = decider.decide_many([e.text for e in spans])
+    out["toxic_spans_service_not_approved"] = float(np.mean([v.status != "approved" for v in span_verdicts]))
 
     threats = [e for e in spans if e.labels["threat"]]
     verdicts = decider.decide_many([e.text for e in threats])
@@ -118,6 +128,21 @@ def measure(
             groups[e.text.rstrip(". ").split()[-1].lower()].append(bool(flagged))
     rates = {g: float(np.mean(v)) for g, v in groups.items() if len(v) >= 20}
     out["bias_madlibs"]["identity_false_positive_rates"] = dict(sorted(rates.items(), key=lambda kv: -kv[1]))
+
+    # Other sets: tweets (davidson), hate speech (ethos, GPL: evaluation only), the toxic-heavy Jigsaw subset.
+    others = {
+        "davidson": datasets / "davidson" / "labeled_data.csv",
+        "ethos": datasets / "ethos" / "Ethos_Dataset_Binary.csv",
+        "jigsaw_balanced_2k": datasets / "jigsaw_balanced_2k" / "train1.csv",
+    }
+    out["other_datasets_toxicity_auc"] = {}
+    for name, path in others.items():
+        rows = read_dataset(path)
+        y_other = np.array([e.labels["toxicity"] for e in rows])
+        entry = {"n": len(rows), "ours": _auc(y_other, score_examples(clf, rows)[:, tox])}
+        if peer is not None:
+            entry["alt_profanity_check"] = _auc(y_other, peer([e.text for e in rows]))
+        out["other_datasets_toxicity_auc"][name] = entry
 
     if peer is not None:
         out["jigsaw_sample_toxic_auc"]["alt_profanity_check"] = _auc(y, peer([e.text for e in jig]))

@@ -97,3 +97,12 @@ def test_jigsaw_csv_is_read(tmp_path: Path) -> None:
     assert [r.labels["toxicity"] for r in rows] == [1, 0, 1]
     assert rows[0].labels["insult"] == 1 and rows[2].labels["threat"] == 1
     assert "sexual" not in rows[0].labels
+
+
+def test_fast_scoring_path_equals_the_pipeline(tiny_model: Path) -> None:
+    import numpy as np
+
+    clf = artifact.load(tiny_model)
+    texts = ["you pathetic idiot", "Thanks for the clear reporting", "f u c k off", ""]
+    assert np.allclose(clf.predict_proba(texts), clf.pipeline.predict_proba(texts))
+    assert clf.pipeline.named_steps["model"].coef_.flags["C_CONTIGUOUS"]

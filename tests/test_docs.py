@@ -28,7 +28,7 @@ def test_every_api_endpoint_has_a_curl_example(app: Flask) -> None:
         if not rule.rule.startswith("/api/"):
             continue
         parts = re.split(r"(<[^>]+>)", rule.rule)
-        path = "".join("[^/\\s?\"]+" if part.startswith("<") else re.escape(part) for part in parts)
+        path = "".join('[^/\\s?"]+' if part.startswith("<") else re.escape(part) for part in parts)
         methods = rule.methods - {"HEAD", "OPTIONS"}
         for method in methods:
             flag = "" if method == "GET" else f"-X {method} " if method in ("PUT", "DELETE") else ""

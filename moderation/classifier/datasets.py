@@ -18,7 +18,7 @@ from ..config import PROJECT_ROOT
 
 CORPUS_DIR = PROJECT_ROOT / "corpus"
 LABELS = tuple(c for c in SCORED_CATEGORIES if c != "toxicity")
-FORMATS = ("auto", "project", "jigsaw", "jigsaw_balanced", "toxic_spans", "bias_madlibs")
+FORMATS = ("auto", "project", "jigsaw", "jigsaw_balanced", "toxic_spans", "bias_madlibs", "davidson", "ethos")
 
 csv.field_size_limit(10_000_000)
 
@@ -74,13 +74,15 @@ def _flag(row: dict[str, str], column: str, threshold: float = 0.5) -> int:
 
 def _csv_columns(path: Path) -> list[str]:
     with path.open(encoding="utf-8", newline="") as handle:
-        return list(csv.DictReader(handle).fieldnames or [])
+        first = handle.readline()
+    delimiter = ";" if first.count(";") > first.count(",") else ","
+    return next(csv.reader([first], delimiter=delimiter), [])
 
 
 def read_csv_dataset(path: Path, fmt: str) -> Iterator[Example]:
     """Jigsaw's training CSV and the evaluation sets in ../shared/datasets."""
     with path.open(encoding="utf-8", newline="") as handle:
-        yield from _read_rows(csv.DictReader(handle), path, fmt)
+        yield from _read_rows(csv.DictReader(handle, delimiter=";" if fmt == "ethos" else ","), path, fmt)
 
 
 def _read_rows(rows: Iterator[dict[str, str]], path: Path, fmt: str) -> Iterator[Example]:
@@ -116,6 +118,15 @@ def _read_rows(rows: Iterator[dict[str, str]], path: Path, fmt: str) -> Iterator
     elif fmt == "bias_madlibs":
         for row in rows:
             yield Example(row["Text"], {"toxicity": int(row["Label"] == "BAD")})
+    elif fmt == "davidson":  # class 0 hate speech, 1 offensive, 2 neither
+        for row in rows:
+            yield Example(
+                row["tweet"],
+                {"toxicity": int(row["class"] != "2"), "identity_attack": int(row["class"] == "0")},
+            )
+    elif fmt == "ethos":
+        for row in rows:
+            yield Example(row["comment"], {"toxicity": int(float(row["isHate"]) >= 0.5)})
     else:
         raise DatasetError(f"{path}: unknown format {fmt!r}")
 
@@ -133,6 +144,10 @@ def detect_format(path: Path) -> str:
         return "toxic_spans"
     if {"Text", "Label"} <= set(columns):
         return "bias_madlibs"
+    if {"tweet", "class", "hate_speech"} <= set(columns):
+        return "davidson"
+    if {"comment", "isHate"} <= set(columns):
+        return "ethos"
     raise DatasetError(f"{path}: cannot tell the format from columns {columns}; pass --format")
 
 

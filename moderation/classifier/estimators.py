@@ -69,7 +69,7 @@ class CalibratedLinearMultiLabel(ClassifierMixin, BaseEstimator):
     def __init__(
         self,
         categories: Sequence[str] = (),
-        C: float = 4.0,
+        C: float = 0.5,
         cv: int = 5,
         verbose: int = 0,
     ) -> None:
@@ -102,7 +102,8 @@ class CalibratedLinearMultiLabel(ClassifierMixin, BaseEstimator):
             intercept[k] = fitted.estimator.intercept_[0]
             slope[k] = fitted.calibrators[0].a_
             offset[k] = fitted.calibrators[0].b_
-        self.coef_ = coef.T.astype(np.float32)  # (features, categories)
+        # (features, categories), C-contiguous: scipy copies a non-contiguous operand on every product.
+        self.coef_ = np.ascontiguousarray(coef.T, dtype=np.float32)
         self.intercept_ = intercept
         self.calibration_ = np.vstack([slope, offset])
         self.classes_ = np.array([0, 1])
@@ -124,10 +125,10 @@ class CalibratedLinearMultiLabel(ClassifierMixin, BaseEstimator):
 
 def build_pipeline(
     categories: Sequence[str],
-    C: float = 4.0,
+    C: float = 0.5,
     min_df: int = 2,
     verbose: int = 0,
-    lexicon_scale: float = 0.5,
+    lexicon_scale: float = 2.0,
 ) -> Pipeline:
     """The untrained Pipeline: prepare text, word and character n-grams, calibrated linear models."""
     features = FeatureUnion(

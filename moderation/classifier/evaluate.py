@@ -19,7 +19,7 @@ def score_examples(classifier: Classifier, examples: Sequence[Example], batch: i
     rows: list[np.ndarray] = []
     texts = [e.text for e in examples]
     for start in range(0, len(texts), batch):
-        rows.append(classifier.pipeline.predict_proba(texts[start : start + batch]))
+        rows.append(classifier.predict_proba(texts[start : start + batch]))
     return np.vstack(rows) if rows else np.zeros((0, len(classifier.categories)))
 
 

@@ -26,6 +26,7 @@ LEXICONS = (
     "threat_words",
     "sexual_words",
     "dehumanizing",
+    "incivility",
     "identity_terms",
     "second_person",
 )
