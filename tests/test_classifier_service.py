@@ -150,3 +150,55 @@ def test_flask_model_train_with_jigsaw_data_and_evaluate(make_app, tmp_path: Pat
     metrics = json.loads(as_json.stdout)["metrics"]
     assert metrics["toxicity"]["roc_auc"] == 1.0
     assert "sexual" not in metrics  # Jigsaw does not label it
+
+
+def test_training_learns_from_moderators_decisions(make_app, tmp_path: Path) -> None:
+    app = make_app()
+    client = app.test_client()
+    from moderation.apikeys import create_key
+
+    with services(app).sessions() as session, session.begin():
+        submit = {"Authorization": f"Bearer {create_key(session, 's')}"}
+        mods = {"Authorization": f"Bearer {create_key(session, 'm', ('moderate',))}"}
+    texts = {
+        "d1": "You are a total moron",
+        "d2": "You utter clown, nobody asked",
+        "d3": "I know where you live",
+    }
+    for cid, text in texts.items():
+        client.post("/api/v1/comments", json={"id": cid, "text": text, "author": {"id": "u"}}, headers=submit)
+    client.post(
+        "/api/v1/comments/d1/decision", json={"action": "reject", "site_rule": "be_nice"}, headers=mods
+    )
+    client.post("/api/v1/comments/d2/decision", json={"action": "approve"}, headers=mods)
+
+    from moderation.classifier.from_decisions import decision_examples
+
+    with services(app).sessions() as session:
+        examples = {e.text: e.labels for e in decision_examples(session)}
+    assert examples["You are a total moron"]["toxicity"] == 1
+    assert examples["You are a total moron"]["insult"] == 1  # from the verdict's matches
+    assert examples["You utter clown, nobody asked"] == dict.fromkeys(SCORED_CATEGORIES, 0)
+    assert "I know where you live" not in examples  # undecided
+
+    out = tmp_path / "m.skops"
+    result = app.test_cli_runner().invoke(
+        args=[
+            "model",
+            "train",
+            "--from-decisions",
+            "--out",
+            str(out),
+            "--holdout",
+            "0",
+            "--corpus",
+            str(FIXTURES / "tiny_corpus"),
+            "--min-df",
+            "1",
+        ]
+    )
+    assert result.exit_code == 0, result.output
+    meta = json.loads(out.with_suffix(".json").read_text())
+    assert meta["n_train"] == 56 + 2
+    assert {"path": "moderators' decisions", "rows": 2} in meta["extra_data"]
+    assert "--from-decisions" in meta["training_command"]

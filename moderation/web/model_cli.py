@@ -30,6 +30,19 @@ def _progress(message: str) -> None:
     click.echo(message, err=True)
 
 
+def _given_options(context: click.Context) -> list[str]:
+    """The options the user set, as they would type them (for the sidecar's training command)."""
+    out = []
+    for param in context.command.params:
+        value = context.params.get(param.name)
+        if value in (None, (), False) or value == param.default:
+            continue
+        flag = param.opts[0]
+        values = value if isinstance(value, tuple) else (value,)
+        out += [flag] if value is True else [f"{flag} {shlex.quote(str(v))}" for v in values]
+    return out
+
+
 @model_cli.command("train")
 @click.option(
     "--data",
@@ -73,6 +86,11 @@ def _progress(message: str) -> None:
     show_default=True,
     help="Ignore n-grams seen in fewer comments than this.",
 )
+@click.option(
+    "--from-decisions",
+    is_flag=True,
+    help="Add the comments moderators approved (clean) or rejected (toxic) from the database.",
+)
 def train_command(
     data: tuple[str, ...],
     fmt: str,
@@ -81,22 +99,20 @@ def train_command(
     C: float | None,
     corpus: str | None,
     min_df: int,
+    from_decisions: bool,
 ) -> None:
     """Train from the shipped corpus plus any --data files, and save the Pipeline."""
     from ..classifier.datasets import CORPUS_DIR
     from ..classifier.train import DEFAULT_C, train_and_save
 
-    context = click.get_current_context()
-    given = [
-        f"--{name.replace('_', '-')} {shlex.quote(str(value))}"
-        for name, value in context.params.items()
-        if value
-        not in (
-            None,
-            (),
-            context.command.params[[p.name for p in context.command.params].index(name)].default,
-        )
-    ]
+    given = _given_options(click.get_current_context())
+    decided = []
+    if from_decisions:
+        from ..classifier.from_decisions import decision_examples
+        from .extension import services
+
+        with services().sessions() as session:
+            decided = decision_examples(session)
     try:
         meta = train_and_save(
             _model_path(out),
@@ -107,6 +123,8 @@ def train_command(
             C=C or DEFAULT_C,
             min_df=min_df,
             progress=_progress,
+            extra_examples=decided,
+            extra_label="moderators' decisions",
         )
     except DatasetError as exc:
         click.echo(f"error: {exc}", err=True)
