@@ -9,6 +9,7 @@ BIN    := $(VENV)/bin
 FLASK  := $(BIN)/flask --app app
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
+PYTEST_ARGS ?= -n 2
 
 .PHONY: run setup test lint db model bench clean
 
