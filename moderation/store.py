@@ -221,3 +221,16 @@ class ApiKey(Base):
     scopes: Mapped[str] = mapped_column(String(200), default="submit")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     revoked_at: Mapped[datetime | None]
+
+
+class Moderator(Base):
+    """A person who works the review page. Passwords are stored as salted scrypt hashes."""
+
+    __tablename__ = "moderators"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(80), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(300))
+    role: Mapped[str] = mapped_column(String(20), default="moderator")  # moderator | admin
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    disabled_at: Mapped[datetime | None]

@@ -22,8 +22,19 @@ from moderation.web import create_app
 from moderation.web.extension import services
 
 PG_ADMIN = os.environ.get("TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/test")
-TABLES = (
-    "webhook_deliveries, reports, reporters, author_notes, audit_log, comments, authors, articles, api_keys"
+TABLES = ", ".join(
+    [
+        "moderators",
+        "webhook_deliveries",
+        "reports",
+        "reporters",
+        "author_notes",
+        "audit_log",
+        "comments",
+        "authors",
+        "articles",
+        "api_keys",
+    ]
 )
 
 

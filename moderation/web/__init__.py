@@ -6,7 +6,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask
+from flask import Flask, redirect, url_for
 from flask_migrate import Migrate
 
 from ..config import INSTANCE_DIR, PROJECT_ROOT, Config
@@ -29,9 +29,14 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     Migrate(app, svc, directory=str(PROJECT_ROOT / "migrations"))
     errors.init_app(app)
 
-    from . import api, cli, moderation_api
+    from . import api, auth, cli, moderation_api, review
 
     app.register_blueprint(api.bp)
     app.register_blueprint(moderation_api.bp)
+    auth.init_app(app)
+    auth.csrf.exempt(api.bp)  # the JSON API authenticates with bearer keys, not cookies
+    auth.csrf.exempt(moderation_api.bp)
+    app.register_blueprint(review.bp)
+    app.add_url_rule("/", "index", lambda: redirect(url_for("review.home")))
     cli.init_app(app)
     return app

@@ -13,6 +13,14 @@ from flask.cli import AppGroup, with_appcontext
 
 from ..apikeys import SCOPES, ApiKeyError, create_key, list_keys, revoke_key
 from ..batch import read_records
+from ..moderators import (
+    ROLES,
+    ModeratorError,
+    create_moderator,
+    find_moderator,
+    list_moderators,
+    set_disabled,
+)
 from ..rules import RulesError, load_rules
 from ..webhooks import STATES, deliver_due, list_deliveries, retry
 from .extension import services
@@ -170,6 +178,51 @@ def webhooks_retry(delivery_id: int) -> None:
             sys.exit(1)
 
 
+moderator_cli = AppGroup("moderator", help="Manage review-page accounts.")
+
+
+@moderator_cli.command("create")
+@click.argument("username")
+@click.option("--role", type=click.Choice(ROLES), default="moderator", show_default=True)
+@click.option(
+    "--password-stdin", is_flag=True, help="Read the password from standard input instead of prompting."
+)
+def moderator_create(username: str, role: str, password_stdin: bool) -> None:
+    """Create a moderator (the password is stored hashed)."""
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    with services().sessions() as session, session.begin():
+        try:
+            create_moderator(session, username, password, role)
+        except ModeratorError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(1)
+    click.echo(f"created {role} {username}", err=True)
+
+
+@moderator_cli.command("list")
+def moderator_list() -> None:
+    """List accounts: username, role, state."""
+    with services().sessions() as session:
+        for m in list_moderators(session):
+            click.echo(f"{m.username}\t{m.role}\t{'disabled' if m.disabled_at else 'active'}")
+
+
+@moderator_cli.command("disable")
+@click.argument("username")
+@click.option("--enable", is_flag=True, help="Re-enable instead.")
+def moderator_disable(username: str, enable: bool) -> None:
+    """Disable an account (it can no longer log in)."""
+    with services().sessions() as session, session.begin():
+        moderator = find_moderator(session, username)
+        if moderator is None:
+            click.echo(f"error: no moderator {username!r}", err=True)
+            sys.exit(1)
+        set_disabled(session, moderator, not enable)
+
+
 def init_app(app: Flask) -> None:
     """Register the command groups."""
     app.cli.add_command(rules_cli)
@@ -177,3 +230,4 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(score_cli)
     app.cli.add_command(model_cli)
     app.cli.add_command(webhooks_cli)
+    app.cli.add_command(moderator_cli)

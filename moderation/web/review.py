@@ -1,0 +1,398 @@
+"""The moderators' review page: queue listings, the item page, decisions, authors, statistics, admin.
+
+Server-rendered; every action is a plain form POST (with a CSRF token), so the basic
+approve/reject flow works without JavaScript. `static/review.js` adds keyboard shortcuts.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from ..apikeys import SCOPES, ApiKeyError, create_key, list_keys, revoke_key
+from ..authors import AuthorActionError, add_note, author_summary, remove_note, set_flag
+from ..comments import find_author, get_comment
+from ..decisions import DecisionError, decide, undo
+from ..highlight import pieces
+from ..moderators import (
+    ROLES,
+    ModeratorError,
+    create_moderator,
+    find_moderator,
+    list_moderators,
+    set_disabled,
+)
+from ..queue import LISTINGS, SORTS, Filters, QueueConflict, list_queue, listing_query, queue_counts
+from ..stats import summary
+from ..store import AuditEntry, Comment, Report, Reporter
+from .auth import admin_required
+from .extension import services
+
+bp = Blueprint("review", __name__, url_prefix="/review")
+PER_PAGE = 25
+
+
+def _filters() -> Filters:
+    args = request.args
+    return Filters(args.get("article") or None, args.get("category") or None, args.get("site_rule") or None)
+
+
+def _reports(session: Session, comment: Comment) -> list[dict[str, Any]]:
+    rows = session.execute(
+        select(Report, Reporter.site_id)
+        .join(Reporter)
+        .where(Report.comment_id == comment.id)
+        .order_by(Report.id)
+    )
+    return [
+        {
+            "reporter": rid,
+            "reason": r.reason,
+            "note": r.note,
+            "weight": r.weight,
+            "new_account": r.new_account,
+            "outcome": r.outcome,
+            "at": r.created_at,
+        }
+        for r, rid in rows
+    ]
+
+
+def _item(session: Session, comment: Comment, with_reports: bool = True) -> dict[str, Any]:
+    verdict = comment.verdict
+    return {
+        "comment": comment,
+        "pieces": pieces(comment.text, verdict.get("matches", [])),
+        "matches": verdict.get("matches", []),
+        "reasons": verdict.get("reasons", []),
+        "scores": verdict.get("scores", {}),
+        "reports": _reports(session, comment) if with_reports else [],
+    }
+
+
+def _back(default: str) -> str:
+    target = request.form.get("next") or ""
+    return target if target.startswith("/review/") else default
+
+
+@bp.get("/")
+@login_required
+def home():  # type: ignore[no-untyped-def]
+    """Start at the most urgent queue."""
+    return redirect(url_for("review.queue_view", state="pending"))
+
+
+@bp.get("/queue/<state>")
+@login_required
+def queue_view(state: str):  # type: ignore[no-untyped-def]
+    """One listing, most urgent first, with counts, filters and pagination."""
+    if state not in LISTINGS:
+        abort(404)
+    sort = request.args.get("sort", "priority")
+    sort = sort if sort in SORTS else "priority"
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    filters = _filters()
+    svc = services()
+    with svc.sessions() as session:
+        comments, total = list_queue(session, state, filters, sort, page, PER_PAGE)
+        items = [_item(session, c) for c in comments]
+        counts = queue_counts(session)
+    return render_template(
+        "review/queue.html",
+        state=state,
+        items=items,
+        total=total,
+        page=page,
+        per_page=PER_PAGE,
+        sort=sort,
+        filters=filters,
+        counts=counts,
+        site_rules=svc.decider.rules.site_rules,
+        listings=LISTINGS,
+    )
+
+
+def _neighbours(session: Session, comment: Comment, state: str | None) -> tuple[str | None, str | None]:
+    if state not in LISTINGS:
+        return None, None
+    ids = list(session.scalars(listing_query(state, Filters()).with_only_columns(Comment.site_id).limit(500)))
+    if comment.site_id not in ids:
+        return None, ids[0] if ids else None
+    i = ids.index(comment.site_id)
+    return (ids[i - 1] if i > 0 else None), (ids[i + 1] if i + 1 < len(ids) else None)
+
+
+@bp.get("/comments/<path:site_id>")
+@login_required
+def item_view(site_id: str):  # type: ignore[no-untyped-def]
+    """Everything about one comment: why it is here, reports, context, author, history."""
+    svc = services()
+    with svc.sessions() as session:
+        comment = get_comment(session, site_id)
+        if comment is None:
+            abort(404)
+        state = request.args.get("state") or comment.queue
+        item = _item(session, comment)
+        parent = get_comment(session, comment.parent_site_id) if comment.parent_site_id else None
+        author = author_summary(session, comment.author)
+        audit = list(
+            session.scalars(
+                select(AuditEntry).where(AuditEntry.comment_id == comment.id).order_by(AuditEntry.id)
+            )
+        )
+        previous_id, next_id = _neighbours(session, comment, state)
+    return render_template(
+        "review/item.html",
+        item=item,
+        parent=parent,
+        author=author,
+        audit=audit,
+        state=state,
+        previous_id=previous_id,
+        next_id=next_id,
+        site_rules=svc.decider.rules.site_rules,
+    )
+
+
+def _decide_one(
+    site_id: str, action: str, site_rule: str | None, note: str | None, revision: int | None
+) -> tuple[bool, str]:
+    svc = services()
+    try:
+        with svc.sessions() as session, session.begin():
+            comment = get_comment(session, site_id)
+            if comment is None:
+                return False, f"No comment {site_id}."
+            decide(
+                session,
+                comment,
+                current_user.actor,
+                action,
+                svc.decider.rules,
+                svc.notify,
+                site_rule,
+                note,
+                revision,
+            )
+    except (DecisionError, QueueConflict) as exc:
+        return False, f"{site_id}: {exc}"
+    except StaleDataError:
+        return (
+            False,
+            f"{site_id}: someone else acted on this comment at the same moment; reload and try again",
+        )
+    verb = "Approved" if action == "approve" else "Rejected"
+    return True, f"{verb} {site_id}."
+
+
+@bp.post("/comments/<path:site_id>/decide")
+@login_required
+def decide_view(site_id: str):  # type: ignore[no-untyped-def]
+    """Approve, or reject with a site rule; refused when the comment changed meanwhile."""
+    form = request.form
+    revision = form.get("revision", type=int)
+    ok, message = _decide_one(
+        site_id, form.get("action", ""), form.get("site_rule") or None, form.get("note") or None, revision
+    )
+    flash(message, "success" if ok else "error")
+    return redirect(_back(url_for("review.item_view", site_id=site_id)))
+
+
+@bp.post("/comments/<path:site_id>/undo")
+@login_required
+def undo_view(site_id: str):  # type: ignore[no-untyped-def]
+    """Undo the comment's last decision."""
+    svc = services()
+    try:
+        with svc.sessions() as session, session.begin():
+            comment = get_comment(session, site_id)
+            if comment is None:
+                abort(404)
+            undo(session, comment, current_user.actor, svc.notify)
+        flash(f"Undid the last decision on {site_id}.", "success")
+    except (QueueConflict, StaleDataError) as exc:
+        flash(f"{site_id}: {exc or 'changed meanwhile'}", "error")
+    return redirect(_back(url_for("review.item_view", site_id=site_id)))
+
+
+@bp.post("/bulk")
+@login_required
+def bulk_view():  # type: ignore[no-untyped-def]
+    """Approve or reject the selected items."""
+    form = request.form
+    ids = form.getlist("ids")
+    action = form.get("action", "")
+    if not ids:
+        flash("Select some comments first.", "error")
+        return redirect(_back(url_for("review.home")))
+    done, problems = 0, []
+    for site_id in ids:
+        ok, message = _decide_one(
+            site_id,
+            action,
+            form.get("site_rule") or None,
+            form.get("note") or None,
+            form.get(f"revision-{site_id}", type=int),
+        )
+        done += ok
+        if not ok:
+            problems.append(message)
+    verb = "approved" if action == "approve" else "rejected"
+    flash(f"{done} of {len(ids)} comments {verb}.", "success" if not problems else "error")
+    for message in problems:
+        flash(message, "error")
+    return redirect(_back(url_for("review.home")))
+
+
+@bp.post("/authors/<path:author_id>/notes")
+@login_required
+def author_note(author_id: str):  # type: ignore[no-untyped-def]
+    """Add a note to an author."""
+    text = (request.form.get("text") or "").strip()
+    with services().sessions() as session, session.begin():
+        author = find_author(session, author_id)
+        if author is None:
+            abort(404)
+        if text:
+            add_note(session, author, text[:2000], current_user.actor)
+            flash("Note added.", "success")
+        else:
+            flash("A note needs some text.", "error")
+    return redirect(_back(url_for("review.home")))
+
+
+@bp.post("/authors/<path:author_id>/notes/<int:note_id>/remove")
+@login_required
+def author_note_remove(author_id: str, note_id: int):  # type: ignore[no-untyped-def]
+    """Remove a note (it stays in the audit log)."""
+    with services().sessions() as session, session.begin():
+        author = find_author(session, author_id)
+        if author is None:
+            abort(404)
+        try:
+            remove_note(session, author, note_id, current_user.actor)
+            flash("Note removed.", "success")
+        except AuthorActionError as exc:
+            flash(str(exc), "error")
+    return redirect(_back(url_for("review.home")))
+
+
+@bp.post("/authors/<path:author_id>/flag")
+@login_required
+def author_flag(author_id: str):  # type: ignore[no-untyped-def]
+    """Turn pre-moderation or a ban on or off."""
+    flag = request.form.get("flag")
+    on = request.form.get("on") == "1"
+    if flag not in ("premoderated", "banned"):
+        abort(400)
+    with services().sessions() as session, session.begin():
+        author = find_author(session, author_id)
+        if author is None:
+            abort(404)
+        set_flag(session, author, flag, on, current_user.actor)
+    words = {
+        ("premoderated", True): "pre-moderated",
+        ("premoderated", False): "no longer pre-moderated",
+        ("banned", True): "banned",
+        ("banned", False): "no longer banned",
+    }
+    flash(f"{author_id} is {words[(flag, on)]}.", "success")
+    return redirect(_back(url_for("review.home")))
+
+
+@bp.get("/stats")
+@login_required
+def stats_view():  # type: ignore[no-untyped-def]
+    """Queue size, decisions over time, overturned auto-actions per rule, report accuracy."""
+    with services().sessions() as session:
+        data = summary(session)
+    queue_rows = [{"state": state, "n": n} for state, n in data["queue"].items()]
+    overturned_rows = [
+        {"rule": r["rule"], "overturned": r["overturned"], "upheld": r["decided"] - r["overturned"]}
+        for r in data["overturned"][:12]
+    ]
+    return render_template(
+        "review/stats.html", data=data, queue_rows=queue_rows, overturned_rows=overturned_rows
+    )
+
+
+@bp.get("/admin")
+@admin_required
+def admin_view():  # type: ignore[no-untyped-def]
+    """Moderators and API keys."""
+    with services().sessions() as session:
+        moderators = list_moderators(session)
+        keys = list_keys(session)
+    return render_template("review/admin.html", moderators=moderators, keys=keys, roles=ROLES, scopes=SCOPES)
+
+
+@bp.post("/admin/moderators")
+@admin_required
+def admin_create_moderator():  # type: ignore[no-untyped-def]
+    """Create a moderator."""
+    form = request.form
+    try:
+        with services().sessions() as session, session.begin():
+            create_moderator(
+                session,
+                form.get("username", "").strip(),
+                form.get("password", ""),
+                form.get("role", "moderator"),
+            )
+        flash(f"Moderator {form.get('username')} created.", "success")
+    except ModeratorError as exc:
+        flash(str(exc), "error")
+    return redirect(url_for("review.admin_view"))
+
+
+@bp.post("/admin/moderators/<username>/disable")
+@admin_required
+def admin_disable_moderator(username: str):  # type: ignore[no-untyped-def]
+    """Disable or re-enable a moderator."""
+    disable = request.form.get("disable") == "1"
+    if disable and username == current_user.username:
+        flash("You cannot disable yourself.", "error")
+        return redirect(url_for("review.admin_view"))
+    with services().sessions() as session, session.begin():
+        moderator = find_moderator(session, username)
+        if moderator is None:
+            abort(404)
+        set_disabled(session, moderator, disable)
+    flash(f"{username} {'disabled' if disable else 'enabled'}.", "success")
+    return redirect(url_for("review.admin_view"))
+
+
+@bp.post("/admin/api-keys")
+@admin_required
+def admin_create_key():  # type: ignore[no-untyped-def]
+    """Create an API key and show it once."""
+    scopes = tuple(s for s in request.form.getlist("scopes") if s in SCOPES) or ("submit",)
+    try:
+        with services().sessions() as session, session.begin():
+            key = create_key(session, request.form.get("name", ""), scopes)
+    except ApiKeyError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("review.admin_view"))
+    with services().sessions() as session:
+        moderators, keys = list_moderators(session), list_keys(session)
+    return render_template(
+        "review/admin.html", moderators=moderators, keys=keys, roles=ROLES, scopes=SCOPES, new_key=key
+    )
+
+
+@bp.post("/admin/api-keys/<name>/revoke")
+@admin_required
+def admin_revoke_key(name: str):  # type: ignore[no-untyped-def]
+    """Revoke an API key."""
+    try:
+        with services().sessions() as session, session.begin():
+            revoke_key(session, name)
+        flash(f"Key {name} revoked.", "success")
+    except ApiKeyError as exc:
+        flash(str(exc), "error")
+    return redirect(url_for("review.admin_view"))

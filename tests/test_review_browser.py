@@ -1,0 +1,171 @@
+"""End to end in real headless Chromium (Debian's /usr/bin/chromium, driven by Playwright)."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+from werkzeug.serving import make_server
+
+from moderation.apikeys import create_key
+from moderation.config import PROJECT_ROOT
+from moderation.moderators import create_moderator
+from moderation.web import create_app
+from moderation.web.extension import services
+
+CHROMIUM = "/usr/bin/chromium"
+OUTPUT = PROJECT_ROOT / "test-output"
+PASSWORD = "correct horse battery"
+SCRIPT_COMMENT = '<script>alert("xss")</script> you idiot'
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: `apt-get install chromium` (.ci/run does it)")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def server(sqlite_template: Path, tmp_path: Path) -> Iterator[tuple[str, Flask]]:
+    db = tmp_path / "e2e.db"
+    shutil.copy(sqlite_template, db)
+    app = create_app(
+        {
+            "DATABASE_URL": f"sqlite:///{db}",
+            "SECRET_KEY": "e2e",
+            "LOG_LEVEL": "WARNING",
+            "MODERATION_MODEL": "none",
+        }
+    )
+    with services(app).sessions() as session, session.begin():
+        create_moderator(session, "mo", PASSWORD)
+        key = create_key(session, "site")
+    client = app.test_client()
+    texts = ["You are a total moron", "You utter clown", "You absolute imbecile", SCRIPT_COMMENT]
+    for n, text in enumerate(texts):
+        client.post(
+            "/api/v1/comments",
+            json={
+                "id": f"c{n}",
+                "text": text,
+                "author": {"id": f"u{n}"},
+                "article": {"id": "a1", "title": "NATO talks"},
+            },
+            headers={"Authorization": f"Bearer {key}"},
+        )
+    httpd = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_port}", app
+    httpd.shutdown()
+    services(app).engine.dispose()
+
+
+@pytest.fixture
+def page(browser: Browser, server: tuple[str, Flask]) -> Iterator[Page]:
+    base, _ = server
+    context = browser.new_context(base_url=base, viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    dialogs: list[str] = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    page.goto("/review/")
+    page.fill("input[name=username]", "mo")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    expect(page).to_have_url(f"{base}/review/queue/pending")
+    yield page
+    assert dialogs == [], "a comment ran script in the page"
+    context.close()
+
+
+def status(app: Flask, cid: str) -> str:
+    with app.test_request_context():
+        from moderation.comments import get_comment
+
+        with services(app).sessions() as session:
+            return get_comment(session, cid).status
+
+
+def test_work_the_queue_with_the_keyboard(page: Page, server: tuple[str, Flask]) -> None:
+    _, app = server
+    page.goto("/review/queue/flagged")
+    expect(page.locator("[data-item].selected")).to_have_attribute("data-id", "c0")
+    OUTPUT.mkdir(exist_ok=True)
+    page.screenshot(path=str(OUTPUT / "queue.png"), full_page=True)
+
+    page.keyboard.press("j")
+    expect(page.locator("[data-item].selected")).to_have_attribute("data-id", "c1")
+    page.keyboard.press("a")
+    expect(page.locator(".flash.success")).to_contain_text("Approved c1")
+    assert status(app, "c1") == "approved"
+
+    # Reject the first item with a site rule: r focuses the rule, Enter submits.
+    page.keyboard.press("r")
+    rule = page.locator("[data-item].selected select[data-reject-rule]")
+    expect(rule).to_be_focused()
+    rule.select_option("be_nice")
+    page.keyboard.press("Enter")
+    expect(page.locator(".flash.success")).to_contain_text("Rejected c0")
+    assert status(app, "c0") == "rejected"
+
+    page.keyboard.press("?")
+    expect(page.locator("#help")).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(page.locator("#help")).to_be_hidden()
+
+
+def test_undo_on_the_item_page(page: Page, server: tuple[str, Flask]) -> None:
+    _, app = server
+    page.goto("/review/comments/c2")
+    page.keyboard.press("r")
+    page.locator("select[data-reject-rule]:focus").select_option("keep_it_clean")
+    page.keyboard.press("Enter")
+    expect(page.locator(".flash.success")).to_contain_text("Rejected c2")
+    assert status(app, "c2") == "rejected"
+    page.goto("/review/comments/c2")
+    page.keyboard.press("u")
+    expect(page.locator(".flash.success")).to_contain_text("Undid the last decision on c2")
+    assert status(app, "c2") == "flagged"
+
+
+def test_script_in_a_comment_shows_as_text(page: Page) -> None:
+    page.goto("/review/comments/c3")
+    expect(page.locator(".main .text").first).to_contain_text('<script>alert("xss")</script>')
+    assert page.locator(".main script").count() == 0
+    OUTPUT.mkdir(exist_ok=True)
+    page.screenshot(path=str(OUTPUT / "item.png"), full_page=True)
+
+
+def test_works_without_javascript(browser: Browser, server: tuple[str, Flask]) -> None:
+    base, app = server
+    context = browser.new_context(base_url=base, java_script_enabled=False)
+    page = context.new_page()
+    page.goto("/login")
+    page.fill("input[name=username]", "mo")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.goto("/review/queue/flagged")
+    page.locator("[data-item][data-id=c1] button.approve").click()
+    expect(page.locator(".flash.success")).to_contain_text("Approved c1")
+    assert status(app, "c1") == "approved"
+    context.close()
