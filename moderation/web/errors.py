@@ -6,6 +6,9 @@ from flask import Flask, Response, jsonify, request
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
+from ..decisions import DecisionError
+from ..queue import QueueConflict
+
 
 class ApiError(Exception):
     """An error to return to the API caller."""
@@ -58,6 +61,14 @@ def init_app(app: Flask) -> None:
         if status == 405 and exc.get_response().headers.get("Allow"):
             response.headers["Allow"] = exc.get_response().headers["Allow"]
         return response, status
+
+    @app.errorhandler(QueueConflict)
+    def _conflict(exc: QueueConflict):  # type: ignore[no-untyped-def]
+        return error_response(409, "conflict", str(exc))
+
+    @app.errorhandler(DecisionError)
+    def _bad_decision(exc: DecisionError):  # type: ignore[no-untyped-def]
+        return error_response(422, "invalid_field", str(exc))
 
     @app.errorhandler(StaleDataError)
     def _stale(exc: StaleDataError):  # type: ignore[no-untyped-def]

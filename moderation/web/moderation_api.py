@@ -1,6 +1,7 @@
 """The moderation API (keys with the `moderate` scope): queue, claims, decisions, authors, webhooks.
 
-Reports come from the site's backend with a `submit` key and live here too.
+Reports come from the site's backend with a `submit` key and live here too. Conflicts
+(QueueConflict, a stale revision) and invalid decisions become 409 and 422 in ``errors.py``.
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ from sqlalchemy.orm import Session
 from ..authors import AuthorActionError, add_note, author_summary, remove_note, set_flag
 from ..changes import comment_payload
 from ..comments import find_author, get_comment
-from ..decisions import DecisionError, decide, undo
-from ..queue import LISTINGS, SORTS, Filters, QueueConflict, claim, claim_next, list_queue, queue_counts
+from ..decisions import decide, undo
+from ..queue import LISTINGS, SORTS, Filters, claim, claim_next, list_queue, queue_counts
 from ..reports import report_comment
 from ..store import AuditEntry, Comment, Report, Reporter
 from ..webhooks import STATES, list_deliveries
@@ -162,10 +163,7 @@ def claim_item(site_id: str):  # type: ignore[no-untyped-def]
     svc = services()
     with svc.sessions() as session, session.begin():
         comment = _comment(session, site_id)
-        try:
-            claim(session, comment, _actor(), svc.claim_minutes)
-        except QueueConflict as exc:
-            raise ApiError(409, "claimed", str(exc)) from None
+        claim(session, comment, _actor(), svc.claim_minutes)
         payload = item_payload(session, comment)
     return jsonify(payload)
 
@@ -178,22 +176,18 @@ def decision(site_id: str):  # type: ignore[no-untyped-def]
     svc = services()
     with svc.sessions() as session, session.begin():
         comment = _comment(session, site_id)
-        try:
-            decide(
-                session,
-                comment,
-                _actor(),
-                body.action,
-                svc.decider.rules,
-                svc.notify,
-                body.site_rule,
-                body.note,
-                body.revision,
-            )
-        except DecisionError as exc:
-            raise ApiError(422, "invalid_field", str(exc)) from None
-        except QueueConflict as exc:
-            raise ApiError(409, "conflict", str(exc)) from None
+        rules = svc.decider.rules
+        decide(
+            session,
+            comment,
+            _actor(),
+            body.action,
+            rules,
+            svc.notify,
+            body.site_rule,
+            body.note,
+            body.revision,
+        )
         payload = item_payload(session, comment)
     return jsonify(payload)
 
@@ -205,10 +199,7 @@ def undo_decision(site_id: str):  # type: ignore[no-untyped-def]
     svc = services()
     with svc.sessions() as session, session.begin():
         comment = _comment(session, site_id)
-        try:
-            undo(session, comment, _actor(), svc.notify)
-        except QueueConflict as exc:
-            raise ApiError(409, "conflict", str(exc)) from None
+        undo(session, comment, _actor(), svc.notify)
         payload = item_payload(session, comment)
     return jsonify(payload)
 
