@@ -1,6 +1,7 @@
 # make run   - set everything up and serve on http://$(HOST):$(PORT) (SQLite by default)
 # make setup - everything but serving: virtualenv, pinned dependencies, database schema, trained model
 # make test  - set up, then run the whole suite (SQLite and PostgreSQL)
+# make bench - benchmarks beside peers, report in bench/results/
 # make lint  - ruff
 
 PYTHON ?= python3
@@ -34,6 +35,10 @@ model: $(VENV)/.installed
 test: setup
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: setup
+	@# Speed, memory and quality beside peers; writes bench/results/report.md (and .json, PNG charts).
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .

@@ -5,10 +5,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import time
 from dataclasses import dataclass
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from .store import ApiKey, utcnow
 
@@ -68,6 +69,30 @@ def verify_key(session: Session, presented: str) -> Caller | None:
     return Caller(key.name, frozenset(key.scopes.split()))
 
 
+_CACHE: dict[str, tuple[float, Caller]] = {}
+_CACHE_LIMIT = 10_000
+
+
+def verify_key_cached(sessions: sessionmaker[Session], presented: str, ttl: float) -> Caller | None:
+    """verify_key, remembering valid keys for ``ttl`` seconds so most requests skip the database.
+
+    A key revoked in another process keeps working there for at most ``ttl`` seconds; revoking
+    in this process forgets every cached key at once.
+    """
+    digest = hashlib.sha256(presented.encode()).hexdigest()
+    now = time.monotonic()
+    hit = _CACHE.get(digest)
+    if hit is not None and hit[0] > now:
+        return hit[1]
+    with sessions() as session:
+        caller = verify_key(session, presented)
+    if caller is not None and ttl > 0:
+        if len(_CACHE) >= _CACHE_LIMIT:
+            _CACHE.clear()
+        _CACHE[digest] = (now + ttl, caller)
+    return caller
+
+
 def list_keys(session: Session) -> list[ApiKey]:
     """All keys, revoked ones included, oldest first."""
     return list(session.scalars(select(ApiKey).order_by(ApiKey.created_at, ApiKey.id)))
@@ -80,3 +105,4 @@ def revoke_key(session: Session, name: str) -> None:
         raise ApiKeyError(f"no key named {name!r}")
     if key.revoked_at is None:
         key.revoked_at = utcnow()
+    _CACHE.clear()

@@ -6,8 +6,9 @@ import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Table, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -49,7 +50,7 @@ def text_digest(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def dialect_insert(session: Session, table: Table):  # type: ignore[no-untyped-def]
+def dialect_insert(session: Session, table: Any):  # type: ignore[no-untyped-def]
     """INSERT ... ON CONFLICT for the session's dialect."""
     dialect = session.get_bind().dialect.name
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
@@ -75,42 +76,44 @@ def get_comment(session: Session, site_id: str) -> Comment | None:
 
 
 def _upsert_author(session: Session, new: NewComment) -> Author:
-    session.execute(
-        dialect_insert(session, Author.__table__)
-        .values(
-            site_id=new.author_id,
-            name=new.author_name,
-            account_created_at=new.author_created_at,
-            first_seen_at=utcnow(),
-            comment_count=0,
-            rejected_count=0,
-        )
-        .on_conflict_do_nothing(index_elements=["site_id"])
+    """Insert or refresh the author in one statement, returning the row."""
+    table = Author.__table__
+    stmt = dialect_insert(session, Author).values(
+        site_id=new.author_id,
+        name=new.author_name,
+        account_created_at=new.author_created_at,
+        first_seen_at=utcnow(),
+        comment_count=0,
+        rejected_count=0,
+        premoderated=False,
+        banned=False,
     )
-    author = find_author(session, new.author_id)
-    assert author is not None
-    if new.author_name and author.name != new.author_name:
-        author.name = new.author_name
-    if new.author_created_at and author.account_created_at != new.author_created_at:
-        author.account_created_at = new.author_created_at
-    return author
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["site_id"],
+        set_={
+            "name": func.coalesce(stmt.excluded.name, table.c.name),
+            "account_created_at": func.coalesce(stmt.excluded.account_created_at, table.c.account_created_at),
+        },
+    ).returning(Author)
+    return session.scalars(stmt, execution_options={"populate_existing": True}).one()
 
 
 def _upsert_article(session: Session, new: NewComment) -> int | None:
+    """Insert or refresh the article in one statement, returning its id."""
     if new.article_id is None:
         return None
-    session.execute(
-        dialect_insert(session, Article.__table__)
-        .values(site_id=new.article_id, title=new.article_title, url=new.article_url)
-        .on_conflict_do_nothing(index_elements=["site_id"])
+    table = Article.__table__
+    stmt = dialect_insert(session, table).values(
+        site_id=new.article_id, title=new.article_title, url=new.article_url
     )
-    article = session.scalar(select(Article).where(Article.site_id == new.article_id))
-    assert article is not None
-    if new.article_title and article.title != new.article_title:
-        article.title = new.article_title
-    if new.article_url and article.url != new.article_url:
-        article.url = new.article_url
-    return article.id
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["site_id"],
+        set_={
+            "title": func.coalesce(stmt.excluded.title, table.c.title),
+            "url": func.coalesce(stmt.excluded.url, table.c.url),
+        },
+    ).returning(table.c.id)
+    return session.execute(stmt).scalar_one()
 
 
 def _existing(session: Session, new: NewComment, digest: str) -> Submitted:
@@ -132,7 +135,7 @@ def submit_comment(
     """
     digest = text_digest(new.text)
     with sessions() as session, session.begin():
-        if get_comment(session, new.site_id) is not None:
+        if session.scalar(select(Comment.id).where(Comment.site_id == new.site_id)) is not None:
             return _existing(session, new, digest)
         author = _upsert_author(session, new)
         article_id = _upsert_article(session, new)
@@ -140,8 +143,8 @@ def submit_comment(
         verdict = apply_author_state(decider.decide(new.text, author_facts(author)), author)
         now = utcnow()
         site_rule_keys = {r.key for m in verdict.matches if (r := rules.site_rule(m.site_rule))}
-        inserted = session.execute(
-            dialect_insert(session, Comment.__table__)
+        comment = session.scalars(
+            dialect_insert(session, Comment)
             .values(
                 site_id=new.site_id,
                 text=new.text,
@@ -167,10 +170,11 @@ def submit_comment(
                 updated_at=now,
             )
             .on_conflict_do_nothing(index_elements=["site_id"])
-            .returning(Comment.__table__.c.id)
-        ).scalar()
-        if inserted is None:
+            .returning(Comment)
+        ).one_or_none()
+        if comment is None:
             return _existing(session, new, digest)
+        inserted = comment.id
         session.add(
             AuditEntry(
                 comment_id=inserted,
@@ -192,8 +196,6 @@ def submit_comment(
                 rejected_count=Author.rejected_count + (1 if verdict.status == "rejected" else 0),
             )
         )
-        comment = session.get(Comment, inserted)
-        assert comment is not None
         return Submitted(comment, created=True)
 
 

@@ -113,6 +113,13 @@ SETTINGS: tuple[Setting, ...] = (
         int,
         "Largest request body accepted, in bytes (larger gets 413).",
     ),
+    Setting(
+        "API_KEY_CACHE_SECONDS",
+        lambda: 5.0,
+        float,
+        "How long a process trusts a verified API key before checking it again; a key revoked "
+        "elsewhere stops working within this time (0 checks every request).",
+    ),
     Setting("DB_POOL_SIZE", lambda: 5, int, "Database connections per process (PostgreSQL)."),
     Setting(
         "LOG_LEVEL", lambda: "INFO", str, "Python logging level. Comment text and keys are never logged."

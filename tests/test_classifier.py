@@ -106,3 +106,17 @@ def test_fast_scoring_path_equals_the_pipeline(tiny_model: Path) -> None:
     texts = ["you pathetic idiot", "Thanks for the clear reporting", "f u c k off", ""]
     assert np.allclose(clf.predict_proba(texts), clf.pipeline.predict_proba(texts))
     assert clf.pipeline.named_steps["model"].coef_.flags["C_CONTIGUOUS"]
+
+
+def test_fast_tfidf_transform_equals_sklearns(tiny_model: Path) -> None:
+    import numpy as np
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    clf = artifact.load(tiny_model)
+    texts = ["you pathetic idiot idiot", "Thanks for the clear reporting", "", "zzzz unknown words only", "a"]
+    prepared = clf.pipeline.named_steps["prepare"].transform(texts)
+    for _, vectorizer in clf.pipeline.named_steps["features"].transformer_list[:2]:
+        fast = vectorizer.transform(prepared)
+        slow = TfidfVectorizer.transform(vectorizer, prepared)
+        assert fast.shape == slow.shape
+        assert np.allclose(fast.toarray(), slow.toarray(), atol=1e-6)

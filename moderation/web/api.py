@@ -9,7 +9,7 @@ from typing import Any
 from flask import Blueprint, current_app, g, jsonify, request
 from sqlalchemy import text
 
-from ..apikeys import verify_key
+from ..apikeys import verify_key_cached
 from ..comments import (
     DuplicateIdConflict,
     author_facts,
@@ -36,8 +36,9 @@ def require_key(scope: str) -> Callable[[Callable[..., Any]], Callable[..., Any]
             scheme, _, presented = header.partition(" ")
             if scheme.lower() != "bearer" or not presented.strip():
                 raise ApiError(401, "unauthorized", "send an API key as 'Authorization: Bearer <key>'")
-            with services().sessions() as session:
-                caller = verify_key(session, presented.strip())
+            caller = verify_key_cached(
+                services().sessions, presented.strip(), current_app.config["API_KEY_CACHE_SECONDS"]
+            )
             if caller is None:
                 raise ApiError(401, "unauthorized", "the API key is invalid or revoked")
             if scope not in caller.scopes:

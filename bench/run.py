@@ -1,0 +1,458 @@
+"""`make bench`: speed, memory and quality beside peers measured in the same run.
+
+Writes bench/results/report.md, report.json and charts (PNG). Figures, not assertions: a
+benchmark never fails a build. Peers: alt-profanity-check, better-profanity, and a plain TF-IDF +
+logistic regression baseline trained on the project's corpus.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bench.generate import generate
+from moderation.classifier import artifact
+from moderation.config import PROJECT_ROOT
+from moderation.decide import Decider
+from moderation.rules import load_rules
+
+RESULTS = PROJECT_ROOT / "bench" / "results"
+BIN = Path(sys.executable).parent
+PG_ADMIN = os.environ.get("BENCH_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/test")
+GUNICORN = ["--workers", "2", "--threads", "8"]  # the README's production settings for 2 cores
+
+
+def log(message: str) -> None:
+    """Progress on stderr."""
+    print(message, file=sys.stderr, flush=True)
+
+
+# -- in-process ---------------------------------------------------------------
+
+
+def _rate(fn: Callable[[], Any], items: int) -> float:
+    started = time.perf_counter()
+    fn()
+    return items / (time.perf_counter() - started)
+
+
+def _single(fn: Callable[[str], Any], texts: Sequence[str]) -> dict[str, float]:
+    for text in texts[:20]:
+        fn(text)
+    times = []
+    for text in texts:
+        started = time.perf_counter()
+        fn(text)
+        times.append((time.perf_counter() - started) * 1000)
+    times.sort()
+    return {
+        "per_second": len(texts) / (sum(times) / 1000),
+        "p50_ms": statistics.median(times),
+        "p99_ms": times[int(0.99 * (len(times) - 1))],
+    }
+
+
+def tfidf_baseline() -> Any:
+    """The plain baseline: word TF-IDF and one logistic regression for toxicity, on our corpus."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+
+    from moderation.classifier.datasets import read_corpus
+
+    examples = read_corpus()
+    model = make_pipeline(
+        TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True),
+        LogisticRegression(max_iter=2000, class_weight="balanced"),
+    )
+    model.fit([e.text for e in examples], [e.labels["toxicity"] for e in examples])
+    return model
+
+
+def peers() -> dict[str, dict[str, Callable[..., Any]]]:
+    """Batch and single scorers of every system (those installed)."""
+    out: dict[str, dict[str, Callable[..., Any]]] = {}
+    decider = Decider(
+        load_rules(PROJECT_ROOT / "rules.yaml"), artifact.load(artifact.DEFAULT_MODEL), model_required=True
+    )
+    out["ours (full verdict)"] = {
+        "batch": lambda texts: [decider.decide_many(texts[i : i + 256]) for i in range(0, len(texts), 256)],
+        "single": decider.decide,
+    }
+    try:
+        from profanity_check import predict_prob
+
+        out["alt-profanity-check"] = {"batch": predict_prob, "single": lambda t: predict_prob([t])}
+    except ImportError:
+        log("alt-profanity-check not installed: skipped")
+    try:
+        from better_profanity import profanity
+
+        profanity.load_censor_words()
+        out["better-profanity"] = {
+            "batch": lambda texts: [profanity.contains_profanity(t) for t in texts],
+            "single": profanity.contains_profanity,
+        }
+    except ImportError:
+        log("better-profanity not installed: skipped")
+    baseline = tfidf_baseline()
+    out["tf-idf + logistic regression"] = {
+        "batch": baseline.predict_proba,
+        "single": lambda t: baseline.predict_proba([t]),
+    }
+    return out
+
+
+def inprocess(texts: list[str], single_n: int) -> dict[str, Any]:
+    """Comments per second in batches and one at a time, and single-comment latency."""
+    results = {}
+    for name, fns in peers().items():
+        batch_texts = texts if name != "better-profanity" else texts[: single_n // 2]
+        fns["batch"](batch_texts[:50])
+        batch = _rate(lambda f=fns["batch"], b=batch_texts: f(b), len(batch_texts))
+        single_texts = texts[:single_n] if name != "better-profanity" else texts[: single_n // 4]
+        results[name] = {"batch_per_second": batch, **_single(fns["single"], single_texts)}
+        log(f"  {name}: batch {batch:,.0f}/s, single p50 {results[name]['p50_ms']:.3f} ms")
+    return results
+
+
+# -- HTTP under gunicorn -------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _rss(pid: int) -> dict[str, float]:
+    fields = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        name, _, value = line.partition(":")
+        if name in ("VmRSS", "VmHWM"):
+            fields[name] = int(value.split()[0]) / 1024
+    return fields
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def _stored(url: str, run_id: str) -> int:
+    from sqlalchemy import create_engine, text
+
+    from moderation.database import normalize_url
+
+    engine = create_engine(normalize_url(url))
+    with engine.connect() as conn:
+        count = conn.execute(
+            text("SELECT COUNT(*) FROM comments WHERE site_id LIKE :p"), {"p": f"bench-{run_id}-%"}
+        )
+        value = int(count.scalar_one())
+    engine.dispose()
+    return value
+
+
+def http(backend: str, seconds: float, rate: float) -> dict[str, Any]:
+    """Sustained comments/s at saturation and latency at a fixed offered rate, under gunicorn."""
+    tmp = Path(tempfile.mkdtemp(prefix="bench-"))
+    admin = None
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp / 'bench.db'}"
+    else:
+        import psycopg
+
+        name = f"bench_{uuid.uuid4().hex[:8]}"
+        admin = psycopg.connect(PG_ADMIN, autocommit=True)
+        admin.execute(f'CREATE DATABASE "{name}"')
+        url = PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
+    env = {**os.environ, "DATABASE_URL": url, "LOG_LEVEL": "WARNING", "SECRET_KEY": "bench"}
+    flask = [str(BIN / "flask"), "--app", "app"]
+    subprocess.run([*flask, "db", "upgrade"], env=env, cwd=PROJECT_ROOT, check=True, capture_output=True)
+    key = subprocess.run(
+        [*flask, "api-key", "create", "bench"],
+        env=env,
+        cwd=PROJECT_ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    port = _free_port()
+    server = subprocess.Popen(
+        [str(BIN / "gunicorn"), *GUNICORN, "--bind", f"127.0.0.1:{port}", "app:app"],
+        env=env,
+        cwd=PROJECT_ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(120):
+            try:
+                urllib.request.urlopen(f"{base}/api/v1/health", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.5)
+        out: dict[str, Any] = {"backend": backend, "gunicorn": " ".join(GUNICORN)}
+        for mode in ("saturate", "rate"):
+            result = subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "bench.loadgen",
+                    "--url",
+                    base,
+                    "--key",
+                    key,
+                    "--mode",
+                    mode,
+                    "--seconds",
+                    str(seconds),
+                    "--rate",
+                    str(rate),
+                    "--connections",
+                    "32" if mode == "saturate" else "64",
+                ],
+                cwd=PROJECT_ROOT,
+                check=True,
+                capture_output=True,
+                text=True,
+            )
+            figures = json.loads(result.stdout)
+            figures["stored"] = _stored(url, figures["run_id"])
+            figures["lost"] = figures["acknowledged"] - figures["stored"]
+            out[mode] = figures
+            log(
+                f"  {backend} {mode}: {figures['throughput']}/s, p50 {figures['p50_ms']:.1f} ms, "
+                f"p99 {figures['p99_ms']:.1f} ms, lost {figures['lost']}"
+            )
+        workers = _children(server.pid)
+        out["worker_rss_mb"] = [_rss(pid) for pid in workers]
+        return out
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+        if admin is not None:
+            admin.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
+            admin.close()
+
+
+# -- training and artifact ----------------------------------------------------
+
+
+def training() -> dict[str, Any]:
+    """Time and peak memory of `flask model train`, in a process of its own."""
+    out = Path(tempfile.mkdtemp(prefix="bench-train-")) / "m.skops"
+    code = (
+        "import resource, subprocess, sys, time;"
+        "t = time.perf_counter();"
+        f"subprocess.run([{str(BIN / 'flask')!r}, '--app', 'app', 'model', 'train', '--out', {str(out)!r},"
+        " '--holdout', '0'], check=True, capture_output=True);"
+        "print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
+    )
+    env = {**os.environ, "MODERATION_MODEL": "none", "LOG_LEVEL": "WARNING"}
+    seconds, peak_kb = subprocess.run(
+        [sys.executable, "-c", code], env=env, cwd=PROJECT_ROOT, check=True, capture_output=True, text=True
+    ).stdout.split()
+    return {
+        "seconds": float(seconds),
+        "peak_rss_mb": int(peak_kb) / 1024,
+        "artifact_mb": artifact.DEFAULT_MODEL.stat().st_size / 1e6,
+    }
+
+
+def in_process_rss() -> float:
+    """Peak RSS of this process after loading the model (what a worker carries)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+# -- report --------------------------------------------------------------------
+
+
+def charts(report: dict[str, Any]) -> list[str]:
+    """Bar charts of throughput and latency as PNG files; returns their names."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = list(report["inprocess"])
+    made = []
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5))
+    x = np.arange(len(names))
+    left.bar(x - 0.2, [report["inprocess"][n]["batch_per_second"] for n in names], 0.4, label="batch")
+    left.bar(x + 0.2, [report["inprocess"][n]["per_second"] for n in names], 0.4, label="one at a time")
+    left.set(yscale="log", ylabel="comments / second", title="In-process throughput")
+    right.bar(x - 0.2, [report["inprocess"][n]["p50_ms"] for n in names], 0.4, label="p50")
+    right.bar(x + 0.2, [report["inprocess"][n]["p99_ms"] for n in names], 0.4, label="p99")
+    right.set(yscale="log", ylabel="ms", title="Single-comment latency")
+    for ax in (left, right):
+        ax.set_xticks(x, names, rotation=15, ha="right", fontsize=8)
+        ax.legend()
+        ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(RESULTS / "inprocess.png", dpi=110)
+    plt.close(fig)
+    made.append("inprocess.png")
+    if report.get("http"):
+        fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+        backends = [h["backend"] for h in report["http"]]
+        left.bar(backends, [h["saturate"]["throughput"] for h in report["http"]])
+        left.set(ylabel="comments / second", title="POST /api/v1/comments at saturation")
+        right.bar([f"{b} p50" for b in backends], [h["rate"]["p50_ms"] for h in report["http"]])
+        right.bar([f"{b} p99" for b in backends], [h["rate"]["p99_ms"] for h in report["http"]])
+        right.set(
+            ylabel="ms",
+            title=f"Latency at {report['http'][0]['rate']['offered_rate']:.0f} comments/s offered",
+        )
+        fig.tight_layout()
+        fig.savefig(RESULTS / "http.png", dpi=110)
+        plt.close(fig)
+        made.append("http.png")
+    return made
+
+
+def markdown(report: dict[str, Any]) -> str:
+    """The report as Markdown."""
+    m = report["machine"]
+    lines = [
+        "# Benchmark report",
+        "",
+        f"{report['date']} · {m['cpus']} CPUs · {m['platform']} · Python {m['python']} · "
+        f"model {report['model_version']} · command `make bench`",
+        "",
+        "## In-process scoring",
+        "",
+        f"{report['texts']} comments from `bench/generate.py` (seed 7); one-at-a-time figures over "
+        f"{report['single_n']} of them.",
+        "",
+        "| system | batch comments/s | one at a time comments/s | p50 ms | p99 ms |",
+        "|---|---|---|---|---|",
+    ]
+    for name, r in report["inprocess"].items():
+        lines.append(
+            f"| {name} | {r['batch_per_second']:,.0f} | {r['per_second']:,.0f} | {r['p50_ms']:.3f} | "
+            f"{r['p99_ms']:.3f} |"
+        )
+    lines += ["", "![in-process](inprocess.png)", ""]
+    if report.get("http"):
+        lines += [
+            "## HTTP: POST /api/v1/comments under gunicorn",
+            "",
+            f"`gunicorn {report['http'][0]['gunicorn']}`; load from a separate process (`bench/loadgen.py`).",
+            "",
+            "| backend | saturated comments/s | p50 / p99 ms at saturation | offered/s | p50 / p99 ms | acknowledged | stored | lost | worker peak RSS MB |",
+            "|---|---|---|---|---|---|---|---|---|",
+        ]
+        for h in report["http"]:
+            s, r = h["saturate"], h["rate"]
+            rss = max((w.get("VmHWM", 0) for w in h["worker_rss_mb"]), default=0)
+            lines.append(
+                f"| {h['backend']} | {s['throughput']:,.0f} | {s['p50_ms']:.1f} / {s['p99_ms']:.1f} | {r['offered_rate']:.0f} | "
+                f"{r['p50_ms']:.1f} / {r['p99_ms']:.1f} | {s['acknowledged'] + r['acknowledged']} | "
+                f"{s['stored'] + r['stored']} | {s['lost'] + r['lost']} | {rss:.0f} |"
+            )
+        lines += ["", "![http](http.png)", ""]
+    t = report["training"]
+    lines += [
+        "## Memory and size",
+        "",
+        f"- Artifact: {t['artifact_mb']:.1f} MB; `flask model train`: {t['seconds']:.0f} s, peak RSS "
+        f"{t['peak_rss_mb']:.0f} MB.",
+        f"- This benchmark process with the model and all peers loaded: {report['bench_process_peak_rss_mb']:.0f} MB.",
+        "",
+    ]
+    if report.get("quality"):
+        q = report["quality"]
+        lines += [
+            "## Quality (../shared/datasets)",
+            "",
+            "| measure | ours | alt-profanity-check |",
+            "|---|---|---|",
+            f"| Jigsaw sample toxic ROC-AUC | {q['jigsaw_sample_toxic_auc']['ours']:.3f} | "
+            f"{q['jigsaw_sample_toxic_auc'].get('alt_profanity_check', float('nan')):.3f} |",
+            f"| ToxicSpans vs clean ROC-AUC | {q['toxic_spans_vs_clean_auc']['ours']:.3f} | "
+            f"{q['toxic_spans_vs_clean_auc'].get('alt_profanity_check', float('nan')):.3f} |",
+            f"| bias_madlibs ROC-AUC | {q['bias_madlibs']['auc']['ours']:.3f} | "
+            f"{q['bias_madlibs']['auc'].get('alt_profanity_check', float('nan')):.3f} |",
+            f"| bias_madlibs NOT_BAD not approved | {q['bias_madlibs']['not_bad_not_approved']['ours']:.2%} | "
+            f"{q['bias_madlibs']['not_bad_not_approved'].get('alt_profanity_check', float('nan')):.2%} |",
+            f"| ToxicSpans threats acted on | {q['threat_recall']['service_not_approved']:.1%} | n/a |",
+            "",
+            "Full figures, per identity group and per data set: `quality.json`.",
+            "",
+        ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run every benchmark and write the report."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--texts", type=int, default=5000)
+    parser.add_argument("--single", type=int, default=1000)
+    parser.add_argument("--http-seconds", type=float, default=10)
+    parser.add_argument("--rate", type=float, default=200)
+    parser.add_argument("--skip-http", action="store_true")
+    args = parser.parse_args(argv)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    texts = generate(args.texts)
+    report: dict[str, Any] = {
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "machine": {
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+        },
+        "texts": len(texts),
+        "single_n": args.single,
+    }
+    log("in-process scoring ...")
+    report["inprocess"] = inprocess(texts, args.single)
+    report["model_version"] = artifact.read_metadata(artifact.DEFAULT_MODEL)["model_version"]
+    report["bench_process_peak_rss_mb"] = in_process_rss()
+    log("training ...")
+    report["training"] = training()
+    if not args.skip_http:
+        report["http"] = []
+        for backend in ("sqlite", "postgresql"):
+            log(f"HTTP on {backend} ...")
+            report["http"].append(http(backend, args.http_seconds, args.rate))
+    from bench import quality
+
+    if quality.DEFAULT_DATASETS.is_dir():
+        log("quality ...")
+        report["quality"] = quality.measure(
+            quality.DEFAULT_DATASETS, artifact.DEFAULT_MODEL, PROJECT_ROOT / "rules.yaml"
+        )
+        (RESULTS / "quality.json").write_text(json.dumps(report["quality"], indent=2) + "\n")
+    else:
+        log("no ../shared/datasets: quality skipped")
+    report["charts"] = charts(report)
+    (RESULTS / "report.json").write_text(json.dumps(report, indent=2, default=str) + "\n")
+    (RESULTS / "report.md").write_text(markdown(report))
+    log(f"wrote {RESULTS / 'report.md'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
