@@ -361,16 +361,17 @@ def markdown(report: dict[str, Any]) -> str:
             "",
             f"`gunicorn {report['http'][0]['gunicorn']}`; load from a separate process (`bench/loadgen.py`).",
             "",
-            "| backend | saturated comments/s | p50 / p99 ms at saturation | offered/s | p50 / p99 ms | acknowledged | stored | lost | worker peak RSS MB |",
+            "| backend | saturated comments/s | p50 / p99 ms at saturation | offered/s | p50 / p99 ms | acknowledged | stored | lost | worker RSS MB after the runs |",
             "|---|---|---|---|---|---|---|---|---|",
         ]
         for h in report["http"]:
             s, r = h["saturate"], h["rate"]
-            rss = max((w.get("VmHWM", 0) for w in h["worker_rss_mb"]), default=0)
+            rss = max((w.get("VmRSS", 0) for w in h["worker_rss_mb"]), default=0)
+            peak = max((w.get("VmHWM", 0) for w in h["worker_rss_mb"]), default=0)
             lines.append(
                 f"| {h['backend']} | {s['throughput']:,.0f} | {s['p50_ms']:.1f} / {s['p99_ms']:.1f} | {r['offered_rate']:.0f} | "
                 f"{r['p50_ms']:.1f} / {r['p99_ms']:.1f} | {s['acknowledged'] + r['acknowledged']} | "
-                f"{s['stored'] + r['stored']} | {s['lost'] + r['lost']} | {rss:.0f} |"
+                f"{s['stored'] + r['stored']} | {s['lost'] + r['lost']} | {rss:.0f} (peak {peak:.0f}) |"
             )
         lines += ["", "![http](http.png)", ""]
     t = report["training"]

@@ -81,17 +81,34 @@ class LexiconFeatures(TransformerMixin, BaseEstimator):
         self.phrase_lengths_ = sorted({len(p.split()) for p in self.phrases_})
         return self
 
-    def _hits(self, tokens: list[str]) -> list[set[int]]:
-        hits: list[set[int]] = [set() for _ in tokens]
-        for i, token in enumerate(tokens):
-            found = hits[i]
-            found.update(self.exact_.get(token, ()))
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state.pop("_cache", None)  # a memo, rebuilt as comments are scored
+        return state
+
+    def _token_hits(self, token: str) -> tuple[int, ...]:
+        """Lexicons a single token belongs to (memoised: tokens repeat across comments)."""
+        cache = self.__dict__.setdefault("_cache", {})
+        found = cache.get(token)
+        if found is None:
+            hits = set(self.exact_.get(token, ()))
             for length in self.prefix_lengths_:
                 if length <= len(token):
-                    found.update(self.prefix_.get(token[:length], ()))
-            for n in self.phrase_lengths_:
-                if i + n <= len(tokens):
-                    found.update(self.phrases_.get(" ".join(tokens[i : i + n]), ()))
+                    hits.update(self.prefix_.get(token[:length], ()))
+            found = tuple(sorted(hits))
+            if len(cache) < 200_000:
+                cache[token] = found
+        return found
+
+    def _hits(self, tokens: list[str]) -> list[tuple[int, ...]]:
+        hits = [self._token_hits(token) for token in tokens]
+        if self.phrases_:
+            for i in range(len(tokens)):
+                for n in self.phrase_lengths_:
+                    if i + n <= len(tokens):
+                        extra = self.phrases_.get(" ".join(tokens[i : i + n]))
+                        if extra:
+                            hits[i] = tuple(sorted({*hits[i], *extra}))
         return hits
 
     def transform(self, X: Iterable[str]) -> sp.csr_matrix:
@@ -107,15 +124,20 @@ class LexiconFeatures(TransformerMixin, BaseEstimator):
         for text in X:
             hits = self._hits(_TOKEN.findall(text))
             counts = np.zeros(width, dtype=np.float32)
+            # Running counts of "you" words and identity terms, to test windows in O(1).
+            seconds = np.cumsum([0] + [second in h for h in hits])
+            identities = np.cumsum([0] + [identity in h for h in hits])
+            total = len(hits)
             for i, found in enumerate(hits):
+                if not found:
+                    continue
                 for index in found:
                     counts[index] += 1
-                window = hits[max(0, i - WINDOW) : i]
-                if any(second in w for w in window):
+                if seconds[i] - seconds[max(0, i - WINDOW)] > 0:
                     for j, index in enumerate(addressed):
                         if index in found:
                             counts[len(names) + j] += 1
-                if any(identity in w for w in hits[max(0, i - WINDOW) : i + WINDOW + 1]):
+                if identities[min(total, i + WINDOW + 1)] - identities[max(0, i - WINDOW)] > 0:
                     for j, index in enumerate(near):
                         if index in found:
                             counts[len(names) + len(addressed) + j] += 1
