@@ -45,6 +45,21 @@ def rules_check(path: str | None) -> None:
     click.echo(f"{path}: {len(rules.rules)} rules, version {rules.version}")
 
 
+@rules_cli.command("reapply")
+@click.option("--since-hours", default=24.0, show_default=True, help="Only comments stored this recently.")
+@click.option("--dry-run", is_flag=True, help="List what would change; change nothing.")
+def rules_reapply(since_hours: float, dry_run: bool) -> None:
+    """Re-run the current rules over recent comments no moderator has decided."""
+    from ..reapply import reapply_rules
+
+    svc = services()
+    result = reapply_rules(svc.sessions, svc.decider, svc.notify, since_hours, dry_run)
+    for site_id, before, after in result.changed:
+        click.echo(f"{site_id}\t{before} -> {after}")
+    verb = "would change" if dry_run else "changed"
+    click.echo(f"checked {result.checked}, {verb} {len(result.changed)}", err=True)
+
+
 @click.group("api-key", cls=AppGroup)
 def api_key_cli() -> None:
     """Create, list and revoke API keys."""

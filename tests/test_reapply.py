@@ -1,0 +1,61 @@
+"""`flask rules reapply`: new rules reach recent comments no moderator has decided, with webhooks."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from conftest import count_rows, post_comment
+
+from moderation.apikeys import create_key
+from moderation.web.extension import services
+
+RULES = """\
+site_rules: {clean: Keep it Clean}
+rules:
+  - {id: words, site_rule: clean, category: obscene, action: reject, when: {words: [WORD]}}
+"""
+
+
+def test_reapply_after_a_rules_change(make_app, tmp_path: Path) -> None:
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(RULES.replace("WORD", "frak"))
+    app = make_app(
+        MODERATION_RULES=str(rules),
+        RULES_RELOAD_SECONDS=0,
+        WEBHOOK_URL="http://127.0.0.1:9/h",
+        WEBHOOK_SECRET="s",
+    )
+    with services(app).sessions() as session, session.begin():
+        submit = {"Authorization": f"Bearer {create_key(session, 's')}"}
+        mods = {"Authorization": f"Bearer {create_key(session, 'm', ('moderate',))}"}
+    client = app.test_client()
+    post_comment(client, submit, "c1", "what a gorram mess")
+    post_comment(client, submit, "c2", "gorram again, decided by a person")
+    post_comment(client, submit, "c3", "nothing to see")
+    client.post("/api/v1/comments/c2/decision", json={"action": "approve"}, headers=mods)
+    rules.write_text(RULES.replace("WORD", "gorram"))
+
+    runner = app.test_cli_runner()
+    dry = runner.invoke(args=["rules", "reapply", "--dry-run"])
+    assert dry.exit_code == 0 and dry.stdout.splitlines() == ["c1\tapproved -> rejected"]
+    assert client.get("/api/v1/comments/c1", headers=submit).get_json()["status"] == "approved"
+
+    done = runner.invoke(args=["rules", "reapply"])
+    assert done.exit_code == 0, done.output
+    assert "checked 2, changed 1" in done.stderr  # c2 was decided by a moderator: left alone
+    body = client.get("/api/v1/comments/c1", headers=submit).get_json()
+    assert (body["status"], body["visible"], body["matches"][0]["text"]) == ("rejected", False, "gorram")
+    audit = client.get("/api/v1/comments/c1/audit", headers=mods).get_json()["entries"]
+    assert audit[-1]["action"] == "rules-reapply" and audit[-1]["actor"].startswith("rules:")
+    assert count_rows(app, "webhook_deliveries") == 1  # c1's rejection (c2's approval changed nothing)
+    with services(app).sessions() as session:
+        from sqlalchemy import text
+
+        body = json.loads(session.execute(text("SELECT body FROM webhook_deliveries")).scalar_one())
+    assert (body["comment"]["id"], body["previous_status"], body["comment"]["status"]) == (
+        "c1",
+        "approved",
+        "rejected",
+    )
+    assert runner.invoke(args=["rules", "reapply"]).stderr.strip().endswith("changed 0")
