@@ -54,7 +54,8 @@ def _set_report_outcomes(session: Session, comment: Comment, outcome: str) -> li
     return [r.id for r in reports]
 
 
-def _adjust_rejections(session: Session, comment: Comment, before: str) -> None:
+def adjust_rejections(session: Session, comment: Comment, before: str) -> None:
+    """Keep the author's rejection count (used by rules) in step with a status change."""
     delta = (comment.status == "rejected") - (before == "rejected")
     if delta:
         session.execute(
@@ -114,7 +115,7 @@ def decide(
         details={"before": before, "reports": report_ids},
     )
     entry.details = {**(entry.details or {}), "revision_after": comment.revision}
-    _adjust_rejections(session, comment, before["status"])
+    adjust_rejections(session, comment, before["status"])
     return entry
 
 
@@ -160,7 +161,7 @@ def undo(session: Session, comment: Comment, actor: str, notify: Notify) -> Audi
         reason=f"Undid {last.action} by {last.actor}",
         details={"undid": last.id},
     )
-    _adjust_rejections(session, comment, previous_status)
+    adjust_rejections(session, comment, previous_status)
     return entry
 
 

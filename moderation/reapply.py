@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from .changes import Notify, record_change
 from .comments import apply_author_state, author_facts, tag_string
 from .decide import Decider
+from .decisions import adjust_rejections
 from .queue import priority, queue_for_status
 from .store import Comment, utcnow
 
@@ -75,6 +76,7 @@ def reapply_rules(
                 )
                 comment.queue = queue_for_status(verdict.status)
                 comment.priority = priority(verdict.to_dict(), comment.report_weight, rules.reports, set())
+                before = comment.status
                 record_change(
                     session,
                     comment,
@@ -84,3 +86,4 @@ def reapply_rules(
                     notify=notify,
                     reason="; ".join(verdict.reasons) or None,
                 )
+                adjust_rejections(session, comment, before)

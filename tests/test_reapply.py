@@ -59,3 +59,5 @@ def test_reapply_after_a_rules_change(make_app, tmp_path: Path) -> None:
         "rejected",
     )
     assert runner.invoke(args=["rules", "reapply"]).stderr.strip().endswith("changed 0")
+    author = client.get("/api/v1/authors/u1", headers=mods).get_json()
+    assert author["rejected_count"] == 1
