@@ -114,6 +114,24 @@ SETTINGS: tuple[Setting, ...] = (
         "Largest request body accepted, in bytes (larger gets 413).",
     ),
     Setting(
+        "REDIS_URL",
+        lambda: "",
+        str,
+        "Redis for limits shared by every process (failed log-ins); empty keeps them per process.",
+    ),
+    Setting(
+        "LOGIN_MAX_FAILURES",
+        lambda: 5,
+        int,
+        "Failed log-ins allowed per username and address before the review page refuses more.",
+    ),
+    Setting(
+        "LOGIN_WINDOW_SECONDS",
+        lambda: 900.0,
+        float,
+        "How long failed log-ins are remembered.",
+    ),
+    Setting(
         "API_KEY_CACHE_SECONDS",
         lambda: 5.0,
         float,

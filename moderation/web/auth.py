@@ -8,12 +8,13 @@ from functools import wraps
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Flask, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 from flask_wtf.csrf import CSRFProtect
 
 from ..moderators import authenticate
 from ..store import Moderator
+from ..throttle import make_throttle
 from .extension import services
 
 bp = Blueprint("auth", __name__)
@@ -79,12 +80,20 @@ def login():  # type: ignore[no-untyped-def]
     if request.method == "POST":
         username = request.form.get("username", "").strip()
         password = request.form.get("password", "")
+        throttle = current_app.extensions["login_throttle"]
+        address = request.remote_addr or "?"
+        if throttle.blocked(username, address):
+            minutes = max(1, round(throttle.window / 60))
+            flash(f"Too many failed log-ins. Try again in {minutes} minutes.", "error")
+            return render_template("review/login.html", username=username), 429
         with services().sessions() as session:
             moderator = authenticate(session, username, password)
             user = _user(moderator) if moderator else None
         if user is None:
+            throttle.failed(username, address)
             flash("Wrong username or password.", "error")
             return render_template("review/login.html", username=username), 401
+        throttle.succeeded(username, address)
         login_user(user)
         return redirect(_safe_next(request.args.get("next")))
     return render_template("review/login.html", username="")
@@ -106,4 +115,7 @@ def init_app(app: Flask) -> None:
     login_manager.login_message = "Log in to moderate."
     login_manager.init_app(app)
     csrf.init_app(app)
+    app.extensions["login_throttle"] = make_throttle(
+        app.config["REDIS_URL"], app.config["LOGIN_MAX_FAILURES"], app.config["LOGIN_WINDOW_SECONDS"]
+    )
     app.register_blueprint(bp)
