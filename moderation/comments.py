@@ -6,9 +6,10 @@ import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Integer, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -75,45 +76,73 @@ def get_comment(session: Session, site_id: str) -> Comment | None:
     return session.scalar(select(Comment).where(Comment.site_id == site_id))
 
 
-def _upsert_author(session: Session, new: NewComment) -> Author:
-    """Insert or refresh the author in one statement, returning the row."""
-    table = Author.__table__
-    stmt = dialect_insert(session, Author).values(
-        site_id=new.author_id,
-        name=new.author_name,
-        account_created_at=new.author_created_at,
-        first_seen_at=utcnow(),
-        comment_count=0,
-        rejected_count=0,
-        premoderated=False,
-        banned=False,
-    )
-    stmt = stmt.on_conflict_do_update(
+@cache
+def _statements(dialect: str) -> dict[str, Any]:
+    """The submission's statements, built once per dialect; values are bound at execution,
+    so SQLAlchemy compiles each statement once instead of on every comment."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    authors, articles, comments = Author.__table__, Article.__table__, Comment.__table__
+    author = insert(authors)
+    author = author.on_conflict_do_update(
         index_elements=["site_id"],
         set_={
-            "name": func.coalesce(stmt.excluded.name, table.c.name),
-            "account_created_at": func.coalesce(stmt.excluded.account_created_at, table.c.account_created_at),
+            "name": func.coalesce(author.excluded.name, authors.c.name),
+            "account_created_at": func.coalesce(
+                author.excluded.account_created_at, authors.c.account_created_at
+            ),
         },
-    ).returning(Author)
-    return session.scalars(stmt, execution_options={"populate_existing": True}).one()
+    ).returning(
+        authors.c.id,
+        authors.c.account_created_at,
+        authors.c.comment_count,
+        authors.c.rejected_count,
+        authors.c.premoderated,
+        authors.c.banned,
+    )
+    article = insert(articles)
+    article = article.on_conflict_do_update(
+        index_elements=["site_id"],
+        set_={
+            "title": func.coalesce(article.excluded.title, articles.c.title),
+            "url": func.coalesce(article.excluded.url, articles.c.url),
+        },
+    ).returning(articles.c.id)
+    comment = insert(comments).on_conflict_do_nothing(index_elements=["site_id"]).returning(comments.c.id)
+    counters = (
+        update(authors)
+        .where(authors.c.id == bindparam("author_pk"))
+        .values(
+            comment_count=authors.c.comment_count + 1,
+            rejected_count=authors.c.rejected_count + bindparam("rejected", type_=Integer),
+        )
+    )
+    audit = AuditEntry.__table__.insert()
+    return {"author": author, "article": article, "comment": comment, "counters": counters, "audit": audit}
 
 
-def _upsert_article(session: Session, new: NewComment) -> int | None:
+def _upsert_author(session: Session, statements: dict[str, Any], new: NewComment) -> Any:
+    """Insert or refresh the author in one statement; the row has what the rules need."""
+    return session.execute(
+        statements["author"],
+        {
+            "site_id": new.author_id,
+            "name": new.author_name,
+            "account_created_at": new.author_created_at,
+            "first_seen_at": utcnow(),
+            "comment_count": 0,
+            "rejected_count": 0,
+            "premoderated": False,
+            "banned": False,
+        },
+    ).one()
+
+
+def _upsert_article(session: Session, statements: dict[str, Any], new: NewComment) -> int | None:
     """Insert or refresh the article in one statement, returning its id."""
     if new.article_id is None:
         return None
-    table = Article.__table__
-    stmt = dialect_insert(session, table).values(
-        site_id=new.article_id, title=new.article_title, url=new.article_url
-    )
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["site_id"],
-        set_={
-            "title": func.coalesce(stmt.excluded.title, table.c.title),
-            "url": func.coalesce(stmt.excluded.url, table.c.url),
-        },
-    ).returning(table.c.id)
-    return session.execute(stmt).scalar_one()
+    params = {"site_id": new.article_id, "title": new.article_title, "url": new.article_url}
+    return session.execute(statements["article"], params).scalar_one()
 
 
 def _existing(session: Session, new: NewComment, digest: str) -> Submitted:
@@ -137,66 +166,64 @@ def submit_comment(
     with sessions() as session, session.begin():
         if session.scalar(select(Comment.id).where(Comment.site_id == new.site_id)) is not None:
             return _existing(session, new, digest)
-        author = _upsert_author(session, new)
-        article_id = _upsert_article(session, new)
+        statements = _statements(session.get_bind().dialect.name)
+        author = _upsert_author(session, statements, new)
+        article_id = _upsert_article(session, statements, new)
         rules = decider.rules
         verdict = apply_author_state(decider.decide(new.text, author_facts(author)), author)
         now = utcnow()
         site_rule_keys = {r.key for m in verdict.matches if (r := rules.site_rule(m.site_rule))}
-        comment = session.scalars(
-            dialect_insert(session, Comment)
-            .values(
-                site_id=new.site_id,
-                text=new.text,
-                text_sha256=digest,
-                author_id=author.id,
-                article_id=article_id,
-                parent_site_id=new.parent_id,
-                status=verdict.status,
-                visible=verdict.visible,
-                verdict=verdict.to_dict(),
-                categories=tag_string(m.category for m in verdict.matches),
-                site_rules=tag_string(site_rule_keys),
-                queue=queue_for_status(verdict.status),
-                priority=priority(verdict.to_dict(), 0.0, rules.reports, set()),
-                report_count=0,
-                report_weight=0.0,
-                brigade=False,
-                revision=0,
-                rules_version=verdict.rules_version,
-                model_version=verdict.model_version,
-                submitted_by=actor,
-                created_at=now,
-                updated_at=now,
-            )
-            .on_conflict_do_nothing(index_elements=["site_id"])
-            .returning(Comment)
-        ).one_or_none()
-        if comment is None:
+        verdict_dict = verdict.to_dict()
+        values = {
+            "site_id": new.site_id,
+            "text": new.text,
+            "text_sha256": digest,
+            "author_id": author.id,
+            "article_id": article_id,
+            "parent_site_id": new.parent_id,
+            "status": verdict.status,
+            "visible": verdict.visible,
+            "verdict": verdict_dict,
+            "categories": tag_string(m.category for m in verdict.matches),
+            "site_rules": tag_string(site_rule_keys),
+            "queue": queue_for_status(verdict.status),
+            "priority": priority(verdict_dict, 0.0, rules.reports, set()),
+            "report_count": 0,
+            "report_weight": 0.0,
+            "brigade": False,
+            "rules_version": verdict.rules_version,
+            "model_version": verdict.model_version,
+            "submitted_by": actor,
+            "created_at": now,
+            "updated_at": now,
+            "revision": 0,
+        }
+        inserted = session.execute(statements["comment"], values).scalar()
+        if inserted is None:
             return _existing(session, new, digest)
-        inserted = comment.id
-        session.add(
-            AuditEntry(
-                comment_id=inserted,
-                author_id=author.id,
-                action="verdict",
-                from_status=None,
-                to_status=verdict.status,
-                to_visible=verdict.visible,
-                actor=f"rules:{verdict.rules_version}",
-                reason="; ".join(verdict.reasons) or None,
-                created_at=now,
-            )
+        session.execute(
+            statements["audit"],
+            {
+                "comment_id": inserted,
+                "author_id": author.id,
+                "action": "verdict",
+                "actor": f"rules:{verdict.rules_version}",
+                "from_status": None,
+                "to_status": verdict.status,
+                "from_visible": None,
+                "to_visible": verdict.visible,
+                "site_rule": None,
+                "reason": "; ".join(verdict.reasons) or None,
+                "note": None,
+                "details": None,
+                "created_at": now,
+            },
         )
         session.execute(
-            update(Author)
-            .where(Author.id == author.id)
-            .values(
-                comment_count=Author.comment_count + 1,
-                rejected_count=Author.rejected_count + (1 if verdict.status == "rejected" else 0),
-            )
+            statements["counters"], {"author_pk": author.id, "rejected": int(verdict.status == "rejected")}
         )
-        return Submitted(comment, created=True)
+        # A detached copy for the response: reading the row back would cost another query.
+        return Submitted(Comment(id=inserted, **values), created=True)
 
 
 def comment_verdict(comment: Comment) -> dict:
