@@ -228,10 +228,7 @@ def submit_comment(
 
 def comment_verdict(comment: Comment) -> dict:
     """The comment's verdict as it stands now (status and visibility may have changed since)."""
-    verdict = Verdict.from_dict(comment.verdict).to_dict()
-    verdict["status"] = comment.status
-    verdict["visible"] = comment.visible
-    return verdict
+    return {**comment.verdict, "status": comment.status, "visible": comment.visible}
 
 
 def tag_string(tags: Iterable[str]) -> str:
@@ -255,10 +252,3 @@ def apply_author_state(verdict: Verdict, author: Author) -> Verdict:
         verdict.matches.append(Match(PREMODERATED_RULE, "", "other", "hold", None, None, None))
         verdict.reasons.append("The author's comments are pre-moderated")
     return verdict
-
-
-def history(session: Session, comment: Comment) -> list[AuditEntry]:
-    """Every status the comment has had, oldest first."""
-    return list(
-        session.scalars(select(AuditEntry).where(AuditEntry.comment_id == comment.id).order_by(AuditEntry.id))
-    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -142,3 +143,25 @@ def report_comment(
         )
     session.flush()
     return ReportResult(comment, created=True)
+
+
+def list_reports(session: Session, comment: Comment) -> list[dict[str, Any]]:
+    """A comment's reports, oldest first, with the reporter's site id."""
+    rows = session.execute(
+        select(Report, Reporter.site_id)
+        .join(Reporter)
+        .where(Report.comment_id == comment.id)
+        .order_by(Report.id)
+    )
+    return [
+        {
+            "reporter_id": reporter_id,
+            "reason": report.reason,
+            "note": report.note,
+            "weight": round(report.weight, 3),
+            "new_account": report.new_account,
+            "outcome": report.outcome,
+            "at": report.created_at,
+        }
+        for report, reporter_id in rows
+    ]

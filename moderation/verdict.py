@@ -57,15 +57,3 @@ class Verdict:
             "rules_version": self.rules_version,
             "model_version": self.model_version,
         }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Verdict:
-        """Rebuild a stored verdict."""
-        return cls(
-            status=data["status"],
-            scores=dict(data.get("scores") or {}),
-            matches=[Match(**m) for m in data.get("matches") or []],
-            reasons=list(data.get("reasons") or []),
-            rules_version=data.get("rules_version", ""),
-            model_version=data.get("model_version"),
-        )

@@ -17,8 +17,8 @@ from ..changes import comment_payload
 from ..comments import find_author, get_comment
 from ..decisions import decide, undo
 from ..queue import LISTINGS, SORTS, Filters, claim, claim_next, list_queue, queue_counts
-from ..reports import report_comment
-from ..store import AuditEntry, Comment, Report, Reporter
+from ..reports import list_reports, report_comment
+from ..store import AuditEntry, Comment
 from ..webhooks import STATES, list_deliveries
 from .api import require_key
 from .errors import ApiError
@@ -56,24 +56,7 @@ def item_payload(session: Session, comment: Comment, reports: bool = True) -> di
         else None,
     }
     if reports:
-        rows = session.execute(
-            select(Report, Reporter.site_id)
-            .join(Reporter)
-            .where(Report.comment_id == comment.id)
-            .order_by(Report.id)
-        )
-        payload["reports"] = [
-            {
-                "reporter_id": rid,
-                "reason": r.reason,
-                "note": r.note,
-                "weight": round(r.weight, 3),
-                "new_account": r.new_account,
-                "outcome": r.outcome,
-                "at": r.created_at.isoformat(),
-            }
-            for r, rid in rows
-        ]
+        payload["reports"] = [{**r, "at": r["at"].isoformat()} for r in list_reports(session, comment)]
     return payload
 
 

@@ -28,8 +28,9 @@ from ..moderators import (
     set_disabled,
 )
 from ..queue import LISTINGS, SORTS, Filters, QueueConflict, list_queue, listing_query, queue_counts
+from ..reports import list_reports
 from ..stats import summary
-from ..store import AuditEntry, Comment, Report, Reporter
+from ..store import AuditEntry, Comment
 from .auth import admin_required
 from .extension import services
 
@@ -42,27 +43,6 @@ def _filters() -> Filters:
     return Filters(args.get("article") or None, args.get("category") or None, args.get("site_rule") or None)
 
 
-def _reports(session: Session, comment: Comment) -> list[dict[str, Any]]:
-    rows = session.execute(
-        select(Report, Reporter.site_id)
-        .join(Reporter)
-        .where(Report.comment_id == comment.id)
-        .order_by(Report.id)
-    )
-    return [
-        {
-            "reporter": rid,
-            "reason": r.reason,
-            "note": r.note,
-            "weight": r.weight,
-            "new_account": r.new_account,
-            "outcome": r.outcome,
-            "at": r.created_at,
-        }
-        for r, rid in rows
-    ]
-
-
 def _item(session: Session, comment: Comment, with_reports: bool = True) -> dict[str, Any]:
     verdict = comment.verdict
     return {
@@ -71,7 +51,7 @@ def _item(session: Session, comment: Comment, with_reports: bool = True) -> dict
         "matches": verdict.get("matches", []),
         "reasons": verdict.get("reasons", []),
         "scores": verdict.get("scores", {}),
-        "reports": _reports(session, comment) if with_reports else [],
+        "reports": list_reports(session, comment) if with_reports else [],
     }
 
 
