@@ -109,6 +109,9 @@ class Comment(Base):
     decided_at: Mapped[datetime | None]
     # Bumped on every change, so a decision made on a stale view is refused.
     revision: Mapped[int] = mapped_column(Integer, default=0)
+    # How many webhook events this comment has produced: each event carries the next number,
+    # so receivers can apply a comment's events in order and notice a gap.
+    event_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     rules_version: Mapped[str] = mapped_column(String(40))
     model_version: Mapped[str | None] = mapped_column(String(80))
     submitted_by: Mapped[str | None] = mapped_column(String(100))
@@ -199,6 +202,8 @@ class WebhookDelivery(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     event: Mapped[str] = mapped_column(String(60))
     comment_id: Mapped[int | None] = mapped_column(ForeignKey("comments.id"), index=True)
+    # The comment's event number (``Comment.event_seq`` when written); None for older rows.
+    sequence: Mapped[int | None] = mapped_column(Integer)
     body: Mapped[str] = mapped_column(Text)
     state: Mapped[str] = mapped_column(String(20), default="pending")  # pending | delivered | failed
     attempts: Mapped[int] = mapped_column(Integer, default=0)
@@ -234,3 +239,20 @@ class Moderator(Base):
     role: Mapped[str] = mapped_column(String(20), default="moderator")  # moderator | admin
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     disabled_at: Mapped[datetime | None]
+
+
+class ModeratorSession(Base):
+    """A review-page log-in. The cookie carries the token; only its SHA-256 is stored.
+
+    A session is valid while it is not revoked: logging out revokes it, so a copied cookie
+    stops working, and disabling a moderator revokes all of theirs.
+    """
+
+    __tablename__ = "moderator_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    moderator_id: Mapped[int] = mapped_column(ForeignKey("moderators.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]

@@ -24,6 +24,7 @@ from moderation.web.extension import services
 PG_ADMIN = os.environ.get("TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/test")
 TABLES = ", ".join(
     [
+        "moderator_sessions",
         "moderators",
         "webhook_deliveries",
         "reports",
