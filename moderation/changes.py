@@ -7,6 +7,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from .categories import VISIBLE_STATUSES
@@ -23,10 +24,19 @@ class Notify:
 
 
 def lock(session: Session, comment: Comment) -> None:
-    """Reload the comment holding its row lock until commit (PostgreSQL; SQLite serialises writers)."""
+    """Reload the comment holding it until commit; call it before writing anything about the comment.
+
+    Every writer takes the comment first, so concurrent writers queue on that one row instead of
+    deadlocking (a report inserted first takes a share lock on the comment through its foreign
+    key, and two such share locks cannot both be upgraded). On PostgreSQL this is the row lock an
+    UPDATE takes anyway (FOR NO KEY UPDATE), which lets rows referring to the comment be inserted;
+    SQLite allows one writer at a time, so a no-op write on the row takes the database's write lock.
+    """
     if session.get_bind().dialect.name == "postgresql":
-        session.refresh(comment, with_for_update={"of": Comment.__table__})
+        session.refresh(comment, with_for_update={"key_share": True, "of": Comment.__table__})
     else:
+        table = Comment.__table__
+        session.execute(update(table).where(table.c.id == comment.id).values(revision=table.c.revision))
         session.refresh(comment)
 
 

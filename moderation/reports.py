@@ -65,6 +65,7 @@ def report_comment(
     """Record a report; the same reporter reporting the same comment again changes nothing."""
     if reason not in REPORT_REASONS:
         raise ValueError(f"unknown reason {reason!r}")
+    lock(session, comment)  # first: its totals change below, and every writer takes it first
     reporter = _reporter(session, reporter_id)
     weight = reporter_weight(reporter.upheld_count, reporter.dismissed_count)
     new_account = _is_new_account(session, reporter_id, reporter_created_at, policy.brigade.new_account_days)
@@ -86,7 +87,6 @@ def report_comment(
     if inserted is None:
         return ReportResult(comment, created=False)
 
-    lock(session, comment)  # its totals change below
     reports = list(
         session.scalars(select(Report).where(Report.comment_id == comment.id, Report.outcome.is_(None)))
     )

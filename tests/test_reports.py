@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime
 
 import pytest
@@ -131,3 +132,30 @@ def test_burst_of_reports_is_marked_as_brigade(client, auth, mod_auth) -> None:
     report(client, auth, "calm", "old2", reason="other")
     calm = next(i for i in queue(client, mod_auth, "reported")["items"] if i["id"] == "calm")
     assert calm["brigade"] is False
+
+
+def test_readers_reporting_at_once_are_all_counted(app, auth, mod_auth) -> None:
+    client = app.test_client()
+    post_comment(client, auth, "busy", CLEAN)
+    readers = ["eager", *(f"reader{n}" for n in range(19)), "eager"]  # "eager" reports twice
+    barrier = threading.Barrier(len(readers))
+    statuses: list[int] = []
+
+    def send(reporter: str) -> None:
+        own = app.test_client()
+        barrier.wait()
+        statuses.append(report(own, auth, "busy", reporter, reason="threat").status_code)
+
+    threads = [threading.Thread(target=send, args=(r,)) for r in readers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(statuses) == [200] + [201] * 20
+    item = _item(client, mod_auth, "busy")
+    assert (item["report_count"], item["report_weight"]) == (20, pytest.approx(20.0))
+    assert (item["status"], item["visible"], item["queue"]) == ("pending", False, "reported")
+    actions = [
+        e["action"] for e in client.get("/api/v1/comments/busy/audit", headers=mod_auth).get_json()["entries"]
+    ]
+    assert (actions.count("report"), actions.count("report-hide")) == (20, 1)
