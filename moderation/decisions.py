@@ -21,15 +21,34 @@ class DecisionError(ValueError):
     """The decision is malformed (e.g. a rejection without a site rule)."""
 
 
-def _check_fresh(comment: Comment, actor: str, revision: int | None) -> None:
-    """Refuse to act on a stale view or on someone else's live claim."""
+def _last_decided(comment: Comment) -> str:
+    who = f" by {comment.decided_by}" if comment.decided_by else ""
+    when = f" at {comment.decided_at:%H:%M:%S} UTC" if comment.decided_at else ""
+    return f"{who}{when}"
+
+
+def _check_fresh(comment: Comment, actor: str, revision: int | None, seen: int) -> None:
+    """Refuse to act on a stale view, to overturn a decision blindly, or on someone else's live claim.
+
+    ``comment`` was just reloaded under its lock; ``seen`` is the revision the request read
+    before. Without a ``revision`` from the caller, the decision is conditional on ``seen``, and
+    it may not overturn another decision (the caller cannot have seen that one).
+    """
+    state = comment.status if comment.queue is None else f"{comment.status}, in the {comment.queue} queue"
     if revision is not None and revision != comment.revision:
-        who = f" by {comment.decided_by}" if comment.decided_by else ""
-        when = f" at {comment.decided_at:%H:%M:%S} UTC" if comment.decided_at else ""
-        state = comment.status if comment.queue is None else f"{comment.status}, in the {comment.queue} queue"
         raise QueueConflict(
-            f"this comment changed since you loaded it (now {state}; last decided{who}{when}); "
+            f"this comment changed since you loaded it (now {state}; last decided{_last_decided(comment)}); "
             "reload and try again"
+        )
+    if revision is None and seen != comment.revision:
+        raise QueueConflict(
+            f"this comment changed while your decision was being made (now {state}; "
+            f"last decided{_last_decided(comment)}); reload and try again"
+        )
+    if revision is None and comment.queue is None and comment.decided_by is not None:
+        raise QueueConflict(
+            f"this comment was already {comment.status}{_last_decided(comment)}; to change that "
+            "decision, send the revision you saw"
         )
     if (
         comment.claimed_by
@@ -87,8 +106,9 @@ def decide(
         if found is None:
             raise DecisionError(f"unknown site rule {site_rule!r} (known: {', '.join(rules.site_rules)})")
         rule_title = found.title
+    seen = comment.revision
     lock(session, comment)
-    _check_fresh(comment, actor, revision)
+    _check_fresh(comment, actor, revision, seen)
     before = {
         "status": comment.status,
         "visible": comment.visible,

@@ -7,6 +7,7 @@ run against the PostgreSQL server only (the SQLite variants live beside the feat
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -128,3 +129,75 @@ def test_one_reader_reporting_at_once_is_counted_once(pg_app) -> None:
         assert sorted(status for status, _ in results) == [200] * 11 + [201]
         assert {body["report_count"] for _, body in results} == {1}
         assert audit_actions(client, moderate, cid).count("report") == 1
+
+
+def deciding(moderate: dict, cid: str, action: str) -> Callable[[FlaskClient], Any]:
+    """A decision without a revision, to run in a thread."""
+
+    def call(client: FlaskClient) -> Any:
+        body = {"action": action, **({"site_rule": "be_nice"} if action == "reject" else {})}
+        resp = client.post(f"/api/v1/comments/{cid}/decision", json=body, headers=moderate)
+        return resp.status_code, resp.get_json()
+
+    return call
+
+
+def test_decisions_without_revision_racing_apply_once(pg_app) -> None:
+    app = pg_app()
+    submit, moderate = keys(app)
+    client = app.test_client()
+    for n in range(5):
+        cid = f"race-{n}"
+        post_comment(client, submit, cid, f"You are a total moron, number {n}")
+        actions = ["approve", "reject"] * 3
+        results = at_once(app, [deciding(moderate, cid, action) for action in actions])
+        assert sorted(status for status, _ in results) == [200] + [409] * 5, results
+        winner = next(body for status, body in results if status == 200)
+        decisions = [a for a in audit_actions(client, moderate, cid) if a in ("approve", "reject")]
+        assert decisions == ["approve" if winner["status"] == "approved" else "reject"]
+        stored = client.get(f"/api/v1/comments/{cid}", headers=submit).get_json()
+        assert stored["status"] == winner["status"]
+
+
+def started(app: Flask, call: Callable[[FlaskClient], Any], results: list[Any]) -> threading.Thread:
+    """Run a call in a thread of its own, appending its result."""
+    thread = threading.Thread(target=lambda: results.append(call(app.test_client())))
+    thread.start()
+    return thread
+
+
+def waiting_on_locks(url: str) -> int:
+    """How many sessions of this database wait for a lock."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND wait_event_type = 'Lock'"
+        ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def test_decisions_read_before_the_other_commits_are_refused(pg_app, pg_url: str) -> None:
+    """Both requests read the comment, then queue on its row: the second sees it changed."""
+    app = pg_app()
+    submit, moderate = keys(app)
+    client = app.test_client()
+    for n in range(3):
+        cid = f"held-{n}"
+        post_comment(client, submit, cid, f"You are a total moron, number {n}")
+        with psycopg.connect(pg_url) as holder:
+            holder.execute("SELECT id FROM comments WHERE site_id = %s FOR UPDATE", (cid,))
+            results: list[Any] = []
+            threads = [started(app, deciding(moderate, cid, a), results) for a in ("approve", "reject")]
+            deadline = time.monotonic() + 60
+            while waiting_on_locks(pg_url) < 2 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert waiting_on_locks(pg_url) == 2  # both read the comment and wait for its row
+            holder.rollback()
+        for t in threads:
+            t.join()
+        assert sorted(status for status, _ in results) == [200, 409]
+        loser = next(body for status, body in results if status == 409)
+        assert "changed while your decision was being made" in loser["error"]["message"]
+        decisions = [a for a in audit_actions(client, moderate, cid) if a in ("approve", "reject")]
+        assert len(decisions) == 1

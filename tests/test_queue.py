@@ -196,3 +196,54 @@ def test_author_notes_and_history(client, auth, mod_auth) -> None:
     assert removed["notes"] == []
     assert client.delete(f"/api/v1/authors/kim/notes/{note['id']}", headers=mod_auth).status_code == 404
     assert client.post("/api/v1/authors/kim/notes", json={"text": ""}, headers=mod_auth).status_code == 422
+
+
+def test_decisions_without_revision_racing_apply_once(client, app, auth, mod_auth) -> None:
+    other = second_moderator(app)
+    for n in range(3):
+        cid = f"norev-{n}"
+        post_comment(client, auth, cid, f"You are a total moron, number {n}")
+        barrier = threading.Barrier(4)
+        codes: list[int] = []
+
+        def act(
+            headers: dict,
+            action: str,
+            cid: str = cid,
+            barrier: threading.Barrier = barrier,
+            codes: list[int] = codes,
+        ) -> None:
+            own = app.test_client()
+            body = {"action": action, **({"site_rule": "be_nice"} if action == "reject" else {})}
+            barrier.wait()
+            codes.append(own.post(f"/api/v1/comments/{cid}/decision", json=body, headers=headers).status_code)
+
+        threads = [
+            threading.Thread(target=act, args=(headers, action))
+            for headers in (mod_auth, other)
+            for action in ("approve", "reject")
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert sorted(codes) == [200, 409, 409, 409]
+        audit = client.get(f"/api/v1/comments/{cid}/audit", headers=mod_auth).get_json()["entries"]
+        assert len([e for e in audit if e["action"] in ("approve", "reject")]) == 1
+
+
+def test_a_decision_without_revision_does_not_overturn_another(client, auth, mod_auth) -> None:
+    post_comment(client, auth, "c", "You are a total moron")
+    first = client.post("/api/v1/comments/c/decision", json={"action": "approve"}, headers=mod_auth)
+    assert first.status_code == 200
+    blind = client.post(
+        "/api/v1/comments/c/decision", json={"action": "reject", "site_rule": "be_nice"}, headers=mod_auth
+    )
+    assert blind.status_code == 409
+    assert "already approved by api:" in blind.get_json()["error"]["message"]
+    seen = client.post(
+        "/api/v1/comments/c/decision",
+        json={"action": "reject", "site_rule": "be_nice", "revision": first.get_json()["revision"]},
+        headers=mod_auth,
+    )
+    assert seen.status_code == 200 and seen.get_json()["status"] == "rejected"
