@@ -2,6 +2,7 @@
 # make setup - everything but serving: virtualenv, pinned dependencies, database schema, trained model
 # make test  - set up, then run the whole suite (SQLite and PostgreSQL)
 # make bench - benchmarks beside peers, report in bench/results/
+# make soak  - two instances on a throwaway PostgreSQL through chaos; invariants in bench/results/soak.md
 # make lint  - ruff
 
 PYTHON ?= python3
@@ -12,7 +13,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 5000
 PYTEST_ARGS ?= -n 2
 
-.PHONY: run setup test lint db model bench clean
+.PHONY: run setup test lint db model bench soak clean
 
 run: setup
 	@$(FLASK) api-key list | grep -q . || printf '\nNo API key yet. Create one for your site with:\n  %s api-key create my-site\n\n' "$(FLASK)"
@@ -39,6 +40,12 @@ test: setup
 bench: setup
 	@# Speed, memory and quality beside peers; writes bench/results/report.md (and .json, PNG charts).
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
+soak: setup
+	@# Bounded load on two gunicorn instances sharing a PostgreSQL cluster it starts itself (initdb,
+	@# another port), with a killed worker, a database restart and a webhook receiver outage; exits 1
+	@# when an invariant fails. Writes bench/results/soak.md and soak.json. SOAK_ARGS=--quick: smaller.
+	$(BIN)/python -m bench.soak $(SOAK_ARGS)
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
