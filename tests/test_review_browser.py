@@ -5,11 +5,12 @@ from __future__ import annotations
 import shutil
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from flask import Flask
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_playwright
 from werkzeug.serving import make_server
 
 from moderation.apikeys import create_key
@@ -45,8 +46,11 @@ def browser() -> Iterator[Browser]:
         browser.close()
 
 
-@pytest.fixture
-def server(sqlite_template: Path, tmp_path: Path) -> Iterator[tuple[str, Flask]]:
+@contextmanager
+def serving(
+    sqlite_template: Path, tmp_path: Path, texts: list[str], model: str = "none"
+) -> Iterator[tuple[str, Flask]]:
+    """A real HTTP server over a fresh database, with one moderator and the given comments."""
     db = tmp_path / "e2e.db"
     shutil.copy(sqlite_template, db)
     app = create_app(
@@ -54,14 +58,13 @@ def server(sqlite_template: Path, tmp_path: Path) -> Iterator[tuple[str, Flask]]
             "DATABASE_URL": f"sqlite:///{db}",
             "SECRET_KEY": "e2e",
             "LOG_LEVEL": "WARNING",
-            "MODERATION_MODEL": "none",
+            "MODERATION_MODEL": model,
         }
     )
     with services(app).sessions() as session, session.begin():
         create_moderator(session, "mo", PASSWORD)
         key = create_key(session, "site")
     client = app.test_client()
-    texts = ["You are a total moron", "You utter clown", "You absolute imbecile", SCRIPT_COMMENT]
     for n, text in enumerate(texts):
         client.post(
             "/api/v1/comments",
@@ -76,9 +79,42 @@ def server(sqlite_template: Path, tmp_path: Path) -> Iterator[tuple[str, Flask]]
     httpd = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{httpd.server_port}", app
-    httpd.shutdown()
-    services(app).engine.dispose()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_port}", app
+    finally:
+        httpd.shutdown()
+        services(app).engine.dispose()
+
+
+@pytest.fixture
+def server(sqlite_template: Path, tmp_path: Path) -> Iterator[tuple[str, Flask]]:
+    texts = ["You are a total moron", "You utter clown", "You absolute imbecile", SCRIPT_COMMENT]
+    with serving(sqlite_template, tmp_path, texts) as running:
+        yield running
+
+
+def console_errors(page: Page) -> list[str]:
+    """Errors the page reports; Chromium logs every Content-Security-Policy violation as one."""
+    errors: list[str] = []
+
+    def on_console(message: ConsoleMessage) -> None:
+        # Browsers ask for /favicon.ico on their own; the service has none, and that 404 is harmless.
+        if message.type == "error" and not message.location.get("url", "").endswith("/favicon.ico"):
+            errors.append(f"{message.text} ({message.location.get('url')})")
+
+    page.on("console", on_console)
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    return errors
+
+
+def log_in(page: Page, base: str) -> None:
+    response = page.goto("/review/")
+    assert response is not None
+    assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+    page.fill("input[name=username]", "mo")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    expect(page).to_have_url(f"{base}/review/queue/pending")
 
 
 @pytest.fixture
@@ -88,13 +124,11 @@ def page(browser: Browser, server: tuple[str, Flask]) -> Iterator[Page]:
     page = context.new_page()
     dialogs: list[str] = []
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-    page.goto("/review/")
-    page.fill("input[name=username]", "mo")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    expect(page).to_have_url(f"{base}/review/queue/pending")
+    errors = console_errors(page)
+    log_in(page, base)
     yield page
     assert dialogs == [], "a comment ran script in the page"
+    assert errors == [], "the page broke its Content-Security-Policy or raised an error"
     context.close()
 
 
@@ -168,4 +202,43 @@ def test_works_without_javascript(browser: Browser, server: tuple[str, Flask]) -
     page.locator("[data-item][data-id=c1] button.approve").click()
     expect(page.locator(".flash.success")).to_contain_text("Approved c1")
     assert status(app, "c1") == "approved"
+    context.close()
+
+
+def test_statistics_charts_draw_under_the_policy(page: Page) -> None:
+    page.goto("/review/stats")
+    expect(page.locator("figure.chart svg").first).to_be_visible()
+    assert page.locator("figure.chart svg rect").count() > 0
+
+
+def test_score_bars_draw_under_the_policy(
+    browser: Browser, sqlite_template: Path, tmp_path: Path, tiny_model: Path
+) -> None:
+    with serving(sqlite_template, tmp_path, ["You are a total moron"], str(tiny_model)) as (base, _):
+        context = browser.new_context(base_url=base, viewport={"width": 1280, "height": 900})
+        page = context.new_page()
+        errors = console_errors(page)
+        log_in(page, base)
+        page.goto("/review/comments/c0")
+        bars = page.locator(".main .scores li")
+        expect(bars.first).to_be_visible()
+        for n in range(bars.count()):
+            score = float(bars.nth(n).locator(".value").inner_text())
+            track = bars.nth(n).locator("svg.bar").bounding_box()
+            fill = bars.nth(n).locator("svg.bar rect.fill").bounding_box()
+            assert track is not None and track["width"] > 50
+            # The filled part is the score's share of the bar, to within a pixel or so of rounding.
+            assert abs((fill["width"] if fill else 0.0) - score * track["width"]) <= 2.0, (score, track, fill)
+        assert errors == []
+        context.close()
+
+
+def test_review_pages_refuse_to_be_framed(browser: Browser, server: tuple[str, Flask]) -> None:
+    """Clickjacking: another site framing the review page gets nothing to click."""
+    base, _ = server
+    context = browser.new_context()
+    page = context.new_page()
+    page.set_content(f'<iframe src="{base}/login" width="600" height="400"></iframe>', wait_until="load")
+    frame = page.frames[1]
+    assert frame.locator("input[name=username]").count() == 0
     context.close()
