@@ -33,6 +33,15 @@ def _default_secret_key() -> str:
     return path.read_text().strip()
 
 
+def _boolean(raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"expected true or false, got {raw!r}")
+
+
 SETTINGS: tuple[Setting, ...] = (
     Setting(
         "DATABASE_URL",
@@ -132,6 +141,19 @@ SETTINGS: tuple[Setting, ...] = (
         "How long failed log-ins are remembered.",
     ),
     Setting(
+        "SESSION_COOKIE_SECURE",
+        lambda: False,
+        _boolean,
+        "Send the review page's session cookie over HTTPS only; turn on when the service is served "
+        "over HTTPS (off by default so http://127.0.0.1:5000 works).",
+    ),
+    Setting(
+        "SESSION_LIFETIME_HOURS",
+        lambda: 12.0,
+        float,
+        "How long a review-page log-in lasts before the moderator must log in again.",
+    ),
+    Setting(
         "API_KEY_CACHE_SECONDS",
         lambda: 5.0,
         float,
@@ -157,5 +179,8 @@ class Config:
         values: dict[str, Any] = {}
         for setting in cls.settings:
             raw = environ.get(setting.name)
-            values[setting.name] = setting.default() if raw in (None, "") else setting.cast(raw)
+            try:
+                values[setting.name] = setting.default() if raw in (None, "") else setting.cast(raw)
+            except ValueError as exc:
+                raise ValueError(f"{setting.name}: {exc}") from exc
         return values

@@ -1,20 +1,25 @@
-"""Moderator accounts: creation, password checks, roles."""
+"""Moderator accounts: creation, password checks, roles, and their log-in sessions."""
 
 from __future__ import annotations
 
+import hashlib
 import re
+import secrets
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from .store import Moderator, utcnow
+from .store import Moderator, ModeratorSession, utcnow
 
 ROLES = ("moderator", "admin")
 MIN_PASSWORD = 10
 _USERNAME = re.compile(r"^[A-Za-z0-9_.-]{2,80}$")
 # Checked when the username is unknown, so a wrong username takes as long as a wrong password.
 _DUMMY_HASH = generate_password_hash("not a real password")
+# last_seen_at is written at most this often, not on every request.
+SEEN_EVERY = timedelta(minutes=1)
 
 
 class ModeratorError(ValueError):
@@ -54,10 +59,83 @@ def authenticate(session: Session, username: str, password: str) -> Moderator | 
 
 
 def set_disabled(session: Session, moderator: Moderator, disabled: bool) -> None:
-    """Disable (or re-enable) an account; a disabled moderator cannot log in."""
+    """Disable (or re-enable) an account; disabling also ends every session it has open."""
     moderator.disabled_at = utcnow() if disabled else None
+    if disabled:
+        revoke_sessions(session, moderator)
 
 
 def list_moderators(session: Session) -> list[Moderator]:
     """All accounts, by username."""
     return list(session.scalars(select(Moderator).order_by(Moderator.username)))
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def start_session(session: Session, moderator: Moderator, now: datetime | None = None) -> str:
+    """Open a log-in and return its token for the cookie; only the token's SHA-256 is stored."""
+    now = now or utcnow()
+    token = secrets.token_urlsafe(32)
+    session.add(
+        ModeratorSession(
+            token_sha256=_digest(token), moderator_id=moderator.id, created_at=now, last_seen_at=now
+        )
+    )
+    session.flush()
+    return token
+
+
+def session_moderator(
+    session: Session, token: str, lifetime: timedelta, now: datetime | None = None
+) -> Moderator | None:
+    """The moderator whose session this token opens: not revoked, younger than ``lifetime``, enabled.
+
+    Marks the session seen, at most once every ``SEEN_EVERY``.
+    """
+    now = now or utcnow()
+    row = session.execute(
+        select(ModeratorSession, Moderator)
+        .join(Moderator, Moderator.id == ModeratorSession.moderator_id)
+        .where(ModeratorSession.token_sha256 == _digest(token))
+    ).first()
+    if row is None:
+        return None
+    login, moderator = row
+    if (
+        login.revoked_at is not None
+        or moderator.disabled_at is not None
+        or now - login.created_at >= lifetime
+    ):
+        return None
+    if login.last_seen_at is None or now - login.last_seen_at >= SEEN_EVERY:
+        login.last_seen_at = now
+    return moderator
+
+
+def end_session(session: Session, token: str, now: datetime | None = None) -> bool:
+    """Revoke one session (logging out), so a copy of its cookie stops working; false if it was not live."""
+    result = session.execute(
+        update(ModeratorSession)
+        .where(ModeratorSession.token_sha256 == _digest(token), ModeratorSession.revoked_at.is_(None))
+        .values(revoked_at=now or utcnow())
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def revoke_sessions(session: Session, moderator: Moderator, now: datetime | None = None) -> int:
+    """Revoke every live session of a moderator; how many there were."""
+    result = session.execute(
+        update(ModeratorSession)
+        .where(ModeratorSession.moderator_id == moderator.id, ModeratorSession.revoked_at.is_(None))
+        .values(revoked_at=now or utcnow())
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def prune_sessions(session: Session, lifetime: timedelta, now: datetime | None = None) -> int:
+    """Delete sessions past their lifetime (revoked or not): they can never be used again."""
+    cutoff = (now or utcnow()) - lifetime
+    result = session.execute(delete(ModeratorSession).where(ModeratorSession.created_at < cutoff))
+    return int(result.rowcount)  # type: ignore[attr-defined]

@@ -1,18 +1,36 @@
-"""Moderator log-in for the review page: Flask-Login sessions, CSRF on every form."""
+"""Moderator log-in for the review page: server-side sessions through Flask-Login, CSRF on every form.
+
+The signed cookie carries a random session token (Flask-Login's user id); the database keeps its
+SHA-256 in ``moderator_sessions``. Logging in starts a fresh cookie session (so a token for a form
+rendered before log-in is refused after it), logging out revokes the row (so a copied cookie stops
+working), and disabling a moderator revokes all of theirs.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import timedelta
 from functools import wraps
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Flask, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Flask,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 from flask_wtf.csrf import CSRFProtect
 
-from ..moderators import authenticate
+from ..moderators import authenticate, end_session, prune_sessions, session_moderator, start_session
 from ..store import Moderator
 from ..throttle import make_throttle
 from .extension import services
@@ -29,6 +47,11 @@ class ModeratorUser(UserMixin):
     id: str
     username: str
     role: str
+    token: str = field(repr=False)
+
+    def get_id(self) -> str:
+        """What Flask-Login keeps in the cookie: the session token, not the account id."""
+        return self.token
 
     @property
     def actor(self) -> str:
@@ -41,17 +64,19 @@ class ModeratorUser(UserMixin):
         return self.role == "admin"
 
 
-def _user(moderator: Moderator) -> ModeratorUser:
-    return ModeratorUser(str(moderator.id), moderator.username, moderator.role)
+def _user(moderator: Moderator, token: str) -> ModeratorUser:
+    return ModeratorUser(str(moderator.id), moderator.username, moderator.role, token)
+
+
+def _lifetime() -> timedelta:
+    return timedelta(hours=current_app.config["SESSION_LIFETIME_HOURS"])
 
 
 @login_manager.user_loader
-def _load(user_id: str) -> ModeratorUser | None:
-    with services().sessions() as session:
-        moderator = session.get(Moderator, int(user_id)) if user_id.isdigit() else None
-        if moderator is None or moderator.disabled_at is not None:
-            return None
-        return _user(moderator)
+def _load(token: str) -> ModeratorUser | None:
+    with services().sessions() as db, db.begin():
+        moderator = session_moderator(db, token, _lifetime())
+        return _user(moderator, token) if moderator else None
 
 
 def admin_required(view: Callable[..., Any]) -> Callable[..., Any]:
@@ -86,14 +111,22 @@ def login():  # type: ignore[no-untyped-def]
             minutes = max(1, round(throttle.window / 60))
             flash(f"Too many failed log-ins. Try again in {minutes} minutes.", "error")
             return render_template("review/login.html", username=username), 429
-        with services().sessions() as session:
-            moderator = authenticate(session, username, password)
-            user = _user(moderator) if moderator else None
+        previous = session.get("_user_id")
+        with services().sessions() as db, db.begin():
+            moderator = authenticate(db, username, password)
+            user = None
+            if moderator is not None:
+                if previous:
+                    end_session(db, previous)
+                prune_sessions(db, _lifetime())
+                user = _user(moderator, start_session(db, moderator))
         if user is None:
             throttle.failed(username, address)
             flash("Wrong username or password.", "error")
             return render_template("review/login.html", username=username), 401
         throttle.succeeded(username, address)
+        # A new cookie session: nothing from before log-in (its CSRF token above all) carries over.
+        session.clear()
         login_user(user)
         return redirect(_safe_next(request.args.get("next")))
     return render_template("review/login.html", username="")
@@ -101,16 +134,24 @@ def login():  # type: ignore[no-untyped-def]
 
 @bp.post("/logout")
 def logout():  # type: ignore[no-untyped-def]
-    """End the session."""
+    """End the session: revoked in the database, so a copy of the cookie is refused too."""
+    token = session.get("_user_id")
+    if token:
+        with services().sessions() as db, db.begin():
+            end_session(db, token)
     logout_user()
+    session.clear()
     flash("Logged out.", "info")
     return redirect(url_for("auth.login"))
 
 
 def init_app(app: Flask) -> None:
     """Sessions, CSRF (the bearer-key API is exempt) and the log-in pages."""
-    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
-    app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
+    # Flask defines these keys (SameSite as None), so setdefault would change nothing. An explicit
+    # SameSite from the app's config is kept; SESSION_COOKIE_SECURE comes from the environment.
+    if app.config.get("SESSION_COOKIE_SAMESITE") is None:
+        app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    app.config["SESSION_COOKIE_HTTPONLY"] = True
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Log in to moderate."
     login_manager.init_app(app)
