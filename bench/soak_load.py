@@ -94,7 +94,7 @@ class Load:
         self.mod_keys = [keys[k] for k in keys if k.startswith("mod")]
         self.run_id = run_id
         self.canary = f"soakcanary{run_id}"
-        self.texts = generate(1500, seed=plan.seed)
+        self.texts: list[str] = []  # filled by run()
         self.lock = threading.Lock()
         self.round_robin = itertools.count()
         self.next_task = itertools.count()
@@ -397,6 +397,7 @@ class Load:
 
     def run(self) -> None:
         """All clients, until every operation is done."""
+        self.texts = generate(1500, seed=self.plan.seed)
         self.begin = time.monotonic()
         threads = [threading.Thread(target=self.client, name=f"client-{i}") for i in range(self.plan.clients)]
         for t in threads:
