@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import platform
 import zipfile
@@ -51,7 +52,17 @@ def save(pipeline: Pipeline, path: Path, metadata: dict[str, Any]) -> None:
     tmp = path.with_suffix(".skops.tmp")
     sio.dump(pipeline, tmp, compression=zipfile.ZIP_DEFLATED)
     tmp.replace(path)
+    metadata = {**metadata, "artifact_sha256": file_sha256(path)}
     sidecar_path(path).write_text(json.dumps(metadata, indent=2, sort_keys=False) + "\n")
+
+
+def file_sha256(path: Path) -> str:
+    """sha256 of a file's bytes (the sidecar records the artifact's)."""
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def read_metadata(path: Path) -> dict[str, Any]:
@@ -93,6 +104,15 @@ class Classifier:
             return []
         probs = self.predict_proba(list(texts))
         return [dict(zip(self.categories, map(float, row), strict=True)) for row in probs]
+
+
+def verify_hash(path: Path, metadata: dict[str, Any]) -> None:
+    """The artifact's bytes are the ones its sidecar records (ModelError otherwise)."""
+    expected = metadata.get("artifact_sha256")
+    if not Path(path).exists():
+        raise ModelError(f"no model at {path}: run `flask model train`")
+    if expected and file_sha256(path) != expected:
+        raise ModelError(f"{path} does not match the sha256 its sidecar records: artifact and sidecar differ")
 
 
 def load(path: Path = DEFAULT_MODEL) -> Classifier:

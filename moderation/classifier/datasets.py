@@ -29,6 +29,9 @@ class Example:
 
     text: str
     labels: dict[str, int]
+    group: str = ""  # where the row comes from (splits are drawn per group)
+    key: str = ""  # the row's id within its group (a post id, or a hash of the text)
+    kind: str = ""  # the corpus's kind: toxic, clean or hard_negative
 
 
 class DatasetError(ValueError):
@@ -65,7 +68,7 @@ def read_project(path: Path) -> Iterator[Example]:
                 raise DatasetError(f"{path}:{number}: unknown labels {sorted(unknown)}")
             marks = {c: int(c in labels) for c in LABELS}
             marks["toxicity"] = int(bool(labels))
-            yield Example(text, marks)
+            yield Example(text, marks, kind=str(record.get("kind", "")))
 
 
 def _flag(row: dict[str, str], column: str, threshold: float = 0.5) -> int:

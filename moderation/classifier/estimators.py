@@ -119,25 +119,41 @@ class CalibratedLinearMultiLabel(ClassifierMixin, BaseEstimator):
         self.cv = cv
         self.verbose = verbose
 
-    def fit(self, X: Any, Y: np.ndarray) -> CalibratedLinearMultiLabel:
-        """Fit every category's model; ``Y`` is an (n, categories) 0/1 matrix."""
+    def fit(
+        self, X: Any, Y: np.ndarray, sample_weight: np.ndarray | None = None
+    ) -> CalibratedLinearMultiLabel:
+        """Fit every category's model; ``Y`` is an (n, categories) matrix of 1, 0 or -1 (unlabelled).
+
+        A row whose label is -1 for a category is left out of that category's model, so a data
+        set that does not label a category teaches it nothing either way.
+        """
         Y = np.asarray(Y)
+        weights = np.ones(len(Y)) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
         n_categories = Y.shape[1]
         coef = np.zeros((n_categories, X.shape[1]), dtype=np.float64)
         intercept = np.zeros(n_categories)
         slope = np.zeros(n_categories)
         offset = np.zeros(n_categories)
         for k in range(n_categories):
-            y = Y[:, k]
+            labelled = np.flatnonzero(Y[:, k] >= 0)
+            y = Y[labelled, k].astype(int)
             if self.verbose:
                 name = self.categories[k] if k < len(self.categories) else k
-                print(f"  fitting {name} ({k + 1}/{n_categories}, {int(y.sum())} positive)", file=sys.stderr)
-            folds = int(min(self.cv, np.bincount(y, minlength=2).min()))
-            if folds < 2:
+                print(
+                    f"  fitting {name} ({k + 1}/{n_categories}, {int(y.sum())} positive of {len(y)})",
+                    file=sys.stderr,
+                )
+            if min(np.bincount(y, minlength=2)) < 2:
                 raise ValueError(f"category {self.categories[k]!r} needs at least 2 examples of each class")
             base = LogisticRegression(C=self.C, class_weight="balanced", max_iter=3000, solver="liblinear")
+            Xk = X if len(labelled) == X.shape[0] else X[labelled]
+            if self.cv == 0:  # uncalibrated: for rankings only (leave-one-source-out runs)
+                base.fit(Xk, y, sample_weight=weights[labelled])
+                coef[k], intercept[k], slope[k], offset[k] = base.coef_[0], base.intercept_[0], -1.0, 0.0
+                continue
+            folds = int(min(self.cv, np.bincount(y, minlength=2).min()))
             calibrated = CalibratedClassifierCV(base, method="sigmoid", cv=folds, ensemble=False)
-            calibrated.fit(X, y)
+            calibrated.fit(Xk, y, sample_weight=weights[labelled])
             fitted = calibrated.calibrated_classifiers_[0]
             coef[k] = fitted.estimator.coef_[0]
             intercept[k] = fitted.estimator.intercept_[0]
@@ -148,6 +164,32 @@ class CalibratedLinearMultiLabel(ClassifierMixin, BaseEstimator):
         self.intercept_ = intercept
         self.calibration_ = np.vstack([slope, offset])
         self.classes_ = np.array([0, 1])
+        return self
+
+    def recalibrate(
+        self, X: Any, Y: np.ndarray, sample_weight: np.ndarray | None = None
+    ) -> CalibratedLinearMultiLabel:
+        """Refit each category's Platt sigmoid on rows the linear model did not train on.
+
+        Used with ``cv=0`` by recipe training, which has a calibration split: one cheap
+        one-dimensional fit per category instead of ``cv`` extra linear fits.
+        """
+        Y = np.asarray(Y)
+        weights = np.ones(len(Y)) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+        scores = self.decision_function(X)
+        for k in range(Y.shape[1]):
+            labelled = np.flatnonzero(Y[:, k] >= 0)
+            y = Y[labelled, k].astype(int)
+            if min(np.bincount(y, minlength=2)) < 1:
+                raise ValueError(f"category {self.categories[k]!r}: no calibration rows of each class")
+            # Balanced, as in the linear fit, so both classes weigh alike.
+            w = weights[labelled].copy()
+            for value in (0, 1):
+                w[y == value] *= w.sum() / (2 * w[y == value].sum())
+            platt = LogisticRegression(C=1e6, solver="lbfgs")
+            platt.fit(scores[labelled, k : k + 1], y, sample_weight=w)
+            # predict_proba is expit(-(slope * score + offset)): Platt's A and B.
+            self.calibration_[0, k], self.calibration_[1, k] = -platt.coef_[0, 0], -platt.intercept_[0]
         return self
 
     def decision_function(self, X: Any) -> np.ndarray:
@@ -170,6 +212,9 @@ def build_pipeline(
     min_df: int = 2,
     verbose: int = 0,
     lexicon_scale: float = 2.0,
+    word_max_features: int = 150_000,
+    char_max_features: int = 250_000,
+    calibration_folds: int = 5,
 ) -> Pipeline:
     """The untrained Pipeline: prepare text, word and character n-grams, calibrated linear models."""
     features = FeatureUnion(
@@ -182,7 +227,7 @@ def build_pipeline(
                     min_df=min_df,
                     sublinear_tf=True,
                     token_pattern=r"(?u)\b\w+\b",
-                    max_features=150_000,
+                    max_features=word_max_features,
                     dtype=np.float32,
                 ),
             ),
@@ -193,7 +238,7 @@ def build_pipeline(
                     ngram_range=(2, 5),
                     min_df=min_df,
                     sublinear_tf=True,
-                    max_features=250_000,
+                    max_features=char_max_features,
                     dtype=np.float32,
                 ),
             ),
@@ -204,6 +249,11 @@ def build_pipeline(
         [
             ("prepare", TextPreparer()),
             ("features", features),
-            ("model", CalibratedLinearMultiLabel(categories=tuple(categories), C=C, verbose=verbose)),
+            (
+                "model",
+                CalibratedLinearMultiLabel(
+                    categories=tuple(categories), C=C, cv=calibration_folds, verbose=verbose
+                ),
+            ),
         ]
     )

@@ -6,6 +6,7 @@ import json
 import shlex
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 from flask import current_app
@@ -91,6 +92,23 @@ def _given_options(context: click.Context) -> list[str]:
     is_flag=True,
     help="Add the comments moderators approved (clean) or rejected (toxic) from the database.",
 )
+@click.option(
+    "--recipe",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Train from a recipe file (the shipped model: models/recipe.json); other data options are ignored.",
+)
+@click.option(
+    "--datasets",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Where the recipe's public data sets are (default: the recipe's datasets_root, ../shared/datasets).",
+)
+@click.option(
+    "--record",
+    is_flag=True,
+    help="With --recipe: accept the files as they are and write their hashes and row counts into it.",
+)
 def train_command(
     data: tuple[str, ...],
     fmt: str,
@@ -100,12 +118,35 @@ def train_command(
     corpus: str | None,
     min_df: int,
     from_decisions: bool,
+    recipe: str | None,
+    datasets: str | None,
+    record: bool,
 ) -> None:
-    """Train from the shipped corpus plus any --data files, and save the Pipeline."""
+    """Train from the shipped corpus plus any --data files (or from a --recipe), and save the Pipeline."""
     from ..classifier.datasets import CORPUS_DIR
-    from ..classifier.train import DEFAULT_C, train_and_save
+    from ..classifier.train import DEFAULT_C, train_and_save, train_from_recipe
 
     given = _given_options(click.get_current_context())
+    if recipe:
+        if data or corpus or from_decisions:
+            click.echo(
+                "error: --recipe names all the data; drop --data, --corpus and --from-decisions", err=True
+            )
+            sys.exit(2)
+        try:
+            meta = train_from_recipe(
+                Path(recipe),
+                _model_path(out),
+                Path(datasets) if datasets else None,
+                record=record,
+                command=" ".join(["flask model train", *given]),
+                progress=_progress,
+            )
+        except DatasetError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(1)
+        click.echo(meta["model_version"])
+        return
     decided = []
     if from_decisions:
         from ..classifier.from_decisions import decision_examples
@@ -132,19 +173,94 @@ def train_command(
     click.echo(meta["model_version"])
 
 
-@model_cli.command("ensure")
-@click.option("--out", type=click.Path(dir_okay=False), default=None)
-def ensure_command(out: str | None) -> None:
-    """Build the artifact if it is missing or stale (used by `make setup`)."""
-    from ..classifier.train import stale_reason, train_and_save
+@model_cli.command("check")
+@click.option("--model", "model", type=click.Path(dir_okay=False), default=None)
+def check_command(model: str | None) -> None:
+    """Check the artifact loads and matches its sidecar (used by `make setup`; never trains)."""
+    from ..classifier.train import stale_reason
 
-    path = _model_path(out)
+    path = _model_path(model)
+    try:
+        meta = artifact.read_metadata(path)
+        artifact.verify_hash(path, meta)
+        classifier = artifact.load(path)
+    except artifact.ModelError as exc:
+        click.echo(f"error: {exc}", err=True)
+        click.echo(
+            "The shipped model is committed as models/classifier.skops; to build one here run "
+            "`flask model train --recipe models/recipe.json` (needs ../shared/datasets) or "
+            "`flask model train` (corpus only).",
+            err=True,
+        )
+        sys.exit(1)
+    click.echo(f"model {classifier.version} ok: {path}", err=True)
     reason = stale_reason(path)
-    if reason is None:
-        click.echo(f"model up to date: {path}", err=True)
+    if reason and reason != "corpus changed":
+        click.echo(f"note: {reason}", err=True)
+    elif reason:
+        click.echo("note: corpus/ changed since this model was trained (it is not retrained here)", err=True)
+
+
+def _rules_path(value: str | None) -> Path:
+    return Path(value or current_app.config.get("MODERATION_RULES") or "rules.yaml")
+
+
+@model_cli.command("calibrate")
+@click.option("--recipe", type=click.Path(dir_okay=False), default=None, help="Default: models/recipe.json.")
+@click.option("--datasets", type=click.Path(file_okay=False), default=None, help="Default: the recipe's.")
+@click.option("--model", "model", type=click.Path(dir_okay=False), default=None)
+@click.option(
+    "--rules", "rules", type=click.Path(dir_okay=False), default=None, help="Default: MODERATION_RULES."
+)
+@click.option(
+    "--margin",
+    type=click.FloatRange(0.1, 1.0),
+    default=0.8,
+    show_default=True,
+    help="Spend at most this share of each budget on the calibration split (room for sampling noise).",
+)
+@click.option(
+    "--dry-run", is_flag=True, help="Print the chosen thresholds and figures; leave rules.yaml alone."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def calibrate_command(
+    recipe: str | None,
+    datasets: str | None,
+    model: str | None,
+    rules: str | None,
+    margin: float,
+    dry_run: bool,
+    as_json: bool,
+) -> None:
+    """Choose every ml-* threshold against the false-positive budget and write it into rules.yaml."""
+    from ..classifier.calibrate import calibrate
+    from ..classifier.heldout import format_budget
+    from ..classifier.recipe import DEFAULT_RECIPE
+    from ..rules import RulesError
+
+    try:
+        report = calibrate(
+            Path(recipe) if recipe else DEFAULT_RECIPE,
+            _model_path(model),
+            _rules_path(rules),
+            Path(datasets) if datasets else None,
+            margin=margin,
+            write=not dry_run,
+            progress=_progress,
+        )
+    except (artifact.ModelError, DatasetError, RulesError) as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    if as_json:
+        click.echo(json.dumps(report, indent=2))
         return
-    click.echo(f"training the classifier ({reason}) ...", err=True)
-    train_and_save(path, command="make setup (flask model ensure)", progress=_progress)
+    click.echo(f"model {report['model_version']}, budget margin {report['margin']:.0%}")
+    click.echo("| rule | before | chosen |\n|---|---|---|")
+    for rule, value in report["thresholds"].items():
+        click.echo(f"| {rule} | {report['before'][rule]:.4g} | {value:.4g} |")
+    for part in ("calibration", "test"):
+        click.echo(f"\n{part} split (whole verdicts: rules and model):")
+        click.echo(format_budget(report[part]))
 
 
 @model_cli.command("evaluate")
@@ -152,7 +268,6 @@ def ensure_command(out: str | None) -> None:
     "--data",
     "data",
     multiple=True,
-    required=True,
     type=click.Path(exists=True, dir_okay=False),
     help="Labeled data to measure on. Repeatable: the files are pooled.",
 )
@@ -166,17 +281,50 @@ def ensure_command(out: str | None) -> None:
     help="Where to write the PNG of ROC and precision-recall curves.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
-def evaluate_command(data: tuple[str, ...], fmt: str, model: str | None, plot: str, as_json: bool) -> None:
-    """Per-category ROC-AUC, average precision and P/R/F1 at the thresholds in rules.yaml."""
+@click.option(
+    "--recipe",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Measure the budget and recall on the recipe's held-out test split (whole verdicts).",
+)
+@click.option("--datasets", type=click.Path(file_okay=False), default=None, help="Default: the recipe's.")
+@click.option(
+    "--leave-one-out",
+    "loso",
+    is_flag=True,
+    help="With --recipe: also train without each source in turn and score that source (slow: one fit each).",
+)
+def evaluate_command(
+    data: tuple[str, ...],
+    fmt: str,
+    model: str | None,
+    plot: str,
+    as_json: bool,
+    recipe: str | None,
+    datasets: str | None,
+    loso: bool,
+) -> None:
+    """Per-category ROC-AUC, average precision and P/R/F1 at the thresholds in rules.yaml.
+
+    With --recipe: the false-positive budget and recall on the held-out test split, ROC-AUC per
+    source, and with --leave-one-out the leave-one-source-out table.
+    """
     from ..classifier.evaluate import evaluate, format_table, plot_curves
     from .extension import services
 
+    if not data and not recipe:
+        click.echo("error: give --data FILE or --recipe FILE", err=True)
+        sys.exit(2)
     try:
         classifier = artifact.load(_model_path(model))
         examples = [e for path in data for e in read_dataset(Path(path), fmt)]
     except (artifact.ModelError, DatasetError) as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)
+    if recipe:
+        _evaluate_recipe(Path(recipe), Path(datasets) if datasets else None, classifier, loso, as_json)
+        if not data:
+            return
     thresholds = services().decider.rules.score_thresholds()
     results, curves = evaluate(classifier, examples, thresholds)
     if as_json:
@@ -191,6 +339,50 @@ def evaluate_command(data: tuple[str, ...], fmt: str, model: str | None, plot: s
     if curves:
         plot_curves(curves, Path(plot), f"{classifier.version} on {', '.join(Path(d).name for d in data)}")
         click.echo(f"curves written to {plot}", err=True)
+
+
+def _evaluate_recipe(
+    recipe_path: Path, datasets: Path | None, classifier: artifact.Classifier, loso: bool, as_json: bool
+) -> None:
+    from ..classifier.heldout import format_budget, measure_split, rules_firing
+    from ..classifier.loso import format_loso, leave_one_source_out
+    from ..classifier.recipe import check_files, load_recipe, split_sources
+    from ..classifier.train import held_out_metrics
+    from .extension import services
+
+    try:
+        recipe = load_recipe(recipe_path, datasets)
+        check_files(recipe)
+    except DatasetError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    split = split_sources(recipe)
+    decider = services().decider
+    if decider.scorer is None or decider.scorer.version != classifier.version:
+        from ..decide import Decider
+
+        decider = Decider(decider.rules, classifier, model_required=True)
+    _, outcomes, table = measure_split(recipe, split, "test", decider.decide_many, classifier.categories)
+    per_source = held_out_metrics(classifier.pipeline, split, "test")
+    report: dict[str, Any] = {
+        "model_version": classifier.version,
+        "budget": table,
+        "rules_firing_on_clean_sets": rules_firing(outcomes),
+        "test_roc_auc": per_source,
+    }
+    if loso:
+        _progress("leave one source out (one fit per source) ...")
+        report["leave_one_source_out"] = leave_one_source_out(recipe, split, progress=_progress)
+    if as_json:
+        click.echo(json.dumps(report, indent=2))
+        return
+    click.echo(f"model {classifier.version}, held-out test split of {recipe_path} (whole verdicts)")
+    click.echo(format_budget(table))
+    click.echo("\nROC-AUC per source on its test split:")
+    click.echo(format_loso({k: {"rows": len(split.rows[k]["test"]), **v} for k, v in per_source.items()}))
+    if loso:
+        click.echo("\nLeave one source out: trained without it, scored on all its rows (ROC-AUC):")
+        click.echo(format_loso(report["leave_one_source_out"]))
 
 
 @model_cli.command("info")
