@@ -99,9 +99,13 @@ def record_change(
     session.add(entry)
     changed = (before_status, before_visible) != (comment.status, comment.visible)
     if changed and notify.enabled:
+        # Numbered in the comment's own row, which this transaction updates under its revision
+        # check: a comment's events get 1, 2, 3, ... in the order their changes committed.
+        comment.event_seq = (comment.event_seq or 0) + 1
         body = {
             "event": STATUS_CHANGED,
             "comment": comment_payload(comment),
+            "sequence": comment.event_seq,
             "previous_status": before_status,
             "previous_visible": before_visible,
             "by": actor,
@@ -111,6 +115,7 @@ def record_change(
             WebhookDelivery(
                 event=STATUS_CHANGED,
                 comment_id=comment.id,
+                sequence=comment.event_seq,
                 body=json.dumps(body, ensure_ascii=False, sort_keys=True),
                 state="pending",
                 attempts=0,

@@ -90,7 +90,8 @@ SETTINGS: tuple[Setting, ...] = (
         "WEBHOOK_TIMEOUT",
         lambda: 5.0,
         float,
-        "Seconds to wait for the site to acknowledge a webhook.",
+        "Seconds one webhook delivery may take in all (connect, send, the site's answer) before it "
+        "counts as failed.",
     ),
     Setting(
         "WEBHOOK_RETRY_SECONDS",

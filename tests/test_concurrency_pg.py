@@ -6,6 +6,7 @@ run against the PostgreSQL server only (the SQLite variants live beside the feat
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -13,13 +14,15 @@ from typing import Any
 
 import psycopg
 import pytest
-from conftest import TABLES, post_comment
+from conftest import PG_ADMIN, TABLES, post_comment
 from flask import Flask
 from flask.testing import FlaskClient
+from test_webhooks import Receiver, acknowledged_in_order, decide
 
 from moderation.apikeys import create_key
 from moderation.web import create_app
 from moderation.web.extension import services
+from moderation.webhooks import run_worker
 
 pytestmark = pytest.mark.postgres
 
@@ -201,3 +204,99 @@ def test_decisions_read_before_the_other_commits_are_refused(pg_app, pg_url: str
         assert "changed while your decision was being made" in loser["error"]["message"]
         decisions = [a for a in audit_actions(client, moderate, cid) if a in ("approve", "reject")]
         assert len(decisions) == 1
+
+
+def test_two_workers_keep_each_comments_events_in_order(pg_app) -> None:
+    receiver = Receiver(answer=lambda n: 500 if n % 3 == 1 else 204, pause=0.01)
+    try:
+        hooks = {"WEBHOOK_URL": receiver.url, "WEBHOOK_SECRET": "s", "WEBHOOK_RETRY_SECONDS": 0}
+        app = pg_app(**hooks)
+        submit, moderate = keys(app)
+        client = app.test_client()
+        comments = [f"c{n}" for n in range(12)]
+        for cid in comments:
+            post_comment(client, submit, cid, f"You are a total moron ({cid})")
+        for action in ("reject", "undo", "approve", "undo"):
+            for cid in comments:
+                decide(client, moderate, cid, action)
+        stop = threading.Event()
+        delivered = [0, 0]
+        workers = []
+        for n in range(2):  # two processes' worth: an app (engine, pool) each
+            svc = services(pg_app(**hooks))
+
+            def count(counts: dict[str, int], n: int = n) -> None:
+                delivered[n] += counts["delivered"]
+
+            workers.append(
+                threading.Thread(
+                    target=run_worker,
+                    args=(svc.sessions, svc.webhooks),
+                    kwargs={"interval": 0.01, "stop": stop, "report": count, "batch": 5},
+                )
+            )
+        for w in workers:
+            w.start()
+        deadline = time.monotonic() + 120
+        while sum(delivered) < 4 * len(comments) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        stop.set()
+        for w in workers:
+            w.join()
+        assert receiver.overlaps == []  # never two events of one comment in flight at once
+        assert acknowledged_in_order(receiver.hits) == {cid: [1, 2, 3, 4] for cid in comments}
+        assert sum(delivered) == 4 * len(comments)
+    finally:
+        receiver.close()
+
+
+def test_worker_rides_out_the_database_going_away(pg_app, pg_url: str, caplog) -> None:
+    receiver = Receiver()
+    name = pg_url.rsplit("/", 1)[1]
+    try:
+        app = pg_app(WEBHOOK_URL=receiver.url, WEBHOOK_SECRET="s", WEBHOOK_RETRY_SECONDS=0)
+        submit, moderate = keys(app)
+        client = app.test_client()
+        post_comment(client, submit, "before", "You are a total moron")
+        post_comment(client, submit, "after", "You are a total moron too")
+        decide(client, moderate, "before", "reject")
+        svc = services(pg_app(WEBHOOK_URL=receiver.url, WEBHOOK_SECRET="s"))
+        stop = threading.Event()
+        worker = threading.Thread(
+            target=run_worker,
+            args=(svc.sessions, svc.webhooks),
+            kwargs={"interval": 0.02, "stop": stop, "max_wait": 0.2},
+        )
+
+        def wait_for(condition: Callable[[], bool]) -> None:
+            deadline = time.monotonic() + 60
+            while not condition() and time.monotonic() < deadline and worker.is_alive():
+                time.sleep(0.02)
+            assert condition()
+
+        def unavailable() -> bool:
+            return any("database unavailable" in r.getMessage() for r in caplog.records)
+
+        with caplog.at_level(logging.INFO, logger="moderation.webhooks"):
+            worker.start()
+            wait_for(lambda: len(receiver.hits) == 1)
+            with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
+                admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+                try:
+                    admin.execute(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,)
+                    )
+                    wait_for(unavailable)
+                finally:
+                    admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+            decide(client, moderate, "after", "reject")
+            wait_for(lambda: len(receiver.hits) == 2)
+            assert worker.is_alive()
+            stop.set()
+            worker.join()
+        assert acknowledged_in_order(receiver.hits) == {"before": [1], "after": [1]}
+        lines = [r.getMessage() for r in caplog.records if r.name == "moderation.webhooks"]
+        assert sum("database unavailable" in line for line in lines) == 1
+        assert sum("database back" in line for line in lines) == 1
+    finally:
+        receiver.close()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from pathlib import Path
 
 import click
@@ -22,7 +21,7 @@ from ..moderators import (
     set_disabled,
 )
 from ..rules import RulesError, load_rules
-from ..webhooks import STATES, deliver_due, list_deliveries, retry
+from ..webhooks import DATABASE_DOWN, STATES, deliver_due, list_deliveries, retry, retry_failed, run_worker
 from .extension import services
 from .model_cli import model_cli
 
@@ -164,31 +163,51 @@ def webhooks_deliver(once: bool, interval: float) -> None:
     if svc.webhooks is None:
         click.echo("error: WEBHOOK_URL is not set", err=True)
         sys.exit(1)
-    while True:
-        counts = deliver_due(svc.sessions, svc.webhooks)
-        if any(counts.values()):
-            click.echo(" ".join(f"{k}={v}" for k, v in counts.items()), err=True)
-        if once:
-            return
-        time.sleep(interval)
+
+    def report(counts: dict[str, int]) -> None:
+        click.echo(" ".join(f"{k}={v}" for k, v in counts.items()), err=True)
+
+    if not once:
+        # Runs until stopped; a database outage is logged and waited out, never fatal.
+        run_worker(svc.sessions, svc.webhooks, interval=interval, report=report)
+        return
+    try:
+        counts = deliver_due(svc.sessions, svc.webhooks, limit=None)
+    except DATABASE_DOWN as exc:
+        click.echo(f"error: the database is unavailable ({type(exc.orig).__name__})", err=True)
+        sys.exit(1)
+    if any(counts.values()):
+        report(counts)
 
 
 @webhooks_cli.command("list")
 @click.option("--state", type=click.Choice(STATES), default=None)
 @click.option("--limit", default=50, show_default=True)
 def webhooks_list(state: str | None, limit: int) -> None:
-    """List deliveries, newest first: id, state, attempts, last error."""
+    """List deliveries, newest first: id, event, sequence, state, attempts, last error."""
     with services().sessions() as session:
         for d in list_deliveries(session, state, limit):
-            click.echo(f"{d.id}\t{d.event}\t{d.state}\tattempts={d.attempts}\t{d.last_error or ''}")
+            sequence = f"seq={d.sequence}" if d.sequence is not None else "seq=-"
+            click.echo(
+                f"{d.id}\t{d.event}\t{sequence}\t{d.state}\tattempts={d.attempts}\t{d.last_error or ''}"
+            )
 
 
 @webhooks_cli.command("retry")
-@click.argument("delivery_id", type=int)
-def webhooks_retry(delivery_id: int) -> None:
-    """Put a failed delivery back in the queue."""
+@click.argument("delivery_id", type=int, required=False)
+@click.option("--all", "all_failed", is_flag=True, help="Re-queue every failed delivery.")
+def webhooks_retry(delivery_id: int | None, all_failed: bool) -> None:
+    """Put a failed delivery (or, with --all, every one) back in the queue.
+
+    A failed delivery holds back the later events of its comment until it is re-queued.
+    """
+    if (delivery_id is None) == (not all_failed):
+        click.echo("error: give a delivery id or --all", err=True)
+        sys.exit(2)
     with services().sessions() as session, session.begin():
-        if not retry(session, delivery_id):
+        if all_failed:
+            click.echo(f"re-queued {retry_failed(session)} failed deliveries", err=True)
+        elif not retry(session, delivery_id):
             click.echo(f"error: no failed delivery {delivery_id}", err=True)
             sys.exit(1)
 

@@ -220,6 +220,91 @@ _AUDIT = {
     },
 }
 
+_HEADER = {"required": True, "schema": {"type": "string"}}
+
+# What the service POSTs to WEBHOOK_URL (README, "Webhooks").
+_WEBHOOKS = {
+    "comment.status_changed": {
+        "post": {
+            "summary": "A comment's status or visibility changed",
+            "description": "A comment's events carry `sequence` 1, 2, 3, ...; each is sent only after "
+            "every earlier one of the same comment was acknowledged (any 2xx). At least once: "
+            "de-duplicate on X-Moderation-Delivery.",
+            "parameters": [
+                {
+                    **_HEADER,
+                    "name": "X-Moderation-Signature",
+                    "in": "header",
+                    "description": "sha256= and the hex HMAC-SHA256 of the raw body with WEBHOOK_SECRET",
+                },
+                {
+                    **_HEADER,
+                    "name": "X-Moderation-Delivery",
+                    "in": "header",
+                    "description": "the delivery id, the same on every retry",
+                },
+                {**_HEADER, "name": "X-Moderation-Event", "in": "header"},
+                {
+                    **_HEADER,
+                    "name": "X-Moderation-Sequence",
+                    "in": "header",
+                    "description": "the body's sequence",
+                },
+            ],
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "required": [
+                                "event",
+                                "comment",
+                                "sequence",
+                                "previous_status",
+                                "previous_visible",
+                                "by",
+                                "at",
+                            ],
+                            "properties": {
+                                "event": {"const": "comment.status_changed"},
+                                "comment": {
+                                    "allOf": [
+                                        _ref("CommentVerdict"),
+                                        {
+                                            "type": "object",
+                                            "properties": {
+                                                "author_id": _NULLABLE_STR,
+                                                "article_id": _NULLABLE_STR,
+                                                "parent_id": _NULLABLE_STR,
+                                                "queue": _NULLABLE_STR,
+                                                "report_count": {"type": "integer"},
+                                                "decided_by": _NULLABLE_STR,
+                                                "decided_at": _NULLABLE_STR,
+                                            },
+                                        },
+                                    ],
+                                    "description": "the comment's whole state after the change",
+                                },
+                                "sequence": {
+                                    "type": "integer",
+                                    "minimum": 1,
+                                    "description": "this comment's event number: 1, 2, 3, ... in order",
+                                },
+                                "previous_status": {"type": "string", "enum": list(STATUSES)},
+                                "previous_visible": {"type": "boolean"},
+                                "by": {"type": "string", "description": "who made the change"},
+                                "at": {"type": "string", "format": "date-time"},
+                            },
+                        }
+                    }
+                },
+            },
+            "responses": {"2XX": {"description": "acknowledged; anything else is retried"}},
+        }
+    }
+}
+
 _DELIVERIES = {
     "type": "object",
     "required": ["deliveries"],
@@ -454,4 +539,5 @@ def openapi_document() -> dict[str, Any]:
             },
             **moderation_paths,
         },
+        "webhooks": _WEBHOOKS,
     }
