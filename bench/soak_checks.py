@@ -31,6 +31,7 @@ class Check:
 
 
 def database_state(url: str, run_id: str) -> dict[str, Any]:
+    """What the database holds for this run: comments, reports, status changes, deliveries."""
     from sqlalchemy import create_engine, text
 
     from moderation.database import normalize_url
