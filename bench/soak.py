@@ -222,6 +222,7 @@ class Chaos:
     events: list[dict[str, Any]] = field(default_factory=list)
     db_window: tuple[float, float] | None = None
     outage_window: tuple[float, float] | None = None
+    outage_wall: tuple[float, float] | None = None  # the same, as Unix times (webhook bodies' `at`)
     error: str | None = None
 
     def _wait_for(self, fraction: float) -> None:
@@ -273,7 +274,7 @@ class Chaos:
 
     def receiver_outage(self) -> None:
         """The site's receiver answers 503 for half the outage, then refuses connections."""
-        start = self.load.now()
+        start, wall = self.load.now(), time.time()
         self.note("receiver answers 503")
         self.receiver.set_mode("error")
         time.sleep(self.settings.outage / 2)
@@ -282,6 +283,7 @@ class Chaos:
         time.sleep(self.settings.outage / 2)
         self.receiver.set_mode("ok")
         self.outage_window = (start, self.load.now())
+        self.outage_wall = (wall, time.time())
         self.note("receiver back")
 
     def run(self) -> None:

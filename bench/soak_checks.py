@@ -115,6 +115,22 @@ def _some(items: list[Any], n: int = 5) -> list[Any]:
     return items[:n]
 
 
+def _held_by_outage(received: list[Received], window: tuple[float, float] | None) -> int:
+    """Deliveries of changes made before the receiver came back that first arrived after that."""
+    if window is None:
+        return 0
+    first: dict[str | None, Received] = {}
+    for r in received:
+        first.setdefault(r.delivery, r)
+    held = 0
+    for r in first.values():
+        at = (r.payload or {}).get("at")
+        with contextlib.suppress(TypeError, ValueError):
+            if datetime.fromisoformat(at).timestamp() < window[1] <= r.wall:
+                held += 1
+    return held
+
+
 def verify(
     load: Load,
     receiver: Receiver,
@@ -239,6 +255,7 @@ def verify(
         if rows_per_comment.get(c, 0) != len(v)
     ]
     got = {r.delivery for r in received}
+    held = _held_by_outage(received, chaos.outage_wall)
     not_received = [d["id"] for d in deliveries if str(d["id"]) not in got]
     checks.append(
         Check(
@@ -246,7 +263,8 @@ def verify(
             drained and not missing_rows and set(by_state) <= {"delivered"} and not not_received,
             f"{change_count:,} status changes in the audit log, {len(deliveries):,} deliveries "
             f"({', '.join(f'{n:,} {s}' for s, n in sorted(by_state.items())) or 'none'}), "
-            f"{len(deliveries) - len(not_received):,} received; drained: {'yes' if drained else 'no'}",
+            f"{len(deliveries) - len(not_received):,} received ({held:,} of them held up by the receiver "
+            f"outage and delivered after it); drained: {'yes' if drained else 'no'}",
             _some(missing_rows) + _some(not_received),
         )
     )

@@ -9,11 +9,13 @@ deliveries (at least once is the contract).
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import hmac
 import json
 import urllib.error
 import urllib.request
+from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -97,7 +99,9 @@ class Run:
     def __init__(self) -> None:
         self.load = Load(Plan(10, 1.0, 1, 7, 90.0), [1], {"site": "k", "mod0": "m"}, "t")
         self.receiver = Receiver(SECRET)
-        self.chaos = SimpleNamespace(db_window=(1.0, 6.0), outage_window=(10.0, 25.0), error=None)
+        self.chaos = SimpleNamespace(
+            db_window=(1.0, 6.0), outage_window=(10.0, 25.0), outage_wall=None, error=None
+        )
         texts = {"soak-t-1": "first", "soak-t-2": "second"}
         self.load.texts_sent.update(texts)
         self.load.acknowledged.update(texts)
@@ -196,3 +200,15 @@ def test_a_server_error_or_comment_text_in_a_log_fails(tmp_path: Path) -> None:
         "no 500/502/504 answers",
         "no comment text or report note in the service logs",
     ]
+
+
+def test_deliveries_held_up_by_the_receiver_outage_are_counted(tmp_path: Path) -> None:
+    run = Run()
+    run.chaos.outage_wall = (1_000.0, 1_015.0)
+    late = run.receiver.received[2]
+    late.payload["at"] = datetime.fromtimestamp(1_005.0, UTC).isoformat()
+    run.receiver.received[2] = dataclasses.replace(late, wall=1_016.0)
+    checks = verify(run.load, run.receiver, run.db, run.chaos, [], {}, True)  # type: ignore[arg-type]
+    delivered = next(c for c in checks if c.name.startswith("every status change delivered"))
+    assert delivered.ok
+    assert "(1 of them held up by the receiver outage and delivered after it)" in delivered.detail
