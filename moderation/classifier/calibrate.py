@@ -110,6 +110,8 @@ def choose(
     cats = list(categories)
     clean = [s for s in budget if s in measured.scores]
     toxic = [s for s in weights if s in measured.scores]
+    if not clean or not toxic:
+        raise ValueError(f"calibration needs clean sets {sorted(budget)} and toxic sets {sorted(weights)}")
     acted = {s: measured.base_acted[s].copy() for s in clean + toxic}
     hidden = {s: measured.base_hidden[s].copy() for s in clean + toxic}
     limits = {s: budget[s][0] * margin * len(acted[s]) for s in clean}

@@ -145,9 +145,17 @@ class CalibratedLinearMultiLabel(ClassifierMixin, BaseEstimator):
                 )
             if min(np.bincount(y, minlength=2)) < 2:
                 raise ValueError(f"category {self.categories[k]!r} needs at least 2 examples of each class")
-            base = LogisticRegression(C=self.C, class_weight="balanced", max_iter=3000, solver="liblinear")
+            # The dual solver: far faster when features outnumber rows, as with n-grams.
+            base = LogisticRegression(
+                C=self.C,
+                class_weight="balanced",
+                max_iter=3000,
+                solver="liblinear",
+                dual=True,
+                random_state=0,  # liblinear's dual solver shuffles: fixed, so retraining reproduces
+            )
             Xk = X if len(labelled) == X.shape[0] else X[labelled]
-            if self.cv == 0:  # uncalibrated: for rankings only (leave-one-source-out runs)
+            if self.cv == 0:  # no sigmoid here: recipe training calls recalibrate() on its own split
                 base.fit(Xk, y, sample_weight=weights[labelled])
                 coef[k], intercept[k], slope[k], offset[k] = base.coef_[0], base.intercept_[0], -1.0, 0.0
                 continue

@@ -67,6 +67,7 @@ MAPPINGS: dict[str, str] = {
         "label_gold 0: clean in every category; the set's own train/validation/test split"
     ),
     "bias_madlibs": "evaluation only: BAD toxicity 1, NOT_BAD toxicity 0",
+    "ethos": "evaluation only (GPL-3.0): isHate >= 0.5 toxicity 1, else 0",
     "suite": "evaluation only: the project's suites, project JSON lines",
 }
 

@@ -248,7 +248,7 @@ def calibrate_command(
             write=not dry_run,
             progress=_progress,
         )
-    except (artifact.ModelError, DatasetError, RulesError) as exc:
+    except (artifact.ModelError, DatasetError, RulesError, ValueError) as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)
     if as_json:
