@@ -71,3 +71,18 @@ def test_link_from_brand_new_account_is_held() -> None:
 
 def test_repeat_offenders_are_held() -> None:
     assert RULES.evaluate("Nice weather", AuthorFacts(100, 20, 3)).status == "pending"
+
+
+@pytest.mark.parametrize(
+    ("text", "status"),
+    [
+        ("NOOOOOOOOOOOOOOOOOOOO this cannot be happening", "flagged"),
+        ("Unbelievable!!!!!!!!!!!!!!!! Resign now", "flagged"),
+        ("See the table below:\n\n                         Year   Votes", "approved"),
+        ("and then nothing happened..............", "approved"),
+        ("==================== Sources ====================", "approved"),
+    ],
+)
+def test_flooding_is_letters_or_exclamations_not_layout(text: str, status: str) -> None:
+    verdict = RULES.evaluate(text)
+    assert verdict.status == status, verdict.matches
