@@ -45,6 +45,7 @@ def test_clear_cases(text: str, status: str, category: str) -> None:
         "Damn, what a result for the home side.",
         "I was on the bridge when the bus stopped; people were screaming.",
         "Shitake mushrooms are back at the farmers market.",
+        "Security forces opened fire on the day of Ashura, the Shiite holy day.",
         "I strongly disagree with the mayor: this plan is incoherent.",
     ],
 )
