@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -18,7 +19,7 @@ from ..comments import (
     get_comment,
     submit_comment,
 )
-from .errors import ApiError
+from .errors import ApiError, outage_summary
 from .extension import services
 from .openapi import openapi_document
 from .schemas import CommentIn, ScoreIn, parse_body
@@ -74,7 +75,7 @@ def post_comment():  # type: ignore[no-untyped-def]
     return jsonify(payload), 201 if result.created else 200
 
 
-@bp.get("/comments/<path:site_id>")
+@bp.get("/comments/<site_id:site_id>")
 @require_key("submit")
 def get_comment_view(site_id: str):  # type: ignore[no-untyped-def]
     """A stored comment's current status and verdict."""
@@ -116,8 +117,9 @@ def health():  # type: ignore[no-untyped-def]
     try:
         with svc.sessions() as session:
             session.execute(text("SELECT 1"))
-    except Exception:
-        current_app.logger.warning("health check: database unreachable")
+    except Exception as exc:
+        log = current_app.extensions["error_log"]
+        log(logging.WARNING, "health", f"health check: database unreachable: {outage_summary(exc)}")
         database_ok = False
     decider = svc.decider
     rules, scorer = decider.rules, decider.scorer

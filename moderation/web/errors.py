@@ -1,10 +1,22 @@
-"""One JSON shape for every API error: {"error": {"code", "message"}}."""
+"""One JSON shape for every API error: {"error": {"code", "message"}}.
+
+A database that cannot be reached (or drops the connection) answers 503 with `Retry-After`, and
+is logged as one line per failure kind at most every few seconds, with no traceback and no query
+parameters: comment text and report notes never reach the log.
+"""
 
 from __future__ import annotations
 
+import logging
+import threading
+import time
+from collections.abc import Callable
+
 from flask import Flask, Response, jsonify, request
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm.exc import StaleDataError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, NotFound
 
 from ..decisions import DecisionError
 from ..queue import QueueConflict
@@ -16,6 +28,59 @@ class ApiError(Exception):
     def __init__(self, status: int, code: str, message: str) -> None:
         super().__init__(message)
         self.status, self.code, self.message = status, code, message
+
+
+class PathNotFound(NotFound):
+    """A value in the URL that nothing stored can have; its description is the message."""
+
+
+RETRY_AFTER_SECONDS = 5
+LOG_INTERVAL_SECONDS = 10.0
+
+
+class RateLimitedLog:
+    """At most one log line per kind of failure every ``interval`` seconds, counting the rest."""
+
+    def __init__(
+        self,
+        logger: logging.Logger,
+        interval: float = LOG_INTERVAL_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.logger, self.interval, self.clock = logger, interval, clock
+        self._lock = threading.Lock()
+        self._last: dict[str, float] = {}
+        self._suppressed: dict[str, int] = {}
+
+    def __call__(self, level: int, kind: str, message: str, *, exc_info: BaseException | None = None) -> bool:
+        """Log ``message`` unless ``kind`` was logged within the interval; True when logged."""
+        now = self.clock()
+        with self._lock:
+            last = self._last.get(kind)
+            if last is not None and now - last < self.interval:
+                self._suppressed[kind] = self._suppressed.get(kind, 0) + 1
+                return False
+            self._last[kind] = now
+            suppressed = self._suppressed.pop(kind, 0)
+        if suppressed:
+            message += f" ({suppressed} more since the last report)"
+        self.logger.log(level, "%s", message, exc_info=exc_info)
+        return True
+
+
+def is_outage(exc: BaseException) -> bool:
+    """Whether a database error means the database is unreachable, gone or overloaded."""
+    if isinstance(exc, (OperationalError, InterfaceError, PoolTimeoutError)):
+        return True
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated
+
+
+def outage_summary(exc: BaseException) -> str:
+    """The driver's first line of explanation, without SQL or parameters."""
+    cause = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
+    text = str(cause).strip().splitlines()
+    first = text[0][:200] if text else ""
+    return f"{type(cause).__name__}: {first}" if first else type(cause).__name__
 
 
 def error_response(status: int, code: str, message: str) -> tuple[Response, int]:
@@ -40,6 +105,9 @@ _CODES = {
 def init_app(app: Flask) -> None:
     """Make errors under /api/ answer in JSON, including Werkzeug's 404/405/413."""
 
+    log = RateLimitedLog(app.logger)
+    app.extensions["error_log"] = log
+
     @app.errorhandler(ApiError)
     def _api_error(exc: ApiError):  # type: ignore[no-untyped-def]
         return error_response(exc.status, exc.code, exc.message)
@@ -51,6 +119,8 @@ def init_app(app: Flask) -> None:
         status = exc.code or 500
         if status == 405:
             message = f"{request.method} is not allowed here"
+        elif isinstance(exc, PathNotFound):
+            message = exc.description or "not found"
         elif status == 404:
             message = "no such endpoint"
         elif status == 413:
@@ -78,9 +148,38 @@ def init_app(app: Flask) -> None:
             "this comment changed since you loaded it (someone else acted on it); reload and try again",
         )
 
+    @app.errorhandler(DBAPIError)
+    @app.errorhandler(PoolTimeoutError)
+    def _database_error(exc: Exception):  # type: ignore[no-untyped-def]
+        if not is_outage(exc):
+            return _unexpected(exc)
+        log(
+            logging.ERROR,
+            f"database:{type(exc).__name__}",
+            f"database unavailable, answering 503: {outage_summary(exc)}",
+        )
+        if request.path.startswith("/api/"):
+            response, status = error_response(
+                503, "database_unavailable", "the database is unavailable; retry shortly"
+            )
+        else:
+            response, status = (
+                Response("The service is unavailable; retry shortly.", mimetype="text/plain"),
+                503,
+            )
+        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response, status
+
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):  # type: ignore[no-untyped-def]
-        app.logger.exception("unhandled error on %s %s", request.method, request.path)
+        # A traceback for the first of a kind; a count for the rest (a broken dependency can fail
+        # every request, and the log must stay readable).
+        log(
+            logging.ERROR,
+            f"unhandled:{type(exc).__name__}:{request.endpoint}",
+            f"unhandled {type(exc).__name__} on {request.method} {request.path}",
+            exc_info=exc,
+        )
         if request.path.startswith("/api/"):
             return error_response(500, "internal", "internal error")
         return "Internal error", 500

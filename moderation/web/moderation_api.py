@@ -16,14 +16,23 @@ from ..authors import AuthorActionError, add_note, author_summary, remove_note, 
 from ..changes import comment_payload
 from ..comments import find_author, get_comment
 from ..decisions import decide, undo
-from ..queue import LISTINGS, SORTS, Filters, claim, claim_next, list_queue, queue_counts
+from ..queue import Filters, claim, claim_next, list_queue, queue_counts
 from ..reports import list_reports, report_comment
 from ..store import AuditEntry, Comment
-from ..webhooks import STATES, list_deliveries
+from ..webhooks import list_deliveries
 from .api import require_key
 from .errors import ApiError
 from .extension import services
-from .schemas import ClaimIn, DecisionIn, NoteIn, ReportIn, parse_body
+from .schemas import (
+    ClaimIn,
+    DecisionIn,
+    DeliveriesQuery,
+    NoteIn,
+    QueueQuery,
+    ReportIn,
+    parse_body,
+    parse_query,
+)
 
 bp = Blueprint("moderation_api", __name__, url_prefix="/api/v1")
 
@@ -60,7 +69,7 @@ def item_payload(session: Session, comment: Comment, reports: bool = True) -> di
     return payload
 
 
-@bp.post("/comments/<path:site_id>/reports")
+@bp.post("/comments/<site_id:site_id>/reports")
 @require_key("submit")
 def report(site_id: str):  # type: ignore[no-untyped-def]
     """A reader reports a comment; the same reader again is not counted twice."""
@@ -91,19 +100,9 @@ def report(site_id: str):  # type: ignore[no-untyped-def]
 @require_key("moderate")
 def queue_listing():  # type: ignore[no-untyped-def]
     """One page of a listing: pending, flagged, reported, decided, approved or rejected."""
-    args = request.args
-    listing = args.get("state", "pending")
-    sort = args.get("sort", "priority")
-    if listing not in LISTINGS:
-        raise ApiError(422, "invalid_field", f"state: must be one of {', '.join(LISTINGS)}")
-    if sort not in SORTS:
-        raise ApiError(422, "invalid_field", f"sort: must be one of {', '.join(SORTS)}")
-    try:
-        page = max(int(args.get("page", 1)), 1)
-        per_page = min(max(int(args.get("per_page", 50)), 1), 200)
-    except ValueError:
-        raise ApiError(422, "invalid_field", "page and per_page must be whole numbers") from None
-    filters = Filters(args.get("article"), args.get("category"), args.get("site_rule"))
+    query = parse_query(QueueQuery, request.args)
+    listing, sort, page, per_page = query.state, query.sort, query.page, query.per_page
+    filters = Filters(query.article, query.category, query.site_rule)
     with services().sessions() as session:
         items, total = list_queue(session, listing, filters, sort, page, per_page)
         payload = {
@@ -139,7 +138,7 @@ def queue_next():  # type: ignore[no-untyped-def]
     return jsonify(payload)
 
 
-@bp.post("/comments/<path:site_id>/claim")
+@bp.post("/comments/<site_id:site_id>/claim")
 @require_key("moderate")
 def claim_item(site_id: str):  # type: ignore[no-untyped-def]
     """Claim one item; refused while another moderator holds it."""
@@ -151,7 +150,7 @@ def claim_item(site_id: str):  # type: ignore[no-untyped-def]
     return jsonify(payload)
 
 
-@bp.post("/comments/<path:site_id>/decision")
+@bp.post("/comments/<site_id:site_id>/decision")
 @require_key("moderate")
 def decision(site_id: str):  # type: ignore[no-untyped-def]
     """Approve or reject; send the `revision` you saw so a decision on a stale view is refused."""
@@ -175,7 +174,7 @@ def decision(site_id: str):  # type: ignore[no-untyped-def]
     return jsonify(payload)
 
 
-@bp.post("/comments/<path:site_id>/undo")
+@bp.post("/comments/<site_id:site_id>/undo")
 @require_key("moderate")
 def undo_decision(site_id: str):  # type: ignore[no-untyped-def]
     """Undo the comment's last decision."""
@@ -204,7 +203,7 @@ def audit_payload(entry: AuditEntry) -> dict[str, Any]:
     }
 
 
-@bp.get("/comments/<path:site_id>/audit")
+@bp.get("/comments/<site_id:site_id>/audit")
 @require_key("moderate")
 def comment_audit(site_id: str):  # type: ignore[no-untyped-def]
     """Everything that happened to a comment, oldest first."""
@@ -224,7 +223,7 @@ def _author(session: Session, site_id: str):  # type: ignore[no-untyped-def]
     return author
 
 
-@bp.get("/authors/<path:site_id>")
+@bp.get("/authors/<site_id:site_id>")
 @require_key("moderate")
 def author_view(site_id: str):  # type: ignore[no-untyped-def]
     """An author's state, notes and recent comments."""
@@ -233,7 +232,7 @@ def author_view(site_id: str):  # type: ignore[no-untyped-def]
     return jsonify(payload)
 
 
-@bp.post("/authors/<path:site_id>/notes")
+@bp.post("/authors/<site_id:site_id>/notes")
 @require_key("moderate")
 def author_note(site_id: str):  # type: ignore[no-untyped-def]
     """Add a note to an author."""
@@ -245,7 +244,7 @@ def author_note(site_id: str):  # type: ignore[no-untyped-def]
     return jsonify(payload), 201
 
 
-@bp.delete("/authors/<path:site_id>/notes/<int:note_id>")
+@bp.delete("/authors/<site_id:site_id>/notes/<row_id:note_id>")
 @require_key("moderate")
 def author_note_remove(site_id: str, note_id: int):  # type: ignore[no-untyped-def]
     """Remove a note (kept in the audit log)."""
@@ -267,28 +266,28 @@ def _flag(site_id: str, flag: str, on: bool):  # type: ignore[no-untyped-def]
     return jsonify(payload)
 
 
-@bp.put("/authors/<path:site_id>/premoderation")
+@bp.put("/authors/<site_id:site_id>/premoderation")
 @require_key("moderate")
 def premoderate(site_id: str):  # type: ignore[no-untyped-def]
     """Hold all the author's future comments for review."""
     return _flag(site_id, "premoderated", True)
 
 
-@bp.delete("/authors/<path:site_id>/premoderation")
+@bp.delete("/authors/<site_id:site_id>/premoderation")
 @require_key("moderate")
 def unpremoderate(site_id: str):  # type: ignore[no-untyped-def]
     """Stop pre-moderating the author."""
     return _flag(site_id, "premoderated", False)
 
 
-@bp.put("/authors/<path:site_id>/ban")
+@bp.put("/authors/<site_id:site_id>/ban")
 @require_key("moderate")
 def ban(site_id: str):  # type: ignore[no-untyped-def]
     """Reject all the author's future comments."""
     return _flag(site_id, "banned", True)
 
 
-@bp.delete("/authors/<path:site_id>/ban")
+@bp.delete("/authors/<site_id:site_id>/ban")
 @require_key("moderate")
 def unban(site_id: str):  # type: ignore[no-untyped-def]
     """Lift the ban."""
@@ -299,9 +298,7 @@ def unban(site_id: str):  # type: ignore[no-untyped-def]
 @require_key("moderate")
 def deliveries():  # type: ignore[no-untyped-def]
     """Webhook deliveries with their state, newest first."""
-    state = request.args.get("state")
-    if state and state not in STATES:
-        raise ApiError(422, "invalid_field", f"state: must be one of {', '.join(STATES)}")
+    state = parse_query(DeliveriesQuery, request.args).state
     with services().sessions() as session:
         rows = list_deliveries(session, state)
         payload = {

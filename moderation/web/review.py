@@ -27,20 +27,25 @@ from ..moderators import (
     list_moderators,
     set_disabled,
 )
-from ..queue import LISTINGS, SORTS, Filters, QueueConflict, list_queue, listing_query, queue_counts
+from ..queue import LISTINGS, Filters, QueueConflict, list_queue, listing_query, queue_counts
 from ..reports import list_reports
 from ..stats import summary
 from ..store import AuditEntry, Comment
 from .auth import admin_required
+from .errors import ApiError
 from .extension import services
+from .schemas import QueueFilters, parse_query
 
 bp = Blueprint("review", __name__, url_prefix="/review")
 PER_PAGE = 25
 
 
-def _filters() -> Filters:
-    args = request.args
-    return Filters(args.get("article") or None, args.get("category") or None, args.get("site_rule") or None)
+def _listing_args() -> QueueFilters:
+    """Filters, sort and page from the query string; a value no listing can hold is a 400."""
+    try:
+        return parse_query(QueueFilters, request.args)
+    except ApiError as exc:
+        abort(400, exc.message)
 
 
 def _item(session: Session, comment: Comment, with_reports: bool = True) -> dict[str, Any]:
@@ -73,10 +78,9 @@ def queue_view(state: str):  # type: ignore[no-untyped-def]
     """One listing, most urgent first, with counts, filters and pagination."""
     if state not in LISTINGS:
         abort(404)
-    sort = request.args.get("sort", "priority")
-    sort = sort if sort in SORTS else "priority"
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
-    filters = _filters()
+    args = _listing_args()
+    sort, page = args.sort, args.page
+    filters = Filters(args.article, args.category, args.site_rule)
     svc = services()
     with svc.sessions() as session:
         comments, total = list_queue(session, state, filters, sort, page, PER_PAGE)
