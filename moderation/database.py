@@ -29,17 +29,33 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
     cursor.close()
 
 
-def make_engine(url: str, pool_size: int = 5) -> Engine:
-    """Create an engine; SQLite files get WAL and a busy timeout, their folder is created."""
+def make_engine(url: str, pool_size: int = 5, connect_timeout: float = 5) -> Engine:
+    """Create an engine; SQLite files get WAL and a busy timeout, their folder is created.
+
+    Query parameters (comment text, notes) never appear in SQLAlchemy's error messages, so no
+    error that reaches a log carries them. PostgreSQL connections are checked before use, so a
+    restarted database costs no failed request, and connecting gives up after
+    ``connect_timeout`` seconds, so an unreachable one fails requests fast instead of piling them
+    up.
+    """
     url = normalize_url(url)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False})
+        engine = create_engine(url, connect_args={"check_same_thread": False}, hide_parameters=True)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    # A connect_timeout in DATABASE_URL's query string wins.
+    timeout = {} if "connect_timeout" in parsed.query else {"connect_timeout": max(2, round(connect_timeout))}
+    return create_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=True,
+        hide_parameters=True,
+        connect_args=timeout,
+    )
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
