@@ -9,7 +9,8 @@ from pydantic.json_schema import models_json_schema
 
 from .. import __version__
 from ..categories import RULE_CATEGORIES, STATUSES
-from .schemas import CommentIn, ScoreIn
+from ..webhooks import STATES
+from .schemas import INT4_MAX, ClaimIn, CommentIn, DecisionIn, NoteIn, ReportIn, ScoreIn
 
 _REF = "#/components/schemas/{model}"
 
@@ -343,10 +344,14 @@ def _moderate(
     op: dict[str, Any] = {
         "summary": summary,
         "security": [{"bearer": []}],
-        "responses": {str(status): _json(_ref(response), "OK"), **_errors(401, 403, *errors)},
+        "responses": {str(status): _json(_ref(response), "OK"), **_errors(401, 403, *errors, 503)},
     }
     if body:
-        op["requestBody"] = {"required": True, "content": {"application/json": {"schema": _ref(body)}}}
+        op["responses"].update(_errors(400, 413, 422))
+        op["requestBody"] = {
+            "required": body != "ClaimIn",  # queue/next takes an empty body as all defaults
+            "content": {"application/json": {"schema": _ref(body)}},
+        }
     if params:
         op["parameters"] = params
     return op
@@ -358,15 +363,21 @@ def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
 
 def _errors(*statuses: int) -> dict[str, Any]:
     text = {
-        400: "malformed JSON",
+        400: "malformed JSON, or a body that is not a JSON object",
         401: "missing or invalid API key",
         403: "the key lacks the scope",
-        404: "unknown comment id",
+        404: "unknown id (or one no stored object can have)",
         409: "a conflict: the id was used with other text, or another moderator acted first",
-        413: "text over the configured limit",
-        422: "missing or wrong-typed field (named in the message)",
+        413: "text over MAX_TEXT_LENGTH, or a body over MAX_REQUEST_BYTES",
+        422: "a field or query parameter missing, of the wrong type or out of range (named in the message)",
+        503: "the database is unavailable; retry after Retry-After seconds",
     }
-    return {str(s): _json(_ref("Error"), text[s]) for s in statuses}
+    responses = {str(s): _json(_ref("Error"), text[s]) for s in statuses}
+    if "503" in responses:
+        responses["503"]["headers"] = {
+            "Retry-After": {"description": "seconds to wait", "schema": {"type": "integer"}}
+        }
+    return responses
 
 
 def _moderation_paths(secured: list[dict[str, list[str]]]) -> dict[str, Any]:
@@ -381,11 +392,16 @@ def _moderation_paths(secured: list[dict[str, list[str]]]) -> dict[str, Any]:
         {"name": "article", "in": "query", "schema": {"type": "string"}},
         {"name": "category", "in": "query", "schema": {"type": "string"}},
         {"name": "site_rule", "in": "query", "schema": {"type": "string"}},
-        {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}},
+        {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": INT4_MAX}},
         {"name": "per_page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 200}},
     ]
     author_id = [_path_id()]
-    note_id = {"name": "note_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+    note_id = {
+        "name": "note_id",
+        "in": "path",
+        "required": True,
+        "schema": {"type": "integer", "minimum": 0, "maximum": INT4_MAX},
+    }
     return {
         "/api/v1/comments/{id}/reports": {
             "post": {
@@ -401,7 +417,7 @@ def _moderation_paths(secured: list[dict[str, list[str]]]) -> dict[str, Any]:
                     "200": _json(
                         _ref("ReportResult"), "this reader had already reported it: not counted again"
                     ),
-                    **_errors(400, 401, 403, 404, 422),
+                    **_errors(400, 401, 403, 404, 413, 422, 503),
                 },
             }
         },
@@ -445,7 +461,7 @@ def _moderation_paths(secured: list[dict[str, list[str]]]) -> dict[str, Any]:
                 "Webhook deliveries and their state",
                 "Deliveries",
                 422,
-                params=[{"name": "state", "in": "query", "schema": {"type": "string"}}],
+                params=[{"name": "state", "in": "query", "schema": {"type": "string", "enum": list(STATES)}}],
             )
         },
     }
@@ -454,7 +470,8 @@ def _moderation_paths(secured: list[dict[str, list[str]]]) -> dict[str, Any]:
 @cache
 def openapi_document() -> dict[str, Any]:
     """Build (once) the OpenAPI document served at /api/v1/openapi.json."""
-    _, defs = models_json_schema([(CommentIn, "validation"), (ScoreIn, "validation")], ref_template=_REF)
+    bodies = (CommentIn, ScoreIn, ReportIn, DecisionIn, NoteIn, ClaimIn)
+    _, defs = models_json_schema([(m, "validation") for m in bodies], ref_template=_REF)
     schemas = dict(defs["$defs"])
     schemas.update(
         Match=_MATCH,
@@ -494,7 +511,7 @@ def openapi_document() -> dict[str, Any]:
                         "200": _json(
                             _ref("CommentVerdict"), "the same id and text again: the stored verdict"
                         ),
-                        **_errors(400, 401, 403, 409, 413, 422),
+                        **_errors(400, 401, 403, 409, 413, 422, 503),
                     },
                 }
             },
@@ -507,7 +524,7 @@ def openapi_document() -> dict[str, Any]:
                     ],
                     "responses": {
                         "200": _json(_ref("StoredComment"), "the comment"),
-                        **_errors(401, 403, 404),
+                        **_errors(401, 403, 404, 503),
                     },
                 }
             },
@@ -521,7 +538,7 @@ def openapi_document() -> dict[str, Any]:
                     },
                     "responses": {
                         "200": _json(_ref("Verdict"), "the verdict"),
-                        **_errors(400, 401, 403, 413, 422),
+                        **_errors(400, 401, 403, 413, 422, 503),
                     },
                 }
             },
