@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import bisect
 import itertools
-import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -81,7 +80,7 @@ class WordListError(ValueError):
 
 
 class OutOfTime(Exception):
-    """Matching stopped because the caller's deadline (``time.monotonic()``) passed."""
+    """Matching stopped because the caller's time budget ran out."""
 
 
 @lru_cache(maxsize=4096)
@@ -360,6 +359,7 @@ class WordMatcher:
     allow_prefixes: tuple[str, ...] = ()
     plurals: bool = True
     pattern: Any = field(init=False)  # a compiled RE2 pattern
+    _longest_allowed: int = field(init=False, repr=False)
     _keep: frozenset[str] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -367,6 +367,7 @@ class WordMatcher:
         if not entries:
             raise WordListError("the word list is empty")
         # Punctuation beyond ASCII written in an entry is matched as itself.
+        self._longest_allowed = max(map(len, self.allow), default=0)
         self._keep = frozenset(c for e in entries for c in e if _stand_in(c) == _PUNCTUATION)
         bounds = _Bounds(
             before=self.mode in (MatchMode.WORD, MatchMode.PREFIX),
@@ -390,36 +391,62 @@ class WordMatcher:
             detail = exc.args[0].decode() if exc.args and isinstance(exc.args[0], bytes) else str(exc)
             raise WordListError(f"the word list cannot be compiled: {detail}") from None
 
-    def finditer(self, folded: str, deadline: float | None = None) -> Iterator[Hit]:
+    def finditer(self, folded: str, expired: Callable[[], bool] | None = None) -> Iterator[Hit]:
         """Yield the hits in folded text, skipping allow-listed words and bare numbers.
 
         Each RE2 search takes time linear in the text; there is one per match found.
-        With a ``deadline``, OutOfTime is raised between searches once it has passed.
+        Between searches, OutOfTime is raised once ``expired()`` says so.
         """
         read = _read(folded, self._keep)
         data = read.encode()
         to_char: Callable[[int], int] | None = _same if len(data) == len(read) else None
+        words = _WordFinder(folded)
         for match in self.pattern.finditer(data):
-            if deadline is not None and time.monotonic() > deadline:
+            if expired is not None and expired():
                 raise OutOfTime
             if to_char is None:
                 to_char = _char_offsets(read)
             start, end = to_char(match.start()), to_char(match.end())
             if not any(c.isalpha() for c in folded[start:end]):
                 continue  # "455" is a number, not "ass"
-            if self._allowed(folded, start, end):
+            if (self.allow or self.allow_prefixes) and self._allowed(folded, *words.around(start, end)):
                 continue
             yield Hit(start, end)
 
     def _allowed(self, folded: str, start: int, end: int) -> bool:
-        if not self.allow and not self.allow_prefixes:
-            return False
-        while start > 0 and folded[start - 1].isalnum():
-            start -= 1
-        while end < len(folded) and folded[end].isalnum():
-            end += 1
-        word = folded[start:end]
-        return word in self.allow or word.startswith(self.allow_prefixes)
+        """Whether the word folded[start:end] is exempt (without copying a long word)."""
+        if folded.startswith(self.allow_prefixes, start, end):
+            return True
+        return end - start <= self._longest_allowed and folded[start:end] in self.allow
+
+
+class _WordFinder:
+    """The word (run of letters and digits) around each of a text's hits, found in linear time.
+
+    Hits come in order and do not overlap, so each character is looked at a bounded
+    number of times however many hits one long word holds.
+    """
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.last: tuple[int, int, int, int] | None = None  # hit start, hit end, word start, word end
+
+    def around(self, start: int, end: int) -> tuple[int, int]:
+        text, last = self.text, self.last
+        if last is not None and end <= last[3]:
+            word_end = last[3]  # text[last hit end:word end] is all letters and digits
+        else:
+            word_end = end
+            while word_end < len(text) and text[word_end].isalnum():
+                word_end += 1
+        word_start = start
+        while word_start > 0 and text[word_start - 1].isalnum():
+            word_start -= 1
+            if last is not None and word_start == last[0]:
+                word_start = last[2]  # the rest of the way is the last hit's word
+                break
+        self.last = (start, end, word_start, word_end)
+        return word_start, word_end
 
 
 def _same(offset: int) -> int:
