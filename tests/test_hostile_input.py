@@ -4,16 +4,27 @@ bodies: each gets a 4xx in the one JSON error shape, on SQLite and PostgreSQL, a
 from __future__ import annotations
 
 import io
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
-from conftest import post_comment
+from conftest import TABLES, post_comment
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import text
 
 from moderation.apikeys import create_key
+from moderation.config import PROJECT_ROOT
 from moderation.moderators import create_moderator
+from moderation.web import create_app
 from moderation.web.extension import services
 
 NUL = "\x00"
@@ -295,3 +306,101 @@ def test_review_page_refuses_bad_query_parameters(app: Flask, client: FlaskClien
     for query in ("category=x%00", "article=%00", "page=100000000000000000000", "sort=sideways"):
         assert client.get(f"/review/queue/pending?{query}").status_code == 400, query
     assert client.get("/review/queue/pending?page=2147483647&category=").status_code == 200
+
+
+# -- under gunicorn, with the shipped gunicorn.conf.py ----------------------------------------
+
+
+def _http(
+    port: int, head: bytes, body_chunks: list[bytes] | None = None
+) -> tuple[int, dict[str, str], bytes]:
+    """Send one raw HTTP/1.1 request (chunked when ``body_chunks`` is given); status, headers, body."""
+    with socket.create_connection(("127.0.0.1", port), timeout=120) as sock:
+        message = head
+        if body_chunks is not None:
+            message += b"".join(b"%x\r\n%s\r\n" % (len(c), c) for c in body_chunks) + b"0\r\n\r\n"
+        sock.sendall(message)
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    header_block, _, body = data.partition(b"\r\n\r\n")
+    status_line, *lines = header_block.decode("latin-1").split("\r\n")
+    headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines)}
+    return int(status_line.split()[1]), headers, body
+
+
+@pytest.fixture
+def gunicorn_port(pg_url: str, tmp_path: Path) -> Iterator[tuple[int, dict[str, str]]]:
+    """gunicorn serving the app with gunicorn.conf.py (MAX_REQUEST_BYTES=1000) over PostgreSQL."""
+    with psycopg.connect(pg_url.replace("postgresql+psycopg", "postgresql"), autocommit=True) as conn:
+        conn.execute(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE")
+    env = {
+        **os.environ,
+        "DATABASE_URL": pg_url,
+        "SECRET_KEY": "test",
+        "MODERATION_MODEL": "none",
+        "MAX_REQUEST_BYTES": "1000",
+        "LOG_LEVEL": "WARNING",
+    }
+    app = create_app({"DATABASE_URL": pg_url, "SECRET_KEY": "test", "MODERATION_MODEL": "none"})
+    with services(app).sessions() as session, session.begin():
+        headers = {"Authorization": f"Bearer {create_key(session, 'gunicorn')}"}
+    services(app).engine.dispose()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    log = (tmp_path / "gunicorn.log").open("wb")
+    command = [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}"]
+    server = subprocess.Popen(
+        [*command, "--workers", "1", "--threads", "2"], cwd=PROJECT_ROOT, env=env, stdout=log, stderr=log
+    )
+    try:
+        while server.poll() is None:  # ready when it accepts connections
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.5)
+        assert server.poll() is None, (tmp_path / "gunicorn.log").read_text()
+        yield port, headers
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+        log.close()
+
+
+def test_gunicorn_chunked_body_over_the_limit_is_413_json(gunicorn_port: tuple[int, dict[str, str]]) -> None:
+    port, auth = gunicorn_port
+    head = (
+        b"POST /api/v1/comments HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+        b"Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n"
+        + f"Authorization: {auth['Authorization']}\r\n\r\n".encode()
+    )
+    big = b'{"id": "c1", "text": "' + b"y" * 3000 + b'", "author": {"id": "u1"}}'
+    status, headers, body = _http(port, head, [big[i : i + 500] for i in range(0, len(big), 500)])
+    assert status == 413 and headers["content-type"] == "application/json"
+    assert json.loads(body) == {"error": {"code": "too_large", "message": "the request body is too large"}}
+    small = b'{"id": "c1", "text": "A fair point.", "author": {"id": "u1"}}'
+    status, _, body = _http(port, head, [small[:20], small[20:]])
+    assert status == 201, body
+    assert json.loads(body)["id"] == "c1"
+
+
+def test_gunicorn_answers_its_own_limits_as_documented(gunicorn_port: tuple[int, dict[str, str]]) -> None:
+    # These never reach the app, so they cannot be JSON: the README lists them.
+    port, _ = gunicorn_port
+    long_line = b"GET /api/v1/comments/" + b"x" * 4100 + b" HTTP/1.1\r\nHost: x\r\n\r\n"
+    status, headers, _ = _http(port, long_line)
+    assert status == 414 and headers["content-type"] == "text/html"
+    many = (
+        b"GET /api/v1/health HTTP/1.1\r\nHost: x\r\n"
+        + b"".join(b"X-%d: 1\r\n" % n for n in range(50))
+        + b"\r\n"
+    )
+    status, headers, _ = _http(port, many)
+    assert status == 431 and headers["content-type"] == "text/html"
+    huge = b"GET /api/v1/health HTTP/1.1\r\nHost: x\r\nX-Big: " + b"y" * 8200 + b"\r\n\r\n"
+    status, headers, _ = _http(port, huge)
+    assert status == 431 and headers["content-type"] == "text/html"
+    within = b"GET /api/v1/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n" + b"X-A: 1\r\n" * 40 + b"\r\n"
+    assert _http(port, within)[0] == 200

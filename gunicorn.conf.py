@@ -1,0 +1,36 @@
+"""gunicorn's production settings: `gunicorn -c gunicorn.conf.py` from the repository root.
+
+Flags on the command line win over these (`--bind 127.0.0.1:8000`, `--workers 4`). The request
+limits below are enforced by gunicorn before the app sees a request, so their answers are
+gunicorn's own small HTML pages, not the API's JSON error shape (see README, "Production").
+"""
+
+import os
+
+wsgi_app = "app:app"
+bind = ["0.0.0.0:5000"]
+
+# One process per core: scoring is CPU-bound Python, so more threads per process only queue on
+# the interpreter lock (2 x 4 measured best on 2 cores; see README, "Performance").
+workers = int(os.environ.get("WEB_CONCURRENCY") or os.cpu_count() or 1)
+worker_class = "gthread"
+threads = 4
+
+# A worker that stops answering its arbiter for `timeout` seconds is replaced; on a restart,
+# requests in flight get `graceful_timeout` seconds to finish. Idle keep-alive connections close
+# after `keepalive` seconds (the proxy in front reconnects at will).
+timeout = 30
+graceful_timeout = 30
+keepalive = 5
+
+# Request limits, answered by gunicorn itself:
+#   request line (method, path, query, version) over 4094 bytes -> 414
+#     (the longest id, 200 characters, percent-encoded as 4-byte UTF-8, is 2,400 bytes)
+#   more than 50 header fields, or one over 8190 bytes          -> 431
+# Bodies are limited by the app (MAX_REQUEST_BYTES -> 413 in JSON, chunked or not).
+limit_request_line = 4094
+limit_request_fields = 50
+limit_request_field_size = 8190
+
+accesslog = "-"
+errorlog = "-"
