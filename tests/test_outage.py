@@ -218,3 +218,24 @@ def test_terminated_connections_cost_no_failed_request(pg_db: str, caplog: pytes
         assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
     finally:
         services(app).engine.dispose()
+
+
+def test_an_unexpected_error_logs_one_traceback_per_interval(
+    make_app, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:  # type: ignore[no-untyped-def]
+    app = make_app()
+    headers = _key(app)
+
+    def broken(*_args: object) -> None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr("moderation.web.api.get_comment", broken)
+    client = app.test_client()
+    with caplog.at_level(logging.INFO):
+        for _ in range(5):
+            resp = client.get("/api/v1/comments/c1", headers=headers)
+            assert resp.status_code == 500
+            assert resp.get_json() == {"error": {"code": "internal", "message": "internal error"}}
+    logged = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(logged) == 1 and logged[0].exc_info is not None
+    assert logged[0].getMessage() == "unhandled RuntimeError on GET /api/v1/comments/c1"

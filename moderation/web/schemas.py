@@ -30,7 +30,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.routing import BaseConverter, PathConverter
 
 from ..comments import NewComment
-from ..queue import LISTINGS, SORTS
+from ..queue import LISTINGS, QUEUE_STATES, SORTS
 from ..webhooks import STATES
 from .errors import ApiError, PathNotFound
 
@@ -164,7 +164,7 @@ class NoteIn(_Body):
 class ClaimIn(_Body):
     """POST /api/v1/queue/next."""
 
-    listing: Literal["pending", "flagged", "reported"] = "pending"
+    listing: Literal[QUEUE_STATES] = "pending"  # type: ignore[valid-type]
     article: Text | None = None
     category: Text | None = None
     site_rule: Text | None = None
