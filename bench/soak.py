@@ -369,8 +369,8 @@ def run(settings: Settings) -> dict[str, Any]:
         )
         load = Load(plan, ports, keys, run_id)
         chaos = Chaos(settings, load, instances[0], ports[0], cluster, receiver)
-        chaos_thread = threading.Thread(target=chaos.run, name="chaos")
-        load_thread = threading.Thread(target=load.run, name="load")
+        chaos_thread = threading.Thread(target=chaos.run, name="chaos", daemon=True)
+        load_thread = threading.Thread(target=load.run, name="load", daemon=True)
         load_thread.start()
         while load.begin == 0.0:
             time.sleep(0.01)

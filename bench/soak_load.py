@@ -264,7 +264,7 @@ class Load:
 
         with self.lock:
             self.texts_sent[site_id] = self._new_text(rng, n)
-        threads = [threading.Thread(target=one, args=(rng.random(),)) for _ in range(2)]
+        threads = [threading.Thread(target=one, args=(rng.random(),), daemon=True) for _ in range(2)]
         for t in threads:
             t.start()
         for t in threads:
@@ -307,7 +307,7 @@ class Load:
             barrier.wait()
             self.report(site_id, f"burst-{n}-{k}", reasons[k], "report-burst")
 
-        threads = [threading.Thread(target=one, args=(k,)) for k in range(BURST)]
+        threads = [threading.Thread(target=one, args=(k,), daemon=True) for k in range(BURST)]
         for t in threads:
             t.start()
         for t in threads:
@@ -399,7 +399,10 @@ class Load:
         """All clients, until every operation is done."""
         self.texts = generate(1500, seed=self.plan.seed)
         self.begin = time.monotonic()
-        threads = [threading.Thread(target=self.client, name=f"client-{i}") for i in range(self.plan.clients)]
+        threads = [
+            threading.Thread(target=self.client, name=f"client-{i}", daemon=True)
+            for i in range(self.plan.clients)
+        ]
         for t in threads:
             t.start()
         for t in threads:
