@@ -54,9 +54,9 @@ def _filtered(query: Select[Any], filters: Filters) -> Select[Any]:
             Article.site_id == filters.article
         )
     if filters.category:
-        query = query.where(Comment.categories.contains(f" {filters.category} "))
+        query = query.where(Comment.categories.contains(f" {filters.category} ", autoescape=True))
     if filters.site_rule:
-        query = query.where(Comment.site_rules.contains(f" {filters.site_rule} "))
+        query = query.where(Comment.site_rules.contains(f" {filters.site_rule} ", autoescape=True))
     return query
 
 

@@ -47,6 +47,9 @@ def test_filters_sort_and_pagination(client, auth, mod_auth) -> None:
     assert queue(client, mod_auth, category="spam")["total"] == 1
     assert queue(client, mod_auth, site_rule="dont_threaten")["total"] == 5
     assert queue(client, mod_auth, site_rule="Don't Threaten")["total"] == 0  # keys, not titles
+    # LIKE wildcards in a filter are plain characters, not "match anything".
+    assert queue(client, mod_auth, category="%")["total"] == 0
+    assert queue(client, mod_auth, site_rule="dont_threate_")["total"] == 0
     page = queue(client, mod_auth, per_page=2, page=2, sort="oldest")
     assert [i["id"] for i in page["items"]] == ["p2", "p3"] and page["total"] == 6
     newest = queue(client, mod_auth, sort="newest")["items"]

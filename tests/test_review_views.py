@@ -247,3 +247,10 @@ def test_scores_show_as_bars_and_unsafe_links_are_dropped(make_app, tiny_model) 
     page = client.get("/review/comments/s1").get_data(as_text=True)
     assert 'class="scores"' in page and page.count('class="bar"') == 6
     assert "javascript:alert" not in page
+
+
+def test_ids_no_comment_can_have_are_404_not_500(mod: FlaskClient) -> None:
+    assert mod.get("/review/comments/c%00x").status_code == 404
+    assert post(mod, "/review/comments/c%00x/decide", action="approve").status_code == 404
+    resp = post(mod, "/review/authors/u1/notes/2147483648/remove")
+    assert resp.status_code == 404

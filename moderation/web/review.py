@@ -111,7 +111,7 @@ def _neighbours(session: Session, comment: Comment, state: str | None) -> tuple[
     return (ids[i - 1] if i > 0 else None), (ids[i + 1] if i + 1 < len(ids) else None)
 
 
-@bp.get("/comments/<path:site_id>")
+@bp.get("/comments/<site_id:site_id>")
 @login_required
 def item_view(site_id: str):  # type: ignore[no-untyped-def]
     """Everything about one comment: why it is here, reports, context, author, history."""
@@ -174,7 +174,7 @@ def _decide_one(
     return True, f"{verb} {site_id}."
 
 
-@bp.post("/comments/<path:site_id>/decide")
+@bp.post("/comments/<site_id:site_id>/decide")
 @login_required
 def decide_view(site_id: str):  # type: ignore[no-untyped-def]
     """Approve, or reject with a site rule; refused when the comment changed meanwhile."""
@@ -187,7 +187,7 @@ def decide_view(site_id: str):  # type: ignore[no-untyped-def]
     return redirect(_back(url_for("review.item_view", site_id=site_id)))
 
 
-@bp.post("/comments/<path:site_id>/undo")
+@bp.post("/comments/<site_id:site_id>/undo")
 @login_required
 def undo_view(site_id: str):  # type: ignore[no-untyped-def]
     """Undo the comment's last decision."""
@@ -233,7 +233,7 @@ def bulk_view():  # type: ignore[no-untyped-def]
     return redirect(_back(url_for("review.home")))
 
 
-@bp.post("/authors/<path:author_id>/notes")
+@bp.post("/authors/<site_id:author_id>/notes")
 @login_required
 def author_note(author_id: str):  # type: ignore[no-untyped-def]
     """Add a note to an author."""
@@ -250,7 +250,7 @@ def author_note(author_id: str):  # type: ignore[no-untyped-def]
     return redirect(_back(url_for("review.home")))
 
 
-@bp.post("/authors/<path:author_id>/notes/<int:note_id>/remove")
+@bp.post("/authors/<site_id:author_id>/notes/<row_id:note_id>/remove")
 @login_required
 def author_note_remove(author_id: str, note_id: int):  # type: ignore[no-untyped-def]
     """Remove a note (it stays in the audit log)."""
@@ -266,7 +266,7 @@ def author_note_remove(author_id: str, note_id: int):  # type: ignore[no-untyped
     return redirect(_back(url_for("review.home")))
 
 
-@bp.post("/authors/<path:author_id>/flag")
+@bp.post("/authors/<site_id:author_id>/flag")
 @login_required
 def author_flag(author_id: str):  # type: ignore[no-untyped-def]
     """Turn pre-moderation or a ban on or off."""
