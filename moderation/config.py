@@ -75,6 +75,13 @@ SETTINGS: tuple[Setting, ...] = (
         "How often a process checks whether the rules files changed.",
     ),
     Setting(
+        "RULES_TIME_BUDGET_MS",
+        lambda: 250.0,
+        float,
+        "Longest time the rules may spend on one comment; past it the comment is held for review "
+        "(0 turns the budget off).",
+    ),
+    Setting(
         "WEBHOOK_URL",
         lambda: "",
         str,

@@ -3,7 +3,8 @@
 Like a moderation pipeline's phases: the classifier scores the text, the
 rules read text, author and scores, and the strongest action wins. If a
 classifier is configured but cannot score, comments are held for review,
-never silently approved.
+never silently approved; so is a comment on which the rules run past their
+time budget, so that no single comment can hold a worker.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Protocol
 
 from .categories import Action
 from .rules import RuleSet, RulesReloader
+from .rules.budget import TimeBudget
 from .verdict import AuthorFacts, Match, Verdict
 
 log = logging.getLogger(__name__)
@@ -41,11 +43,13 @@ class Decider:
         scorer: Scorer | None = None,
         model_required: bool = False,
         model_error: str | None = None,
+        time_budget_ms: float = 0.0,
     ) -> None:
         self._rules = rules
         self.scorer = scorer
         self.model_required = model_required
         self.model_error = model_error
+        self.time_budget = time_budget_ms / 1000 if time_budget_ms > 0 else None
 
     @property
     def rules(self) -> RuleSet:
@@ -74,12 +78,21 @@ class Decider:
                 log.exception("classifier failed on a batch of %d comments", len(texts))
                 scores = None
         if scores is None:
-            verdicts = [rules.evaluate(t, a) for t, a in zip(texts, authors, strict=True)]
+            verdicts = [
+                rules.evaluate(t, a, budget=self._budget()) for t, a in zip(texts, authors, strict=True)
+            ]
             if self.model_required:
                 for verdict in verdicts:
                     _hold_unscored(verdict)
             return verdicts
-        return [rules.evaluate(t, a, s, version) for t, a, s in zip(texts, authors, scores, strict=True)]
+        return [
+            rules.evaluate(t, a, s, version, self._budget())
+            for t, a, s in zip(texts, authors, scores, strict=True)
+        ]
+
+    def _budget(self) -> TimeBudget | None:
+        """The time the rules may spend on the comment about to be evaluated."""
+        return None if self.time_budget is None else TimeBudget(self.time_budget)
 
 
 def _hold_unscored(verdict: Verdict) -> None:

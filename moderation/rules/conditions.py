@@ -18,7 +18,8 @@ from ..categories import SCORED_CATEGORIES
 from ..normalize import Normalized
 from ..textstats import caps_ratio, links, repeated_runs
 from ..verdict import AuthorFacts
-from ..wordmatch import MatchMode, WordMatcher, build_matcher
+from ..wordmatch import MatchMode, OutOfTime, WordMatcher, build_matcher
+from .budget import TimeBudget
 from .yamlsource import line_of
 
 Span = tuple[int, int]
@@ -32,6 +33,7 @@ class Subject:
     normalized: Normalized
     author: AuthorFacts
     scores: Mapping[str, float] | None
+    budget: TimeBudget | None = None  # once spent, matching raises OutOfTime
 
 
 class Condition(Protocol):
@@ -98,8 +100,20 @@ class Words:
 
     def check(self, subject: Subject) -> list[Span] | None:
         norm = subject.normalized
-        spans = [norm.span(h.start, h.end) for h in self.matcher.finditer(norm.text)]
+        expired = subject.budget.expired if subject.budget else None
+        spans = [norm.span(h.start, h.end) for h in self.matcher.finditer(norm.text, expired)]
         return spans or None
+
+
+def _regex_spans(pattern: Any, text: str, budget: TimeBudget | None) -> list[Span]:
+    """Non-empty match spans; each search is linear (RE2), and the budget is checked between them."""
+    spans = []
+    for match in pattern.finditer(text):
+        if budget is not None and budget.expired():
+            raise OutOfTime
+        if match.end() > match.start():
+            spans.append(match.span())
+    return spans
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,10 +125,9 @@ class RegexWords:
     def check(self, subject: Subject) -> list[Span] | None:
         norm = subject.normalized
         spans = [
-            norm.span(*m.span())
+            norm.span(*span)
             for pattern in self.patterns
-            for m in pattern.finditer(norm.text)
-            if m.end() > m.start()
+            for span in _regex_spans(pattern, norm.text, subject.budget)
         ]
         return sorted(spans) or None
 
@@ -128,10 +141,10 @@ class Regex:
 
     def check(self, subject: Subject) -> list[Span] | None:
         if self.on_original:
-            spans = [m.span() for m in self.pattern.finditer(subject.text) if m.end() > m.start()]
+            spans = _regex_spans(self.pattern, subject.text, subject.budget)
         else:
             norm = subject.normalized
-            spans = [norm.span(*m.span()) for m in self.pattern.finditer(norm.text) if m.end() > m.start()]
+            spans = [norm.span(*span) for span in _regex_spans(self.pattern, norm.text, subject.budget)]
         return spans or None
 
 

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from ..categories import Action
 from ..normalize import normalize
 from ..verdict import AuthorFacts, Match, Verdict
+from ..wordmatch import OutOfTime
+from .budget import TimeBudget
 from .conditions import Condition, Subject, score_thresholds
 from .reportpolicy import ReportPolicy
+
+log = logging.getLogger(__name__)
+
+OUT_OF_TIME_RULE = "rules-time-budget"
+OUT_OF_TIME_REASON = "The rules ran out of time on this comment: held for review"
 
 
 class _SafeFormat(dict):
@@ -90,14 +98,37 @@ class RuleSet:
         author: AuthorFacts | None = None,
         scores: Mapping[str, float] | None = None,
         model_version: str | None = None,
+        budget: TimeBudget | None = None,
     ) -> Verdict:
-        """Run every rule; the strongest action wins and every hit is recorded."""
-        subject = Subject(text, normalize(text), author or AuthorFacts(), scores)
+        """Run every rule; the strongest action wins and every hit is recorded.
+
+        With a ``budget``, evaluation stops once it is spent (checked between rules and
+        between matches) and the comment is held for review; a rejection already found
+        still stands.
+        """
+        subject = Subject(text, normalize(text), author or AuthorFacts(), scores, budget)
         strongest = Action.APPROVE
         matches: list[Match] = []
         reasons: list[str] = []
         for rule in self.rules:
-            spans = rule.condition.check(subject)
+            try:
+                if budget is not None and budget.expired():
+                    raise OutOfTime
+                spans = rule.condition.check(subject)
+            except OutOfTime:
+                log.warning(
+                    "rules ran past their %.0f ms budget at rule %r (version %s); a comment of %d "
+                    "characters is held for review",
+                    budget.seconds * 1000 if budget else 0,
+                    rule.id,
+                    self.version,
+                    len(text),
+                )
+                if Action.HOLD.strength > strongest.strength:
+                    strongest = Action.HOLD
+                matches.append(Match(OUT_OF_TIME_RULE, "", "other", Action.HOLD.value, None, None, None))
+                reasons.append(OUT_OF_TIME_REASON)
+                break
             if spans is None:
                 continue
             if rule.action.strength > strongest.strength:

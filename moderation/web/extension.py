@@ -43,7 +43,7 @@ def init_app(app: Flask) -> Services:
     """Create the engine, load the rules (failing loudly if they are broken), register."""
     engine = make_engine(app.config["DATABASE_URL"], app.config["DB_POOL_SIZE"])
     rules = RulesReloader(app.config["MODERATION_RULES"], app.config["RULES_RELOAD_SECONDS"])
-    decider = make_decider(rules, app.config["MODERATION_MODEL"])
+    decider = make_decider(rules, app.config["MODERATION_MODEL"], app.config["RULES_TIME_BUDGET_MS"])
     url, secret = app.config["WEBHOOK_URL"], app.config["WEBHOOK_SECRET"]
     if url and not secret:
         raise RuntimeError("WEBHOOK_URL is set but WEBHOOK_SECRET is empty: webhooks must be signed")
@@ -69,19 +69,19 @@ def init_app(app: Flask) -> Services:
     return svc
 
 
-def make_decider(rules: RulesReloader, model_path: str) -> Decider:
+def make_decider(rules: RulesReloader, model_path: str, time_budget_ms: float = 0.0) -> Decider:
     """A decider with the configured classifier; a model that fails to load means "hold"."""
     if model_path.strip().lower() in ("", "none", "off"):
-        return Decider(rules)
+        return Decider(rules, time_budget_ms=time_budget_ms)
     from ..classifier import artifact
 
     try:
         classifier = artifact.load(Path(model_path))
     except artifact.ModelError as exc:
         log.error("classifier unavailable, comments will be held for review: %s", exc)
-        return Decider(rules, None, model_required=True, model_error=str(exc))
+        return Decider(rules, None, model_required=True, model_error=str(exc), time_budget_ms=time_budget_ms)
     log.info("classifier %s loaded", classifier.version)
-    return Decider(rules, classifier, model_required=True)
+    return Decider(rules, classifier, model_required=True, time_budget_ms=time_budget_ms)
 
 
 def services(app: Any = None) -> Services:
