@@ -82,6 +82,30 @@ SETTINGS: tuple[Setting, ...] = (
         "(0 turns the budget off).",
     ),
     Setting(
+        "RULES_MAX_FILE_BYTES",
+        lambda: 1_000_000,
+        int,
+        "Largest rules file or word-list file accepted, in bytes.",
+    ),
+    Setting(
+        "WORDLIST_MAX_ENTRIES",
+        lambda: 2_000,
+        int,
+        "Most entries one words condition may compile (its list plus its own entries).",
+    ),
+    Setting(
+        "WORDLIST_MAX_ENTRY_CHARS",
+        lambda: 64,
+        int,
+        "Longest word-list entry, in characters.",
+    ),
+    Setting(
+        "WORDLISTS_MAX_TOTAL_CHARS",
+        lambda: 25_000,
+        int,
+        "Characters of all word-list entries the rules compile, added up over every words condition.",
+    ),
+    Setting(
         "WEBHOOK_URL",
         lambda: "",
         str,

@@ -12,11 +12,12 @@ asked for.
 The pattern runs on RE2, a finite-automaton engine: one search takes time
 linear in the text whatever the entries, where a backtracking engine
 (Python's ``re``) took cubic time on a stretched letter such as
-``"x" * 800 + "a"`` against the entry "xxx". RE2 has no lookarounds, so word
-boundaries are written as ``\\b`` or ``\\B`` next to the first and the last
-character of each entry, whose word/non-word class is known when the pattern
-is built. The entries of a list are merged into a trie so a long list costs
-little more than a short one.
+``"x" * 800 + "a"`` against the entry "xxx". Finding every hit takes one more
+search after each hit; a caller's time budget is checked between searches.
+RE2 has no lookarounds, so word boundaries are written as ``\\b`` or ``\\B``
+next to the first and the last character of each entry, whose word/non-word
+class is known when the pattern is built. The entries of a list are merged
+into a trie so a long list costs little more than a short one.
 """
 
 from __future__ import annotations
@@ -363,7 +364,7 @@ class WordMatcher:
     _keep: frozenset[str] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        entries = [fold_entry(e) for e in self.entries if e.strip()]
+        entries = [folded for folded in map(fold_entry, self.entries) if folded]
         if not entries:
             raise WordListError("the word list is empty")
         # Punctuation beyond ASCII written in an entry is matched as itself.

@@ -18,9 +18,10 @@ from ..categories import SCORED_CATEGORIES
 from ..normalize import Normalized
 from ..textstats import caps_ratio, links, repeated_runs
 from ..verdict import AuthorFacts
-from ..wordmatch import MatchMode, OutOfTime, WordMatcher, build_matcher
+from ..wordmatch import MatchMode, OutOfTime, WordListError, WordMatcher, build_matcher
 from .budget import TimeBudget
-from .yamlsource import line_of
+from .limits import RuleLimits, setting_for
+from .yamlsource import item_line, line_of
 
 Span = tuple[int, int]
 
@@ -311,8 +312,10 @@ def compile_re2(pattern: str, line: int, what: str = "regex") -> Any:
 class ConditionParser:
     """Builds conditions from rules.yaml values, given the named word lists."""
 
-    def __init__(self, wordlists: Mapping[str, list[str]]) -> None:
+    def __init__(self, wordlists: Mapping[str, list[str]], limits: RuleLimits | None = None) -> None:
         self.wordlists = wordlists
+        self.limits = limits or RuleLimits()
+        self.compiled_chars = 0  # characters of the word-list entries compiled so far
 
     def parse(self, value: Any, line: int) -> Condition:
         """Parse one condition mapping; several keys in one mapping must all hold."""
@@ -352,9 +355,30 @@ class ConditionParser:
         raw = arg.get("entries", [])
         if not isinstance(raw, list) or not all(isinstance(e, str) for e in raw):
             raise ConditionError("words: entries must be a list of strings", line)
+        for index, entry in enumerate(raw):
+            if len(entry) > self.limits.max_entry_chars:
+                raise ConditionError(
+                    f"words: an entry of {len(entry):,} characters; the limit is "
+                    f"{self.limits.max_entry_chars} ({setting_for('max_entry_chars')})",
+                    item_line(raw, index, line),
+                )
         entries += raw
         if not entries:
             raise ConditionError("words: give a list or entries", line)
+        if len(entries) > self.limits.max_list_entries:
+            raise ConditionError(
+                f"words: {len(entries):,} entries; the limit is {self.limits.max_list_entries:,} "
+                f"({setting_for('max_list_entries')})",
+                line,
+            )
+        self.compiled_chars += sum(len(e) for e in entries)
+        if self.compiled_chars > self.limits.max_total_chars:
+            raise ConditionError(
+                f"words: the rules' word lists add up to more than {self.limits.max_total_chars:,} "
+                f"characters ({setting_for('max_total_chars')}; a list used by several rules counts "
+                "once for each)",
+                line,
+            )
         if arg.get("regex", False):
             return RegexWords(tuple(compile_re2(e, line, "word pattern") for e in entries))
         allow = list(arg.get("allow", []))
@@ -366,7 +390,10 @@ class ConditionParser:
                 f"words: match must be one of {', '.join(m.value for m in MatchMode)}",
                 line_of(arg, "match", line),
             )
-        return Words(build_matcher(entries, mode, allow, bool(arg.get("plurals", True))))
+        try:
+            return Words(build_matcher(entries, mode, allow, bool(arg.get("plurals", True))))
+        except WordListError as exc:
+            raise ConditionError(f"words: {exc}", line) from None
 
     def _regex(self, arg: Any, line: int) -> Condition:
         on = "normalized"

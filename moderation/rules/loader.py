@@ -13,9 +13,10 @@ import yaml
 
 from ..categories import RULE_CATEGORIES, Action
 from .conditions import ConditionError, ConditionParser
+from .limits import RuleLimits, setting_for
 from .reportpolicy import ReportPolicyError, parse_report_policy
 from .ruleset import REASON_FIELDS, Rule, RuleSet, SiteRule
-from .yamlsource import LineDict, line_of, load_yaml
+from .yamlsource import LineDict, item_line, line_of, load_yaml
 
 TOP_KEYS = {"version", "site_rules", "wordlists", "rules", "reports"}
 RULE_KEYS = {"id", "site_rule", "category", "action", "priority", "reason", "when", "enabled", "description"}
@@ -34,17 +35,71 @@ class RulesError(ValueError):
         self.path, self.line, self.rule, self.detail = path, line, rule, message
 
 
-def _read_wordlist(path: Path, origin: str, line: int) -> list[str]:
+def _check_size(data: bytes, path: str, limits: RuleLimits) -> None:
+    """Refuse a file longer than the limit, naming the line where it passes it."""
+    if len(data) > limits.max_file_bytes:
+        line = data[: limits.max_file_bytes].count(b"\n") + 1
+        raise RulesError(
+            path,
+            line,
+            f"the file passes {limits.max_file_bytes:,} bytes here "
+            f"(the limit, {setting_for('max_file_bytes')})",
+        )
+
+
+def _read_limited(path: Path, limits: RuleLimits) -> bytes:
+    """Read at most one byte past the limit, so a huge file is refused without loading it."""
+    with path.open("rb") as handle:
+        data = handle.read(limits.max_file_bytes + 1)
+    _check_size(data, str(path), limits)
+    return data
+
+
+def _decode(data: bytes, path: str) -> str:
     try:
-        text = path.read_text("utf-8")
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise RulesError(path, data[: exc.start].count(b"\n") + 1, "the file is not UTF-8 text") from None
+
+
+def check_entry(entry: str, path: str, line: int, limits: RuleLimits) -> None:
+    """Refuse a word-list entry longer than the limit."""
+    if len(entry) > limits.max_entry_chars:
+        raise RulesError(
+            path,
+            line,
+            f"word-list entry of {len(entry):,} characters; the limit is {limits.max_entry_chars} "
+            f"({setting_for('max_entry_chars')})",
+        )
+
+
+def check_count(count: int, name: str, path: str, line: int, limits: RuleLimits) -> None:
+    """Refuse a word list with more entries than the limit."""
+    if count > limits.max_list_entries:
+        raise RulesError(
+            path,
+            line,
+            f"word list {name!r} has more than {limits.max_list_entries:,} entries "
+            f"(the limit, {setting_for('max_list_entries')})",
+        )
+
+
+def _read_wordlist(
+    path: Path, name: str, origin: str, line: int, limits: RuleLimits
+) -> tuple[list[str], bytes]:
+    """The entries of a word-list file (and its bytes, for the version hash)."""
+    try:
+        data = _read_limited(path, limits)
     except OSError as exc:
         raise RulesError(origin, line, f"cannot read word list {str(path)!r}: {exc.strerror}") from None
     entries = []
-    for raw in text.splitlines():
+    for number, raw in enumerate(_decode(data, str(path)).splitlines(), 1):
         entry = raw.split("#", 1)[0].strip() if not raw.lstrip().startswith("\\#") else raw.strip()[1:]
         if entry:
+            check_entry(entry, str(path), number, limits)
             entries.append(entry)
-    return entries
+            check_count(len(entries), name, str(path), number, limits)
+    return entries, data
 
 
 def _check_keys(mapping: Any, allowed: set[str], path: str, what: str, rule: str | None = None) -> None:
@@ -76,9 +131,16 @@ def _check_reason(template: Any, path: str, line: int, rule: str) -> str:
     return template
 
 
-def parse_rules(text: str, path: str = "rules.yaml", base: Path | None = None) -> RuleSet:
-    """Validate and compile rules from YAML text; raises RulesError."""
+def parse_rules(
+    text: str, path: str = "rules.yaml", base: Path | None = None, limits: RuleLimits | None = None
+) -> RuleSet:
+    """Validate and compile rules from YAML text; raises RulesError.
+
+    ``limits`` default to the environment's (RULES_MAX_FILE_BYTES, WORDLIST_MAX_*).
+    """
     base = base or Path(path).resolve().parent
+    limits = limits or RuleLimits.from_env()
+    _check_size(text.encode(), path, limits)
     try:
         doc = load_yaml(text)
     except yaml.MarkedYAMLError as exc:
@@ -120,11 +182,19 @@ def parse_rules(text: str, path: str = "rules.yaml", base: Path | None = None) -
         if not isinstance(spec, Mapping):
             raise RulesError(path, line, f"word list {name!r} needs 'file' or 'words'")
         _check_keys(spec, WORDLIST_KEYS, path, f"word list {name!r}")
-        entries = [str(w) for w in spec.get("words", [])]
+        words = spec.get("words") or []
+        if not isinstance(words, list):
+            raise RulesError(path, line, f"word list {name!r}: words must be a list")
+        entries = [str(w) for w in words]
+        for index, entry in enumerate(entries):
+            check_entry(entry, path, item_line(words, index, line), limits)
+        check_count(len(entries), str(name), path, line, limits)
         if "file" in spec:
             file_path = (base / str(spec["file"])).resolve()
-            entries += _read_wordlist(file_path, path, line_of(spec, "file", line))
-            hasher.update(file_path.read_bytes())
+            more, data = _read_wordlist(file_path, str(name), path, line_of(spec, "file", line), limits)
+            entries += more
+            check_count(len(entries), str(name), path, line, limits)
+            hasher.update(data)
             files.append(str(file_path))
         if not entries:
             raise RulesError(path, line, f"word list {name!r} is empty")
@@ -133,7 +203,7 @@ def parse_rules(text: str, path: str = "rules.yaml", base: Path | None = None) -
     raw_rules = doc.get("rules")
     if not isinstance(raw_rules, list):
         raise RulesError(path, line_of(doc, "rules", 1), "rules must be a list")
-    parser = ConditionParser(wordlists)
+    parser = ConditionParser(wordlists, limits)
     rules: list[Rule] = []
     seen: set[str] = set()
     for raw in raw_rules:
@@ -206,11 +276,12 @@ def parse_rules(text: str, path: str = "rules.yaml", base: Path | None = None) -
     return RuleSet(rules, site_rules, hasher.hexdigest()[:12], path, tuple(files), reports)
 
 
-def load_rules(path: str | Path) -> RuleSet:
+def load_rules(path: str | Path, limits: RuleLimits | None = None) -> RuleSet:
     """Read and compile a rules file; raises RulesError naming the file and line."""
     path = Path(path)
+    limits = limits or RuleLimits.from_env()
     try:
-        text = path.read_text("utf-8")
+        data = _read_limited(path, limits)
     except OSError as exc:
         raise RulesError(str(path), 0, f"cannot read rules: {exc.strerror}") from None
-    return parse_rules(text, str(path), path.resolve().parent)
+    return parse_rules(_decode(data, str(path)), str(path), path.resolve().parent, limits)

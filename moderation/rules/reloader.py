@@ -8,6 +8,7 @@ import threading
 import time
 from pathlib import Path
 
+from .limits import RuleLimits
 from .loader import RulesError, load_rules
 from .ruleset import RuleSet
 
@@ -17,12 +18,13 @@ log = logging.getLogger(__name__)
 class RulesReloader:
     """Serves the current RuleSet, checking the files' mtimes at most every ``interval`` s."""
 
-    def __init__(self, path: str | Path, interval: float = 2.0) -> None:
+    def __init__(self, path: str | Path, interval: float = 2.0, limits: RuleLimits | None = None) -> None:
         self.path = Path(path)
         self.interval = interval
+        self.limits = limits or RuleLimits.from_env()
         self.last_error: str | None = None
         self._lock = threading.Lock()
-        self._rules = load_rules(self.path)  # the first load must succeed
+        self._rules = load_rules(self.path, self.limits)  # the first load must succeed
         self._stamp = self._stamps(self._rules)
         self._checked = time.monotonic()
 
@@ -53,7 +55,7 @@ class RulesReloader:
                 return False
             self._stamp = stamp
             try:
-                rules = load_rules(self.path)
+                rules = load_rules(self.path, self.limits)
             except RulesError as exc:
                 self.last_error = str(exc)
                 log.error("rules reload failed, keeping version %s: %s", self._rules.version, exc)

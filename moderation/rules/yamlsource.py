@@ -15,9 +15,10 @@ class LineDict(dict):
 
 
 class LineList(list):
-    """A sequence from YAML that knows its line."""
+    """A sequence from YAML that knows its line and the line of each item."""
 
     line: int
+    item_lines: list[int]
 
 
 class DuplicateKeyError(yaml.MarkedYAMLError):
@@ -50,6 +51,7 @@ def _mapping(loader: _Loader, node: yaml.MappingNode) -> LineDict:
 def _sequence(loader: _Loader, node: yaml.SequenceNode) -> LineList:
     result = LineList(loader.construct_object(child, deep=True) for child in node.value)
     result.line = node.start_mark.line + 1
+    result.item_lines = [child.start_mark.line + 1 for child in node.value]
     return result
 
 
@@ -60,6 +62,12 @@ _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _sequen
 def load_yaml(text: str) -> Any:
     """Parse YAML into LineDict/LineList values (raises yaml.YAMLError)."""
     return yaml.load(text, Loader=_Loader)
+
+
+def item_line(value: Any, index: int, default: int = 0) -> int:
+    """The line of item ``index`` of a YAML sequence, or ``default``."""
+    lines = getattr(value, "item_lines", None)
+    return lines[index] if lines is not None and index < len(lines) else default
 
 
 def line_of(value: Any, key: Any = None, default: int = 0) -> int:

@@ -15,6 +15,7 @@ from ..changes import Notify
 from ..database import make_engine, make_sessionmaker
 from ..decide import Decider
 from ..rules import RulesReloader
+from ..rules.limits import RuleLimits
 from ..store import Base
 from ..webhooks import WebhookConfig
 
@@ -42,7 +43,11 @@ class Services:
 def init_app(app: Flask) -> Services:
     """Create the engine, load the rules (failing loudly if they are broken), register."""
     engine = make_engine(app.config["DATABASE_URL"], app.config["DB_POOL_SIZE"])
-    rules = RulesReloader(app.config["MODERATION_RULES"], app.config["RULES_RELOAD_SECONDS"])
+    rules = RulesReloader(
+        app.config["MODERATION_RULES"],
+        app.config["RULES_RELOAD_SECONDS"],
+        RuleLimits.from_settings(app.config),
+    )
     decider = make_decider(rules, app.config["MODERATION_MODEL"], app.config["RULES_TIME_BUDGET_MS"])
     url, secret = app.config["WEBHOOK_URL"], app.config["WEBHOOK_SECRET"]
     if url and not secret:
