@@ -72,7 +72,8 @@ SETTINGS: tuple[Setting, ...] = (
         "RULES_RELOAD_SECONDS",
         lambda: 2.0,
         float,
-        "How often a process checks whether the rules files changed.",
+        "How often a process checks, in a background thread, whether the rules files changed; "
+        "0 checks on every use in the caller's thread (tests and one-off tools).",
     ),
     Setting(
         "RULES_TIME_BUDGET_MS",

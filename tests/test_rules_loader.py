@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import os
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
+from flask import Flask
 
+from moderation.apikeys import create_key
 from moderation.config import PROJECT_ROOT
 from moderation.rules import RulesError, RulesReloader, load_rules, parse_rules
+from moderation.web.extension import services
 
 GOOD = """\
 site_rules:
@@ -152,3 +158,98 @@ def test_first_load_of_a_broken_file_fails(tmp_path: Path) -> None:
     path.write_text("rules: [")
     with pytest.raises(RulesError):
         RulesReloader(path)
+
+
+class GatedLoad:
+    """Stands in for load_rules: tells when a reload starts and holds it until released."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        import moderation.rules.reloader as reloader_module
+
+        self.started = threading.Event()
+        self.release = threading.Event()
+        self.real = reloader_module.load_rules
+        monkeypatch.setattr(reloader_module, "load_rules", self)
+
+    def __call__(self, *args: Any) -> Any:
+        self.started.set()
+        assert self.release.wait(30), "the test never released the reload"
+        return self.real(*args)
+
+
+def _within(seconds: float, what: Callable[[], Any]) -> Any:
+    """Run ``what`` in a thread; fail if it has not returned within ``seconds`` (it is blocked)."""
+    result: list[Any] = []
+    thread = threading.Thread(target=lambda: result.append(what()), daemon=True)
+    thread.start()
+    thread.join(seconds)
+    assert result, f"still waiting after {seconds} s"
+    return result[0]
+
+
+def _until(condition: Callable[[], bool], seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "the background reload never happened"
+        time.sleep(0.01)
+
+
+def test_reload_runs_in_the_background_and_never_makes_a_reader_wait(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "rules.yaml"
+    path.write_text(GOOD)
+    reloader = RulesReloader(path, interval=0.01)
+    try:
+        first = reloader.rules.version
+        gate = GatedLoad(monkeypatch)
+        _touch_later(path, GOOD.replace("words: [frak]", "words: [gorram]"))
+        assert gate.started.wait(30), "no reload started in the background"
+        # The reload is in progress (and held): readers get the rules in force, at once.
+        rules = _within(5, lambda: reloader.rules)
+        assert rules.version == first and rules.evaluate("frak").status == "rejected"
+        gate.release.set()
+        _until(lambda: reloader.rules.version != first)
+        assert reloader.rules.evaluate("gorram").status == "rejected"
+        assert reloader.rules.evaluate("frak").status == "approved"
+    finally:
+        reloader.close()
+
+
+def test_a_broken_edit_found_in_the_background_keeps_the_old_rules(tmp_path: Path) -> None:
+    path = tmp_path / "rules.yaml"
+    path.write_text(GOOD)
+    reloader = RulesReloader(path, interval=0.01)
+    try:
+        first = reloader.rules.version
+        _touch_later(path, GOOD.replace("category: obscene", "category: bogus"))
+        _until(lambda: reloader.last_error is not None)
+        assert "unknown category 'bogus'" in (reloader.last_error or "")
+        assert reloader.rules.version == first
+    finally:
+        reloader.close()
+
+
+def test_requests_keep_the_old_rules_while_a_reload_compiles(
+    make_app: Callable[..., Flask], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "rules.yaml"
+    path.write_text(GOOD)
+    app = make_app(MODERATION_RULES=str(path), RULES_RELOAD_SECONDS=0.01)
+    with services(app).sessions() as session, session.begin():
+        auth = {"Authorization": f"Bearer {create_key(session, 'reload-test')}"}
+    client = app.test_client()
+
+    def score(text: str) -> str:
+        return client.post("/api/v1/score", json={"text": text}, headers=auth).get_json()["status"]
+
+    assert score("frak") == "rejected"
+    gate = GatedLoad(monkeypatch)
+    _touch_later(path, GOOD.replace("words: [frak]", "words: [gorram]"))
+    try:
+        assert gate.started.wait(30), "no reload started in the background"
+        assert _within(5, lambda: score("frak")) == "rejected"  # answered during the reload
+        assert _within(5, lambda: score("gorram")) == "approved"
+    finally:
+        gate.release.set()
+    _until(lambda: score("gorram") == "rejected")
