@@ -95,3 +95,31 @@ def test_phrases_tolerate_spacing_and_punctuation() -> None:
 def test_plurals_can_be_turned_off() -> None:
     matcher = build_matcher(["ass"], plurals=False)
     assert found(matcher, "asses") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("_shit_", ["shit"]),  # "_" is a separator here, not part of a word
+        ("f_u_c_k", ["f_u_c_k"]),
+        ("f\u2028u\u2028c\u2028k off", ["f\u2028u\u2028c\u2028k"]),  # any whitespace separates
+        ("λshit", ["shit"]),  # letters of other scripts do not join an English word
+        ("кот shit кот", ["shit"]),
+        ("kill—yourself", ["kill—yourself"]),  # punctuation beyond ASCII between phrase words
+        ("日本 f*ck 日本 sh1t", ["f*ck", "sh1t"]),  # spans stay right after multi-byte characters
+    ],
+)
+def test_boundaries_and_separators_beyond_ascii(text: str, expected: list[str]) -> None:
+    assert found(WORDS, text) == expected
+
+
+def test_entries_written_with_punctuation_beyond_ascii() -> None:
+    matcher = build_matcher(["no—way"])
+    assert found(matcher, "no—way") == ["no—way"]
+    assert found(matcher, "no…way") == []
+
+
+def test_many_hits_in_one_long_word_with_an_allow_list() -> None:
+    matcher = build_matcher(["fuck"], "substring", allow=["fuckingham"])
+    assert len(found(matcher, "fuck" * 2500)) == 2500
+    assert found(matcher, "Fuckingham Palace") == []
