@@ -1,5 +1,5 @@
 # make run   - set everything up and serve on http://$(HOST):$(PORT) (SQLite by default)
-# make setup - everything but serving: virtualenv, pinned dependencies, database schema, trained model
+# make setup - everything but serving: virtualenv, pinned dependencies, database schema, model check
 # make test  - set up, then run the whole suite (SQLite and PostgreSQL)
 # make bench - benchmarks beside peers, report in bench/results/
 # make soak  - two instances on a throwaway PostgreSQL through chaos; invariants in bench/results/soak.md
@@ -30,8 +30,9 @@ db: $(VENV)/.installed
 	$(FLASK) db upgrade
 
 model: $(VENV)/.installed
-	@# Builds models/classifier.skops when missing or stale (corpus, recipe or libraries changed).
-	MODERATION_MODEL=none $(FLASK) model ensure
+	@# Checks the committed models/classifier.skops against its sidecar; never trains.
+	@# Rebuild it with: $(FLASK) model train --recipe models/recipe.json (needs ../shared/datasets).
+	MODERATION_MODEL=none $(FLASK) model check
 
 test: setup
 	$(BIN)/ruff check .

@@ -1,8 +1,11 @@
-"""Quality on the public data sets in ../shared/datasets, beside alt-profanity-check.
+"""Quality on held-out real data (../shared/datasets), beside alt-profanity-check on the same rows.
 
     python -m bench.quality [--datasets ../shared/datasets] [--model models/classifier.skops]
 
-Prints the classifier issue's figures and writes bench/results/quality.json. Skips
+Prints the false-positive budget and recall table of the classifier issue — whole verdicts (rules
+and model, the shipped rules.yaml) on the recipe's test split, which the model never trained on
+and calibration never looked at — and writes bench/results/quality.json. alt-profanity-check is
+scored on the very same rows; it acts when its probability is >= 0.5 (its own `predict`). Skips
 (exit 0, with a message) when the data sets are not there.
 """
 
@@ -12,7 +15,6 @@ import argparse
 import json
 import sys
 import time
-from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
@@ -20,13 +22,25 @@ import numpy as np
 from sklearn.metrics import roc_auc_score
 
 from moderation.classifier import artifact
-from moderation.classifier.datasets import read_dataset
-from moderation.classifier.evaluate import score_examples
+from moderation.classifier.heldout import (
+    TARGETS,
+    format_budget,
+    measure_split,
+    rules_firing,
+    term_rates,
+)
+from moderation.classifier.recipe import (
+    DEFAULT_DATASETS,
+    DEFAULT_RECIPE,
+    check_files,
+    load_recipe,
+    split_sources,
+)
+from moderation.classifier.train import held_out_metrics
 from moderation.config import PROJECT_ROOT
 from moderation.decide import Decider
 from moderation.rules import load_rules
 
-DEFAULT_DATASETS = PROJECT_ROOT.parent / "shared" / "datasets"
 RESULTS = PROJECT_ROOT / "bench" / "results"
 
 
@@ -38,121 +52,91 @@ def _peer():  # type: ignore[no-untyped-def]
     return predict_prob
 
 
-def _auc(y: np.ndarray, p: np.ndarray) -> float:
-    return float(roc_auc_score(y, p))
+def _auc(y: np.ndarray, p: np.ndarray) -> float | None:
+    return float(roc_auc_score(y, p)) if 0 < y.sum() < len(y) else None
+
+
+def peer_budget(texts: dict[str, list[str]], terms: list[str], peer: Any) -> dict[str, float]:
+    """alt-profanity-check's figure for each budget line it can have (it cannot hide anything)."""
+    probs = {name: np.asarray(peer(rows)) for name, rows in texts.items()}
+    out: dict[str, float] = {}
+    for target in TARGETS:
+        if any(s not in probs for s in target.sets):
+            continue
+        first = probs[target.sets[0]]
+        if target.measure in ("acted", "acted_min"):
+            out[target.name] = float((first >= 0.5).mean())
+        elif target.measure == "term_max":
+            rates = term_rates(first >= 0.5, terms)
+            out[target.name] = next(iter(rates.values()), 0.0)
+        elif target.measure == "auc_min":
+            other = probs[target.sets[1]]
+            y = np.r_[np.ones(len(first)), np.zeros(len(other))]
+            value = _auc(y, np.r_[first, other])
+            if value is not None:
+                out[target.name] = value
+    return out
 
 
 def measure(
-    datasets: Path, model_path: Path, rules_path: Path, madlibs_limit: int | None = None
+    datasets: Path, model_path: Path, rules_path: Path, recipe_path: Path = DEFAULT_RECIPE
 ) -> dict[str, Any]:
-    """Every quality figure, for our model and (where installed) alt-profanity-check."""
+    """Every quality figure on the held-out test split, ours and alt-profanity-check's."""
     clf = artifact.load(model_path)
     rules = load_rules(rules_path)
     decider = Decider(rules, clf, model_required=True)
-    thresholds = rules.score_thresholds()
+    recipe = load_recipe(recipe_path, datasets)
+    check_files(recipe)
+    split = split_sources(recipe)
     peer = _peer()
-    tox = clf.categories.index("toxicity")
-    threat = clf.categories.index("threat")
+    started = time.perf_counter()
+    sets, outcomes, table = measure_split(recipe, split, "test", decider.decide_many, clf.categories)
+    rows = sum(len(v) for v in sets.texts.values())
+    elapsed = time.perf_counter() - started
     out: dict[str, Any] = {
         "model_version": clf.version,
         "rules_version": rules.version,
-        "thresholds": thresholds,
+        "thresholds": rules.score_thresholds(),
+        "split": "test",
+        "sets": {name: len(texts) for name, texts in sets.texts.items()},
+        "budget": table,
+        "verdicts_per_second": rows / elapsed,
+        "identity_term_rates": term_rates(outcomes.acted["madlibs_not_bad"], sets.terms)
+        if "madlibs_not_bad" in outcomes.acted
+        else {},
+        "rules_firing_on_clean_sets": rules_firing(outcomes),
+        "test_roc_auc_per_source": held_out_metrics(clf.pipeline, split, "test"),
     }
-
-    jig = read_dataset(datasets / "jigsaw_sample" / "jigsaw_sample.csv")
-    y = np.array([e.labels["toxicity"] for e in jig])
-    p = score_examples(clf, jig)
-    out["jigsaw_sample_toxic_auc"] = {"ours": _auc(y, p[:, tox])}
-    per_cat = {}
-    for k, cat in enumerate(clf.categories):
-        yk = np.array([e.labels.get(cat, -1) for e in jig])
-        if cat in jig[0].labels and 0 < yk.sum() < len(yk):
-            per_cat[cat] = _auc(yk, p[:, k])
-    out["jigsaw_sample_auc_per_category"] = per_cat
-
-    clean = [e for e, row in zip(jig, y, strict=True) if row == 0 and not any(e.labels.values())]
-    jig_verdicts = decider.decide_many([e.text for e in jig])
-    not_approved = np.array([v.status != "approved" for v in jig_verdicts])
-    hidden = np.array([not v.visible for v in jig_verdicts])
-    out["jigsaw_sample_service"] = {
-        "toxic_not_approved": float(not_approved[y == 1].mean()),
-        "clean_not_approved": float(not_approved[y == 0].mean()),
-        "clean_hidden": float(hidden[y == 0].mean()),
-    }
-    spans = read_dataset(datasets / "toxic_spans" / "comment_labels.csv")
-    mixed = clean + spans
-    y_mixed = np.array([0] * len(clean) + [1] * len(spans))
-    p_mixed = score_examples(clf, mixed)[:, tox]
-    out["toxic_spans_vs_clean_auc"] = {
-        "ours": _auc(y_mixed, p_mixed),
-        "n_toxic": len(spans),
-        "n_clean": len(clean),
-    }
-    span_verdicts = decider.decide_many([e.text for e in spans])
-    out["toxic_spans_service_not_approved"] = float(np.mean([v.status != "approved" for v in span_verdicts]))
-
-    threats = [e for e in spans if e.labels["threat"]]
-    verdicts = decider.decide_many([e.text for e in threats])
-    p_threat = score_examples(clf, threats)[:, threat]
-    out["threat_recall"] = {
-        "n": len(threats),
-        "threshold": thresholds.get("threat"),
-        "model_at_threshold": float(np.mean(p_threat >= thresholds.get("threat", 0.5))),
-        "service_any_threat_match": float(
-            np.mean([any(m.category == "threat" for m in v.matches) for v in verdicts])
-        ),
-        "service_not_approved": float(np.mean([v.status != "approved" for v in verdicts])),
-    }
-
-    madlibs = read_dataset(datasets / "bias_madlibs" / "bias_madlibs_77k.csv")
-    if madlibs_limit:
-        rng = np.random.default_rng(0)
-        madlibs = [madlibs[i] for i in rng.choice(len(madlibs), madlibs_limit, replace=False)]
-    y_mad = np.array([e.labels["toxicity"] for e in madlibs])
-    started = time.perf_counter()
-    mad_verdicts = decider.decide_many([e.text for e in madlibs])
-    elapsed = time.perf_counter() - started
-    p_mad = np.array([v.scores["toxicity"] for v in mad_verdicts])
-    not_approved = np.array([v.status != "approved" for v in mad_verdicts])
-    out["bias_madlibs"] = {
-        "n": len(madlibs),
-        "auc": {"ours": _auc(y_mad, p_mad)},
-        "not_bad_not_approved": {"ours": float(not_approved[y_mad == 0].mean())},
-        "bad_not_approved": {"ours": float(not_approved[y_mad == 1].mean())},
-        "verdicts_per_second": len(madlibs) / elapsed,
-    }
-    # False positives per identity term: the last word of "X is a <adjective> <identity>".
-    groups: dict[str, list[bool]] = defaultdict(list)
-    for e, flagged in zip(madlibs, not_approved, strict=True):
-        if e.labels["toxicity"] == 0:
-            groups[e.text.rstrip(". ").split()[-1].lower()].append(bool(flagged))
-    rates = {g: float(np.mean(v)) for g, v in groups.items() if len(v) >= 20}
-    out["bias_madlibs"]["identity_false_positive_rates"] = dict(sorted(rates.items(), key=lambda kv: -kv[1]))
-
-    # Other sets: tweets (davidson), hate speech (ethos, GPL: evaluation only), the toxic-heavy Jigsaw subset.
-    others = {
-        "davidson": datasets / "davidson" / "labeled_data.csv",
-        "ethos": datasets / "ethos" / "Ethos_Dataset_Binary.csv",
-        "jigsaw_balanced_2k": datasets / "jigsaw_balanced_2k" / "train1.csv",
-    }
-    out["other_datasets_toxicity_auc"] = {}
-    for name, path in others.items():
-        rows = read_dataset(path)
-        y_other = np.array([e.labels["toxicity"] for e in rows])
-        entry = {"n": len(rows), "ours": _auc(y_other, score_examples(clf, rows)[:, tox])}
-        if peer is not None:
-            entry["alt_profanity_check"] = _auc(y_other, peer([e.text for e in rows]))
-        out["other_datasets_toxicity_auc"][name] = entry
-
     if peer is not None:
-        out["jigsaw_sample_toxic_auc"]["alt_profanity_check"] = _auc(y, peer([e.text for e in jig]))
-        out["toxic_spans_vs_clean_auc"]["alt_profanity_check"] = _auc(y_mixed, peer([e.text for e in mixed]))
-        peer_mad = peer([e.text for e in madlibs])
-        out["bias_madlibs"]["auc"]["alt_profanity_check"] = _auc(y_mad, peer_mad)
-        out["bias_madlibs"]["not_bad_not_approved"]["alt_profanity_check"] = float(
-            (peer_mad[y_mad == 0] >= 0.5).mean()
-        )
+        out["alt_profanity_check"] = peer_budget(sets.texts, sets.terms, peer)
+        per_source = {}
+        for name, parts in split.rows.items():
+            test = parts.get("test", [])
+            y = np.array([e.labels["toxicity"] for e in test])
+            if len(test) and 0 < y.sum() < len(y):
+                per_source[name] = _auc(y, np.asarray(peer([e.text for e in test])))
+        out["alt_profanity_check_test_roc_auc_per_source"] = per_source
     return out
+
+
+def markdown(results: dict[str, Any]) -> str:
+    """The budget table (with alt-profanity-check's column) and per-source ROC-AUC, as Markdown."""
+    peer = results.get("alt_profanity_check")
+    lines = [
+        f"Model `{results['model_version']}`, whole verdicts with the shipped rules, on the recipe's "
+        "held-out test split (alt-profanity-check: acts at probability ≥ 0.5, same rows).",
+        "",
+        format_budget(results["budget"], peer),
+        "",
+        "| source (test split) | toxicity ROC-AUC ours | alt-profanity-check |",
+        "|---|---|---|",
+    ]
+    theirs = results.get("alt_profanity_check_test_roc_auc_per_source", {})
+    for name, per in results["test_roc_auc_per_source"].items():
+        if "toxicity" in per:
+            other = theirs.get(name)
+            lines.append(f"| {name} | {per['toxicity']:.3f} | {'-' if other is None else f'{other:.3f}'} |")
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -163,18 +147,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--datasets", type=Path, default=DEFAULT_DATASETS)
     parser.add_argument("--model", type=Path, default=artifact.DEFAULT_MODEL)
     parser.add_argument("--rules", type=Path, default=PROJECT_ROOT / "rules.yaml")
-    parser.add_argument(
-        "--madlibs-limit", type=int, default=None, help="sample bias_madlibs for a quicker run"
-    )
+    parser.add_argument("--recipe", type=Path, default=DEFAULT_RECIPE)
     parser.add_argument("--out", type=Path, default=RESULTS / "quality.json")
     args = parser.parse_args(argv)
     if not args.datasets.is_dir():
         print(f"skipping quality: no data sets at {args.datasets}", file=sys.stderr)
         return 0
-    results = measure(args.datasets, args.model, args.rules, args.madlibs_limit)
+    results = measure(args.datasets, args.model, args.rules, args.recipe)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2) + "\n")
-    print(json.dumps(results, indent=2))
+    print(markdown(results))
     return 0
 
 

@@ -5,7 +5,9 @@ share of its rows the service may act on (flag, hold or reject) and, for the unm
 sentences, the share it may hide. The rules that are not ``ml-*`` spend part of it first (their
 hits are measured, not assumed). The thresholds are then lowered greedily, one step of one rule
 at a time, always taking the step that buys the most recall on the toxic sets per unit of budget
-spent, until no step fits. The chosen numbers are written into ``rules.yaml`` in place.
+spent, until no step fits. The chosen numbers are written into ``rules.yaml`` in place. Where the
+other rules alone already spend more than a set's budget, the model is allowed that budget on
+top of them (and the overrun is the rules', reported in the table).
 """
 
 from __future__ import annotations
@@ -36,12 +38,15 @@ BUDGET: dict[str, tuple[float, float | None]] = {
 }
 TERM_LIMIT = 0.02  # bias_madlibs NOT_BAD acted on, per identity term
 # What the recall is worth, per toxic set: acted on, and hidden (held or rejected).
+# Hiding is worth nothing here: the hidden budget is a handful of rows on the calibration split,
+# and holds chosen on so few rows hid clean comments on the test split. The model flags; the
+# rules hold and reject. (A site may value hiding: give these a second, non-zero number.)
 RECALL_WEIGHTS: dict[str, tuple[float, float]] = {
-    "ts_posts": (1.0, 0.15),
-    "ts_threat": (1.0, 0.3),
-    "ts_marked": (1.0, 0.1),
-    "jigsaw_toxic": (0.3, 0.05),
-    "corpus_toxic": (0.3, 0.05),
+    "ts_posts": (1.0, 0.0),
+    "ts_threat": (1.0, 0.0),
+    "ts_marked": (1.0, 0.0),
+    "jigsaw_toxic": (0.3, 0.0),
+    "corpus_toxic": (0.3, 0.0),
 }
 
 
@@ -102,11 +107,18 @@ def choose(
     rules: Sequence[MlRule],
     categories: Sequence[str],
     terms: Sequence[str] = (),
-    margin: float = 0.8,
+    margin: float = 0.85,
     budget: Mapping[str, tuple[float, float | None]] = BUDGET,
     weights: Mapping[str, tuple[float, float]] = RECALL_WEIGHTS,
+    model_share: float = 1.0,
+    hidden_margin: float = 0.5,
 ) -> dict[str, float]:
-    """Greedy thresholds within ``margin`` x the budget on every clean set; rule id -> threshold."""
+    """Greedy thresholds within ``margin`` x the budget on every clean set; rule id -> threshold.
+
+    A set on which the other rules alone exceed the budget gets ``model_share`` of it on top of
+    what they spend: the model's own false positives there stay bounded, the rules' are reported.
+    Hiding has a tighter ``hidden_margin``: its budget is a handful of rows, easily overfitted.
+    """
     cats = list(categories)
     clean = [s for s in budget if s in measured.scores]
     toxic = [s for s in weights if s in measured.scores]
@@ -114,8 +126,18 @@ def choose(
         raise ValueError(f"calibration needs clean sets {sorted(budget)} and toxic sets {sorted(weights)}")
     acted = {s: measured.base_acted[s].copy() for s in clean + toxic}
     hidden = {s: measured.base_hidden[s].copy() for s in clean + toxic}
-    limits = {s: budget[s][0] * margin * len(acted[s]) for s in clean}
-    hide_limits = {s: budget[s][1] * margin * len(acted[s]) for s in clean if budget[s][1] is not None}
+
+    # Where the other rules alone already spend more than a set's budget (clean Jigsaw: Wikipedia
+    # comments with words the site rejects), the model still gets its own share on top of them.
+    def limit(spent: float, allowed: float) -> float:
+        return allowed if spent <= allowed else spent + model_share * allowed
+
+    limits = {s: limit(acted[s].sum(), budget[s][0] * margin * len(acted[s])) for s in clean}
+    hide_limits = {
+        s: limit(hidden[s].sum(), budget[s][1] * hidden_margin * len(acted[s]))
+        for s in clean
+        if budget[s][1] is not None
+    }
     term_index: dict[str, np.ndarray] = {}
     if terms and "madlibs_not_bad" in clean:
         names = np.asarray(terms)
@@ -153,8 +175,11 @@ def choose(
         for index in term_index.values():
             if new_acted["madlibs_not_bad"][index].mean() > TERM_LIMIT * margin:
                 return None
+        # A hold is worth only what it hides: acting is the flag rules' job (each category has one).
+        acting = 0.0 if holds else 1.0
         gain = sum(
-            wa * (new_acted[s].mean() - acted[s].mean()) + wh * (new_hidden[s].mean() - hidden[s].mean())
+            acting * wa * (new_acted[s].mean() - acted[s].mean())
+            + wh * (new_hidden[s].mean() - hidden[s].mean())
             for s, (wa, wh) in ((s, weights[s]) for s in toxic)
         )
         return gain, cost, new_acted, new_hidden
@@ -238,7 +263,7 @@ def calibrate(
     model_path: Path,
     rules_path: Path,
     datasets_root: Path | None = None,
-    margin: float = 0.8,
+    margin: float = 0.85,
     write: bool = True,
     progress: Any = print,
 ) -> dict[str, Any]:

@@ -125,7 +125,10 @@ def build_sets(recipe: Recipe, split: Split, part: str, suites_dir: Path = SUITE
     if madlibs:
         everything = [e for rows in madlibs.values() for e in rows]
         terms = madlibs_terms(everything)
-        not_bad = [e.text for e in madlibs.get(part, []) if e.labels["toxicity"] == 0]
+        # Never trained on: calibration may use every row outside the test split (per-term
+        # rates need them, a term has only a few hundred sentences).
+        parts = ("train", "calibration") if part == "calibration" else (part,)
+        not_bad = [e.text for p in parts for e in madlibs.get(p, []) if e.labels["toxicity"] == 0]
         sets.texts["madlibs_not_bad"] = not_bad
         sets.terms = [term_of(t, terms) for t in not_bad]
     if part == "test":

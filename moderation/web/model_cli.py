@@ -215,7 +215,7 @@ def _rules_path(value: str | None) -> Path:
 @click.option(
     "--margin",
     type=click.FloatRange(0.1, 1.0),
-    default=0.8,
+    default=0.85,
     show_default=True,
     help="Spend at most this share of each budget on the calibration split (room for sampling noise).",
 )
