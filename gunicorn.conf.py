@@ -32,5 +32,9 @@ limit_request_line = 4094
 limit_request_fields = 50
 limit_request_field_size = 8190
 
+# gunicorn's control socket (one fixed path per user) is not used; several instances on one host
+# would otherwise take it over from each other.
+control_socket_disable = True
+
 accesslog = "-"
 errorlog = "-"

@@ -15,7 +15,12 @@ from moderation.config import PROJECT_ROOT
 
 def generate(n: int = 5000, seed: int = 7, corpus: Path = PROJECT_ROOT / "corpus") -> list[str]:
     """``n`` comment texts, the same for the same seed and corpus."""
-    lines = [json.loads(line)["text"] for path in sorted(corpus.glob("*.jsonl")) for line in path.open()]
+    lines = [
+        json.loads(line)["text"]
+        for path in sorted(corpus.glob("*.jsonl"))
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
     rng = random.Random(seed)
     out = []
     for _ in range(n):

@@ -34,9 +34,11 @@ from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
+from .logs import RateLimitedLog
 from .store import WebhookDelivery, utcnow
 
 log = logging.getLogger(__name__)
+retry_log = RateLimitedLog(log)
 
 SIGNATURE_HEADER = "X-Moderation-Signature"
 DELIVERY_HEADER = "X-Moderation-Delivery"
@@ -199,7 +201,8 @@ def _attempt(config: WebhookConfig, delivery: WebhookDelivery) -> str:
         )
         return "failed"
     delivery.next_attempt_at = utcnow() + timedelta(seconds=backoff(delivery.attempts, config))
-    log.warning("webhook delivery %s failed (%s), will retry", delivery.id, error)
+    # A receiver outage fails every delivery: one line per interval, with a count, not one each.
+    retry_log(logging.WARNING, "retry", f"webhook delivery {delivery.id} failed ({error}), will retry")
     return "retry"
 
 

@@ -527,3 +527,25 @@ def test_worker_waits_out_a_database_outage(make_app, receiver: Receiver, caplog
         "webhook worker: database unavailable",
         "webhook worker: database back",
     ]
+
+
+def test_a_receiver_outage_logs_a_line_per_interval_not_per_delivery(make_app, caplog) -> None:
+    down = Receiver(answer=lambda n: 503)
+    try:
+        app, submit, moderate = hooked_app(make_app, down.url)
+        client = app.test_client()
+        for n in range(6):
+            post_comment(client, submit, f"c{n}", "You are a total moron")
+            client.post(
+                f"/api/v1/comments/c{n}/decision",
+                json={"action": "reject", "site_rule": "be_nice"},
+                headers=moderate,
+            )
+        webhooks.retry_log._last.clear()
+        with caplog.at_level(logging.WARNING, logger="moderation.webhooks"):
+            deliver(app)
+    finally:
+        down.close()
+    assert len(down.received) == 6
+    warnings = [r.getMessage() for r in caplog.records if r.name == "moderation.webhooks"]
+    assert len(warnings) == 1 and "will retry" in warnings[0]
