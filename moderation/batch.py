@@ -17,9 +17,17 @@ def _sniff(first: str, suffix: str) -> str:
 
 
 def read_records(
-    stream: IO[str], fmt: str = "auto", suffix: str = "", text_column: str = "text", id_column: str = "id"
+    stream: IO[str],
+    fmt: str = "auto",
+    suffix: str = "",
+    text_column: str = "text",
+    id_column: str = "id",
+    author_column: str = "author",
 ) -> Iterator[dict[str, Any]]:
-    """Yield ``{"text", "id"?}`` records; a bad line raises ValueError naming its line number."""
+    """Yield ``{"text", "id"?, "author"?}`` records; a bad line raises ValueError naming its line number.
+
+    A JSON line's ``author`` is the site's author id, or an object with an ``id`` (as the API takes).
+    """
     first = stream.readline()
     if not first:
         return
@@ -43,6 +51,15 @@ def read_records(
             out: dict[str, Any] = {"text": record["text"]}
             if "id" in record:
                 out["id"] = record["id"]
+            author = record.get("author")
+            if isinstance(author, dict):
+                author = author.get("id")
+            if author is not None:
+                if not isinstance(author, str):
+                    raise ValueError(
+                        f"line {number}: 'author' must be an author id or an object with an 'id'"
+                    )
+                out["author"] = author
             yield out
         return
     reader = csv.DictReader(lines())
@@ -52,4 +69,6 @@ def read_records(
         out = {"text": row[text_column] or ""}
         if id_column in row:
             out["id"] = row[id_column]
+        if row.get(author_column):
+            out["author"] = row[author_column]
         yield out

@@ -1,4 +1,8 @@
-"""Submitting comments: idempotent by the site's id, stored with their verdict and history."""
+"""Submitting comments: idempotent by the site's id, stored with their verdict and history.
+
+The verdict comes from :mod:`moderation.pipeline`; :func:`verdict_columns` is the one place it
+becomes the stored columns (tags, queue, priority), for submission and ``rules reapply`` alike.
+"""
 
 from __future__ import annotations
 
@@ -13,10 +17,11 @@ from sqlalchemy import Integer, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
-from .decide import Decider
+from .pipeline import CommentContext, Pipeline
 from .queue import priority, queue_for_status
+from .rules import RuleSet
 from .store import Article, AuditEntry, Author, Comment, utcnow
-from .verdict import AuthorFacts, Match, Verdict
+from .verdict import AuthorFacts, Verdict
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,8 +62,11 @@ def dialect_insert(session: Session, table: Any):  # type: ignore[no-untyped-def
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
 
 
-def author_facts(author: Author | None, created_at: datetime | None = None) -> AuthorFacts:
-    """What the rules may know about an author (a new author has no history)."""
+def author_facts(author: Any, created_at: datetime | None = None) -> AuthorFacts:
+    """What the rules may know about an author (a new author has no history).
+
+    ``author`` is an :class:`Author` or a row with the same columns, or ``None``.
+    """
     created = created_at or (author.account_created_at if author else None)
     age = (utcnow() - created).total_seconds() / 86400 if created else None
     if author is None:
@@ -66,9 +74,29 @@ def author_facts(author: Author | None, created_at: datetime | None = None) -> A
     return AuthorFacts(age, author.comment_count, author.rejected_count)
 
 
+def comment_context(text: str, author: Any, created_at: datetime | None = None) -> CommentContext:
+    """The pipeline's view of a comment: its text, the author's facts and ban / pre-moderation.
+
+    ``author`` is the stored author (an :class:`Author` or a row with its columns), or ``None``
+    for one the database does not know: then only ``created_at`` is known and no state applies.
+    """
+    facts = author_facts(author, created_at)
+    if author is None:
+        return CommentContext(text, facts)
+    return CommentContext(text, facts, author.banned, author.premoderated)
+
+
 def find_author(session: Session, site_id: str) -> Author | None:
     """An author by the site's id."""
     return session.scalar(select(Author).where(Author.site_id == site_id))
+
+
+def find_authors(session: Session, site_ids: Iterable[str]) -> dict[str, Author]:
+    """Authors by the site's ids; ids the database does not know are left out."""
+    wanted = set(site_ids)
+    if not wanted:
+        return {}
+    return {a.site_id: a for a in session.scalars(select(Author).where(Author.site_id.in_(wanted)))}
 
 
 def get_comment(session: Session, site_id: str) -> Comment | None:
@@ -154,9 +182,9 @@ def _existing(session: Session, new: NewComment, digest: str) -> Submitted:
 
 
 def submit_comment(
-    sessions: sessionmaker[Session], decider: Decider, new: NewComment, actor: str
+    sessions: sessionmaker[Session], pipeline: Pipeline, new: NewComment, actor: str
 ) -> Submitted:
-    """Decide on and store a new comment; a re-post of the same id returns the stored one.
+    """Assess and store a new comment; a re-post of the same id returns the stored one.
 
     Two concurrent posts of one id store one comment: the insert is
     ``ON CONFLICT DO NOTHING`` on the unique site id, and the loser reads the
@@ -169,11 +197,8 @@ def submit_comment(
         statements = _statements(session.get_bind().dialect.name)
         author = _upsert_author(session, statements, new)
         article_id = _upsert_article(session, statements, new)
-        rules = decider.rules
-        verdict = apply_author_state(decider.decide(new.text, author_facts(author)), author)
+        verdict = pipeline.assess(comment_context(new.text, author))
         now = utcnow()
-        site_rule_keys = {r.key for m in verdict.matches if (r := rules.site_rule(m.site_rule))}
-        verdict_dict = verdict.to_dict()
         values = {
             "site_id": new.site_id,
             "text": new.text,
@@ -183,16 +208,10 @@ def submit_comment(
             "parent_site_id": new.parent_id,
             "status": verdict.status,
             "visible": verdict.visible,
-            "verdict": verdict_dict,
-            "categories": tag_string(m.category for m in verdict.matches),
-            "site_rules": tag_string(site_rule_keys),
-            "queue": queue_for_status(verdict.status),
-            "priority": priority(verdict_dict, 0.0, rules.reports, set()),
+            **verdict_columns(verdict, pipeline.rules),
             "report_count": 0,
             "report_weight": 0.0,
             "brigade": False,
-            "rules_version": verdict.rules_version,
-            "model_version": verdict.model_version,
             "submitted_by": actor,
             "created_at": now,
             "updated_at": now,
@@ -237,18 +256,17 @@ def tag_string(tags: Iterable[str]) -> str:
     return f" {' '.join(unique)} " if unique else ""
 
 
-BANNED_RULE = "author-banned"
-PREMODERATED_RULE = "author-premoderated"
-
-
-def apply_author_state(verdict: Verdict, author: Author) -> Verdict:
-    """A banned author's comments are rejected; a pre-moderated author's are held."""
-    if author.banned:
-        verdict.status = "rejected"
-        verdict.matches.append(Match(BANNED_RULE, "", "other", "reject", None, None, None))
-        verdict.reasons.append("The author is banned")
-    elif author.premoderated and verdict.status in ("approved", "flagged"):
-        verdict.status = "pending"
-        verdict.matches.append(Match(PREMODERATED_RULE, "", "other", "hold", None, None, None))
-        verdict.reasons.append("The author's comments are pre-moderated")
-    return verdict
+def verdict_columns(verdict: Verdict, rules: RuleSet, report_weight: float = 0.0) -> dict[str, Any]:
+    """The stored columns that follow from a verdict, except status and visibility (which
+    a caller sets itself: submission directly, reapply through the audited change)."""
+    verdict_dict = verdict.to_dict()
+    site_rule_keys = {r.key for m in verdict.matches if (r := rules.site_rule(m.site_rule))}
+    return {
+        "verdict": verdict_dict,
+        "categories": tag_string(m.category for m in verdict.matches),
+        "site_rules": tag_string(site_rule_keys),
+        "queue": queue_for_status(verdict.status),
+        "priority": priority(verdict_dict, report_weight, rules.reports, set()),
+        "rules_version": verdict.rules_version,
+        "model_version": verdict.model_version,
+    }

@@ -13,10 +13,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from .changes import Notify, record_change
-from .comments import apply_author_state, author_facts, tag_string
-from .decide import Decider
+from .comments import comment_context, verdict_columns
 from .decisions import adjust_rejections
-from .queue import priority, queue_for_status
+from .pipeline import Pipeline
 from .store import Comment, utcnow
 
 
@@ -30,17 +29,16 @@ class ReapplyResult:
 
 def reapply_rules(
     sessions: sessionmaker[Session],
-    decider: Decider,
+    pipeline: Pipeline,
     notify: Notify,
     since_hours: float = 24,
     dry_run: bool = False,
     batch: int = 500,
 ) -> ReapplyResult:
-    """Re-decide comments stored in the last ``since_hours`` that no moderator has decided."""
+    """Re-assess comments stored in the last ``since_hours`` that no moderator has decided."""
     result = ReapplyResult()
     since = utcnow() - timedelta(hours=since_hours)
     last_id = 0
-    rules = decider.rules
     while True:
         with sessions() as session, session.begin():
             comments = list(
@@ -54,12 +52,10 @@ def reapply_rules(
             if not comments:
                 return result
             last_id = comments[-1].id
-            verdicts = decider.decide_many(
-                [c.text for c in comments], [author_facts(c.author) for c in comments]
-            )
+            verdicts = pipeline.run([comment_context(c.text, c.author) for c in comments])
+            rules = pipeline.rules
             for comment, verdict in zip(comments, verdicts, strict=True):
                 result.checked += 1
-                verdict = apply_author_state(verdict, comment.author)
                 if comment.queue == "reported" and verdict.status in ("approved", "flagged"):
                     continue  # readers' reports keep it in front of a person
                 if verdict.status == comment.status and verdict.visible == comment.visible:
@@ -67,15 +63,8 @@ def reapply_rules(
                 result.changed.append((comment.site_id, comment.status, verdict.status))
                 if dry_run:
                     continue
-                comment.verdict = verdict.to_dict()
-                comment.rules_version = verdict.rules_version
-                comment.model_version = verdict.model_version
-                comment.categories = tag_string(m.category for m in verdict.matches)
-                comment.site_rules = tag_string(
-                    r.key for m in verdict.matches if (r := rules.site_rule(m.site_rule))
-                )
-                comment.queue = queue_for_status(verdict.status)
-                comment.priority = priority(verdict.to_dict(), comment.report_weight, rules.reports, set())
+                for column, value in verdict_columns(verdict, rules, comment.report_weight).items():
+                    setattr(comment, column, value)
                 before = comment.status
                 record_change(
                     session,

@@ -81,7 +81,7 @@ def test_corrupt_model_holds_but_rejections_stand(make_app, tiny_model: Path, tm
 
 def test_scoring_failure_holds_instead_of_500(make_app, tiny_model: Path) -> None:
     app = make_app(MODERATION_MODEL=str(tiny_model))
-    decider = services(app).decider
+    pipeline = services(app).pipeline
 
     class Exploding:
         version = "boom"
@@ -89,7 +89,7 @@ def test_scoring_failure_holds_instead_of_500(make_app, tiny_model: Path) -> Non
         def score(self, texts):  # type: ignore[no-untyped-def]
             raise MemoryError("out of memory")
 
-    decider.scorer = Exploding()
+    pipeline.scorer = Exploding()
     resp = app.test_client().post("/api/v1/comments", json=COMMENT, headers=_key(app))
     assert resp.status_code == 201
     assert resp.get_json()["status"] == "pending"

@@ -92,7 +92,7 @@ def run_battery() -> dict[str, Any]:
     """Evaluate the worst inputs: shipped rules (with the classifier when its artifact is there)
     and the adversarial lists. Reports the slowest inputs; the caller only watches the clock."""
     from moderation.classifier import artifact
-    from moderation.decide import Decider
+    from moderation.pipeline import Pipeline
 
     shipped = load_rules(PROJECT_ROOT / "rules.yaml")
     adversarial = parse_rules(adversarial_rules_yaml(), "adversarial.yaml")
@@ -112,11 +112,11 @@ def run_battery() -> dict[str, Any]:
             timings[f"{label}: {name}"] = time.perf_counter() - started
     # The whole verdict path (classifier scores, rules, spans) on a sample of the same inputs.
     scorer = artifact.load(artifact.DEFAULT_MODEL) if artifact.DEFAULT_MODEL.exists() else None
-    decider = Decider(shipped, scorer, model_required=scorer is not None)
+    pipeline = Pipeline(shipped, scorer, model_required=scorer is not None)
     sample = dict(list(worst_inputs("xai1$* ").items())[::7])
     for name, text in sample.items():
         started = time.perf_counter()
-        statuses[f"verdict: {name}"] = decider.decide(text).status
+        statuses[f"verdict: {name}"] = pipeline.assess_texts([text])[0].status
         timings[f"verdict: {name}"] = time.perf_counter() - started
     slowest = sorted(timings.items(), key=lambda item: -item[1])[:5]
     return {

@@ -11,7 +11,7 @@ from flask import Flask
 
 from moderation.apikeys import create_key
 from moderation.config import PROJECT_ROOT
-from moderation.decide import Decider
+from moderation.pipeline import Pipeline
 from moderation.rules import load_rules, parse_rules
 from moderation.rules.ruleset import OUT_OF_TIME_REASON, OUT_OF_TIME_RULE
 from moderation.web.extension import services
@@ -69,18 +69,20 @@ def test_the_budget_stops_a_word_list_between_its_searches() -> None:
     assert budget.looks == 4  # one before the rule, three inside the word list, then it stopped
 
 
-def test_the_decider_measures_the_budget_in_cpu_time() -> None:
+def test_the_pipeline_measures_the_budget_in_cpu_time() -> None:
     assert SLOW_LIST.evaluate(SLOW_TEXT).status == "approved"  # no hit, given all the time it takes
-    verdict = Decider(SLOW_LIST, time_budget_ms=1).decide(SLOW_TEXT)  # thousands of searches: > 1 ms
+    verdict = Pipeline(SLOW_LIST, time_budget_ms=1).assess_texts([SLOW_TEXT])[
+        0
+    ]  # thousands of searches: > 1 ms
     assert verdict.status == "pending" and verdict.reasons == [OUT_OF_TIME_REASON]
-    assert Decider(SLOW_LIST).decide(SLOW_TEXT).status == "approved"  # no budget: runs to the end
+    assert Pipeline(SLOW_LIST).assess_texts([SLOW_TEXT])[0].status == "approved"  # no budget: runs to the end
 
 
 def test_the_service_holds_comments_that_spend_the_budget(
     make_app: Callable[..., Flask], caplog: pytest.LogCaptureFixture
 ) -> None:
     app = make_app(RULES_TIME_BUDGET_MS=0.001)
-    assert services(app).decider.time_budget == pytest.approx(0.000001)
+    assert services(app).pipeline.time_budget == pytest.approx(0.000001)
     with services(app).sessions() as session, session.begin():
         auth = {"Authorization": f"Bearer {create_key(session, f'k-{uuid.uuid4().hex[:6]}')}"}
     client = app.test_client()
@@ -101,4 +103,4 @@ def test_the_service_holds_comments_that_spend_the_budget(
 
 
 def test_the_default_budget_is_on(make_app: Callable[..., Flask]) -> None:
-    assert services(make_app()).decider.time_budget == pytest.approx(0.25)
+    assert services(make_app()).pipeline.time_budget == pytest.approx(0.25)

@@ -13,17 +13,17 @@ from moderation.classifier.datasets import corpus_files, files_sha256
 from moderation.classifier.heldout import SUITES_DIR, read_suite
 from moderation.classifier.recipe import DEFAULT_RECIPE, check_files, data_hashes, load_recipe
 from moderation.config import PROJECT_ROOT
-from moderation.decide import Decider
+from moderation.pipeline import Pipeline
 from moderation.rules import load_rules
 
 MAX_ARTIFACT_BYTES = 25_000_000
 
 
 @pytest.fixture(scope="module")
-def decider() -> Decider:
+def pipeline() -> Pipeline:
     if not artifact.DEFAULT_MODEL.exists():
         pytest.fail(f"{artifact.DEFAULT_MODEL} is missing: it is committed to the repository")
-    return Decider(
+    return Pipeline(
         load_rules(PROJECT_ROOT / "rules.yaml"), artifact.load(artifact.DEFAULT_MODEL), model_required=True
     )
 
@@ -91,8 +91,8 @@ def test_artifact_is_committed_not_ignored() -> None:
         ("Muslims are a cancer on this country and should be deported, all of them.", "identity_attack"),
     ],
 )
-def test_clear_cases_are_caught(decider: Decider, text: str, category: str) -> None:
-    verdict = decider.decide(text)
+def test_clear_cases_are_caught(pipeline: Pipeline, text: str, category: str) -> None:
+    verdict = pipeline.assess_texts([text])[0]
     assert verdict.status != "approved", verdict.scores
     others = {c: s for c, s in verdict.scores.items() if c != "toxicity"}
     assert max(others, key=others.__getitem__) == category or verdict.scores[category] >= 0.5, verdict.scores
@@ -119,16 +119,16 @@ HARD_NEGATIVES = [
 
 
 @pytest.mark.parametrize("text", HARD_NEGATIVES)
-def test_hard_negatives_are_approved(decider: Decider, text: str) -> None:
-    verdict = decider.decide(text)
+def test_hard_negatives_are_approved(pipeline: Pipeline, text: str) -> None:
+    verdict = pipeline.assess_texts([text])[0]
     assert verdict.status == "approved", (verdict.scores, verdict.reasons)
 
 
 @pytest.mark.parametrize(("suite", "budget"), [("identity_statements", 0.02), ("news_violence", 0.02)])
-def test_suites_stay_within_the_budget(decider: Decider, suite: str, budget: float) -> None:
+def test_suites_stay_within_the_budget(pipeline: Pipeline, suite: str, budget: float) -> None:
     texts = read_suite(SUITES_DIR / f"{suite}.jsonl")
     assert len(texts) >= 300
-    verdicts = decider.decide_many(texts)
+    verdicts = pipeline.assess_texts(texts)
     acted = [t for t, v in zip(texts, verdicts, strict=True) if v.status != "approved"]
     assert len(acted) / len(texts) <= budget, acted[:10]
 

@@ -13,7 +13,7 @@ from sqlalchemy import text
 from ..apikeys import verify_key_cached
 from ..comments import (
     DuplicateIdConflict,
-    author_facts,
+    comment_context,
     comment_verdict,
     find_author,
     get_comment,
@@ -61,12 +61,12 @@ def _check_length(text_value: str) -> None:
 @bp.post("/comments")
 @require_key("submit")
 def post_comment():  # type: ignore[no-untyped-def]
-    """Decide on a new comment and store it; re-posting the same id is idempotent."""
+    """Assess a new comment and store it; re-posting the same id is idempotent."""
     body = parse_body(CommentIn, request.get_data(cache=False))
     _check_length(body.text)
     svc = services()
     try:
-        result = submit_comment(svc.sessions, svc.decider, body.to_new_comment(), f"api:{g.caller.name}")
+        result = submit_comment(svc.sessions, svc.pipeline, body.to_new_comment(), f"api:{g.caller.name}")
     except DuplicateIdConflict:
         raise ApiError(
             409, "id_conflict", f"comment {body.id!r} was already submitted with different text"
@@ -95,18 +95,18 @@ def get_comment_view(site_id: str):  # type: ignore[no-untyped-def]
 @bp.post("/score")
 @require_key("submit")
 def score():  # type: ignore[no-untyped-def]
-    """The verdict a comment would get; nothing is stored."""
+    """The verdict a comment would get, the author's ban or pre-moderation included; nothing is stored."""
     body = parse_body(ScoreIn, request.get_data(cache=False))
     _check_length(body.text)
     svc = services()
-    author = None
+    comment = comment_context(body.text, None)
     if body.author is not None:
         known = None
         if body.author.id:
             with svc.sessions() as session:
                 known = find_author(session, body.author.id)
-        author = author_facts(known, body.author.created_at)
-    return jsonify(svc.decider.decide(body.text, author).to_dict())
+        comment = comment_context(body.text, known, body.author.created_at)
+    return jsonify(svc.pipeline.assess(comment).to_dict())
 
 
 @bp.get("/health")
@@ -121,9 +121,9 @@ def health():  # type: ignore[no-untyped-def]
         log = current_app.extensions["error_log"]
         log(logging.WARNING, "health", f"health check: database unreachable: {outage_summary(exc)}")
         database_ok = False
-    decider = svc.decider
-    rules, scorer = decider.rules, decider.scorer
-    model_ok = scorer is not None or not decider.model_required
+    pipeline = svc.pipeline
+    rules, scorer = pipeline.rules, pipeline.scorer
+    model_ok = scorer is not None or not pipeline.model_required
     status = "ok" if database_ok and model_ok else ("degraded" if database_ok else "unavailable")
     payload = {
         "status": status,
@@ -131,9 +131,9 @@ def health():  # type: ignore[no-untyped-def]
         "rules": {"version": rules.version, "count": len(rules.rules), "reload_error": svc.rules.last_error},
         "model": {
             "loaded": scorer is not None,
-            "required": decider.model_required,
+            "required": pipeline.model_required,
             "version": scorer.version if scorer else None,
-            "error": decider.model_error,
+            "error": pipeline.model_error,
         },
     }
     return jsonify(payload), 200 if database_ok else 503

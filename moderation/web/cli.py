@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import IO
 
 import click
 from flask import Flask, current_app
@@ -12,6 +13,7 @@ from flask.cli import AppGroup, with_appcontext
 
 from ..apikeys import SCOPES, ApiKeyError, create_key, list_keys, revoke_key
 from ..batch import read_records
+from ..comments import comment_context, find_authors
 from ..moderators import (
     ROLES,
     ModeratorError,
@@ -21,6 +23,7 @@ from ..moderators import (
     set_disabled,
 )
 from ..rules import RulesError, load_rules
+from ..store import Author
 from ..webhooks import DATABASE_DOWN, STATES, deliver_due, list_deliveries, retry, retry_failed, run_worker
 from .extension import services
 from .model_cli import model_cli
@@ -52,7 +55,7 @@ def rules_reapply(since_hours: float, dry_run: bool) -> None:
     from ..reapply import reapply_rules
 
     svc = services()
-    result = reapply_rules(svc.sessions, svc.decider, svc.notify, since_hours, dry_run)
+    result = reapply_rules(svc.sessions, svc.pipeline, svc.notify, since_hours, dry_run)
     for site_id, before, after in result.changed:
         click.echo(f"{site_id}\t{before} -> {after}")
     verb = "would change" if dry_run else "changed"
@@ -122,28 +125,41 @@ def api_key_revoke(name: str) -> None:
 )
 @click.option("--text-column", default="text", show_default=True, help="CSV column with the text.")
 @click.option("--id-column", default="id", show_default=True, help="CSV column with the id, if any.")
+@click.option(
+    "--author-column", default="author", show_default=True, help="CSV column with the author's id, if any."
+)
 @click.option("--batch-size", default=256, show_default=True, help="Comments scored at once.")
-def score_cli(source, fmt: str, text_column: str, id_column: str, batch_size: int) -> None:  # type: ignore[no-untyped-def]
-    """Write one verdict per input comment as JSON lines; nothing is stored."""
-    decider = services().decider
+def score_cli(
+    source: IO[str], fmt: str, text_column: str, id_column: str, author_column: str, batch_size: int
+) -> None:
+    """Write one verdict per input comment as JSON lines; nothing is stored.
+
+    A record with an author id gets that author's ban or pre-moderation, as a submission would.
+    """
     name = getattr(source, "name", "-")
     try:
         batch: list[dict] = []
-        for record in read_records(source, fmt, Path(name).suffix, text_column, id_column):
+        for record in read_records(source, fmt, Path(name).suffix, text_column, id_column, author_column):
             batch.append(record)
             if len(batch) >= batch_size:
-                _write_verdicts(decider, batch)
+                _write_verdicts(batch)
                 batch = []
-        _write_verdicts(decider, batch)
+        _write_verdicts(batch)
     except ValueError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)
 
 
-def _write_verdicts(decider, batch: list[dict]) -> None:  # type: ignore[no-untyped-def]
+def _write_verdicts(batch: list[dict]) -> None:
     if not batch:
         return
-    verdicts = decider.decide_many([r["text"] for r in batch])
+    svc = services()
+    known: dict[str, Author] = {}
+    wanted = {r["author"] for r in batch if "author" in r}
+    if wanted:
+        with svc.sessions() as session:
+            known = find_authors(session, wanted)
+    verdicts = svc.pipeline.run([comment_context(r["text"], known.get(r.get("author", ""))) for r in batch])
     out = sys.stdout
     for record, verdict in zip(batch, verdicts, strict=True):
         line = {"id": record.get("id"), **verdict.to_dict()} if "id" in record else verdict.to_dict()

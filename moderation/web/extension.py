@@ -1,4 +1,4 @@
-"""The per-app services (database, rules, decider) that views reach through ``services()``."""
+"""The per-app services (database, rules, verdict pipeline) that views reach through ``services()``."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from ..changes import Notify
 from ..database import make_engine, make_sessionmaker
 from ..decide import Decider
+from ..pipeline import Pipeline
 from ..rules import RulesReloader
 from ..rules.limits import RuleLimits
 from ..store import Base
@@ -29,7 +30,7 @@ class Services:
     engine: Engine
     sessions: sessionmaker[Session]
     rules: RulesReloader
-    decider: Decider
+    pipeline: Pipeline
     notify: Notify
     webhooks: WebhookConfig | None
     claim_minutes: float
@@ -38,6 +39,11 @@ class Services:
     def metadata(self) -> MetaData:
         """The tables, for Alembic."""
         return Base.metadata
+
+    @property
+    def decider(self) -> Decider:
+        """Deprecated name of :attr:`pipeline`, for ``web/model_cli.py`` until it moves over."""
+        return Decider(pipeline=self.pipeline)
 
 
 def init_app(app: Flask) -> Services:
@@ -48,7 +54,7 @@ def init_app(app: Flask) -> Services:
         app.config["RULES_RELOAD_SECONDS"],
         RuleLimits.from_settings(app.config),
     )
-    decider = make_decider(rules, app.config["MODERATION_MODEL"], app.config["RULES_TIME_BUDGET_MS"])
+    pipeline = make_pipeline(rules, app.config["MODERATION_MODEL"], app.config["RULES_TIME_BUDGET_MS"])
     url, secret = app.config["WEBHOOK_URL"], app.config["WEBHOOK_SECRET"]
     if url and not secret:
         raise RuntimeError("WEBHOOK_URL is set but WEBHOOK_SECRET is empty: webhooks must be signed")
@@ -65,7 +71,7 @@ def init_app(app: Flask) -> Services:
         engine,
         make_sessionmaker(engine),
         rules,
-        decider,
+        pipeline,
         Notify(bool(url)),
         webhooks,
         app.config["CLAIM_MINUTES"],
@@ -74,19 +80,19 @@ def init_app(app: Flask) -> Services:
     return svc
 
 
-def make_decider(rules: RulesReloader, model_path: str, time_budget_ms: float = 0.0) -> Decider:
-    """A decider with the configured classifier; a model that fails to load means "hold"."""
+def make_pipeline(rules: RulesReloader, model_path: str, time_budget_ms: float = 0.0) -> Pipeline:
+    """The verdict pipeline with the configured classifier; a model that fails to load means "hold"."""
     if model_path.strip().lower() in ("", "none", "off"):
-        return Decider(rules, time_budget_ms=time_budget_ms)
+        return Pipeline(rules, time_budget_ms=time_budget_ms)
     from ..classifier import artifact
 
     try:
         classifier = artifact.load(Path(model_path))
     except artifact.ModelError as exc:
         log.error("classifier unavailable, comments will be held for review: %s", exc)
-        return Decider(rules, None, model_required=True, model_error=str(exc), time_budget_ms=time_budget_ms)
+        return Pipeline(rules, None, model_required=True, model_error=str(exc), time_budget_ms=time_budget_ms)
     log.info("classifier %s loaded", classifier.version)
-    return Decider(rules, classifier, model_required=True, time_budget_ms=time_budget_ms)
+    return Pipeline(rules, classifier, model_required=True, time_budget_ms=time_budget_ms)
 
 
 def services(app: Any = None) -> Services:

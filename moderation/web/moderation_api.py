@@ -83,7 +83,7 @@ def report(site_id: str):  # type: ignore[no-untyped-def]
             body.reporter_id,
             body.reason,
             body.note,
-            svc.decider.rules.reports,
+            svc.pipeline.rules.reports,
             svc.notify,
             body.reporter_created_at,
         )
@@ -158,7 +158,7 @@ def decision(site_id: str):  # type: ignore[no-untyped-def]
     svc = services()
     with svc.sessions() as session, session.begin():
         comment = _comment(session, site_id)
-        rules = svc.decider.rules
+        rules = svc.pipeline.rules
         decide(
             session,
             comment,

@@ -96,7 +96,7 @@ def queue_view(state: str):  # type: ignore[no-untyped-def]
         sort=sort,
         filters=filters,
         counts=counts,
-        site_rules=svc.decider.rules.site_rules,
+        site_rules=svc.pipeline.rules.site_rules,
         listings=LISTINGS,
     )
 
@@ -139,7 +139,7 @@ def item_view(site_id: str):  # type: ignore[no-untyped-def]
         state=state,
         previous_id=previous_id,
         next_id=next_id,
-        site_rules=svc.decider.rules.site_rules,
+        site_rules=svc.pipeline.rules.site_rules,
     )
 
 
@@ -157,7 +157,7 @@ def _decide_one(
                 comment,
                 current_user.actor,
                 action,
-                svc.decider.rules,
+                svc.pipeline.rules,
                 svc.notify,
                 site_rule,
                 note,

@@ -1,0 +1,58 @@
+"""What the phases read (a comment's context) and what they give back (a finding)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from ..categories import Action
+from ..verdict import AuthorFacts, Match, Verdict
+
+_STRENGTH_OF_STATUS = {action.status: action.strength for action in Action}
+
+
+@dataclass(frozen=True, slots=True)
+class CommentContext:
+    """One comment as the pipeline sees it: the text and, when known, its author.
+
+    ``banned`` and ``premoderated`` are the author's state in the database; an author the
+    database does not know is neither.
+    """
+
+    text: str
+    author: AuthorFacts | None = None
+    banned: bool = False
+    premoderated: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """What one phase adds to a comment's verdict (the weakest action adds no status)."""
+
+    action: Action = Action.APPROVE
+    matches: tuple[Match, ...] = ()
+    reasons: tuple[str, ...] = ()
+    scores: Mapping[str, float] | None = None
+    model_version: str | None = None
+
+
+@dataclass(slots=True)
+class Assessment:
+    """A comment going through the phases: its context and the verdict so far."""
+
+    comment: CommentContext
+    verdict: Verdict
+    scores: Mapping[str, float] | None = None  # as the classifier gave them, unrounded
+
+    def merge(self, finding: Finding) -> None:
+        """The one merge rule: the strongest action wins; every match and reason is kept."""
+        if finding.action.strength > _STRENGTH_OF_STATUS[self.verdict.status]:
+            self.verdict.status = finding.action.status
+        self.verdict.matches.extend(finding.matches)
+        for reason in finding.reasons:
+            if reason not in self.verdict.reasons:
+                self.verdict.reasons.append(reason)
+        if finding.scores is not None:
+            self.scores = finding.scores
+            self.verdict.scores = {k: round(float(v), 4) for k, v in finding.scores.items()}
+            self.verdict.model_version = finding.model_version

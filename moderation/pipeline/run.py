@@ -1,0 +1,53 @@
+"""The one function that turns comments into verdicts: every phase, in order, merged."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ..rules import RuleSet, RulesReloader
+from ..verdict import Verdict
+from .context import Assessment, CommentContext
+from .phases import PHASES, Scorer, Setup
+
+
+class Pipeline:
+    """The rules (reloaded as they change) and the classifier, run over comments by :meth:`run`."""
+
+    def __init__(
+        self,
+        rules: RulesReloader | RuleSet,
+        scorer: Scorer | None = None,
+        model_required: bool = False,
+        model_error: str | None = None,
+        time_budget_ms: float = 0.0,
+    ) -> None:
+        self._rules = rules
+        self.scorer = scorer
+        self.model_required = model_required
+        self.model_error = model_error
+        self.time_budget = time_budget_ms / 1000 if time_budget_ms > 0 else None
+
+    @property
+    def rules(self) -> RuleSet:
+        """The rules in force now."""
+        if isinstance(self._rules, RuleSet):
+            return self._rules
+        return self._rules.rules
+
+    def run(self, comments: Sequence[CommentContext]) -> list[Verdict]:
+        """The machine verdict for each comment: every phase in order, merged by one rule."""
+        setup = Setup(self.rules, self.scorer, self.model_required, self.time_budget)
+        batch = [Assessment(c, Verdict("approved", rules_version=setup.rules.version)) for c in comments]
+        for phase in PHASES:
+            for assessment, finding in zip(batch, phase(setup, batch), strict=True):
+                if finding is not None:
+                    assessment.merge(finding)
+        return [a.verdict for a in batch]
+
+    def assess(self, comment: CommentContext) -> Verdict:
+        """The verdict for one comment."""
+        return self.run([comment])[0]
+
+    def assess_texts(self, texts: Sequence[str]) -> list[Verdict]:
+        """Verdicts for texts with no author (evaluation sets)."""
+        return self.run([CommentContext(text) for text in texts])
