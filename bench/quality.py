@@ -38,7 +38,7 @@ from moderation.classifier.recipe import (
 )
 from moderation.classifier.train import held_out_metrics
 from moderation.config import PROJECT_ROOT
-from moderation.decide import Decider
+from moderation.pipeline import Pipeline
 from moderation.rules import load_rules
 
 RESULTS = PROJECT_ROOT / "bench" / "results"
@@ -84,13 +84,13 @@ def measure(
     """Every quality figure on the held-out test split, ours and alt-profanity-check's."""
     clf = artifact.load(model_path)
     rules = load_rules(rules_path)
-    decider = Decider(rules, clf, model_required=True)
+    pipeline = Pipeline(rules, clf, model_required=True)
     recipe = load_recipe(recipe_path, datasets)
     check_files(recipe)
     split = split_sources(recipe)
     peer = _peer()
     started = time.perf_counter()
-    sets, outcomes, table = measure_split(recipe, split, "test", decider.decide_many, clf.categories)
+    sets, outcomes, table = measure_split(recipe, split, "test", pipeline.assess_texts, clf.categories)
     rows = sum(len(v) for v in sets.texts.values())
     elapsed = time.perf_counter() - started
     out: dict[str, Any] = {

@@ -30,7 +30,7 @@ import numpy as np
 from bench.generate import generate
 from moderation.classifier import artifact
 from moderation.config import PROJECT_ROOT
-from moderation.decide import Decider
+from moderation.pipeline import CommentContext, Pipeline
 from moderation.rules import load_rules
 
 RESULTS = PROJECT_ROOT / "bench" / "results"
@@ -89,12 +89,12 @@ def tfidf_baseline() -> Any:
 def peers() -> dict[str, dict[str, Callable[..., Any]]]:
     """Batch and single scorers of every system (those installed)."""
     out: dict[str, dict[str, Callable[..., Any]]] = {}
-    decider = Decider(
+    pipeline = Pipeline(
         load_rules(PROJECT_ROOT / "rules.yaml"), artifact.load(artifact.DEFAULT_MODEL), model_required=True
     )
     out["ours (full verdict)"] = {
-        "batch": lambda texts: [decider.decide_many(texts[i : i + 256]) for i in range(0, len(texts), 256)],
-        "single": decider.decide,
+        "batch": lambda texts: [pipeline.assess_texts(texts[i : i + 256]) for i in range(0, len(texts), 256)],
+        "single": lambda text: pipeline.assess(CommentContext(text)),
     }
     try:
         from profanity_check import predict_prob

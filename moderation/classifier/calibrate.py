@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from ..categories import Action
-from ..decide import Decider
+from ..pipeline import Pipeline
 from ..rules import RuleSet, load_rules
 from ..rules.conditions import score_thresholds
 from . import artifact
@@ -298,9 +298,9 @@ def calibrate(
         write_thresholds(simulated, thresholds)
         rules = load_rules(simulated)
         simulated.unlink()
-    decider = Decider(rules, classifier, model_required=True)
+    pipeline = Pipeline(rules, classifier, model_required=True)
     for part in ("calibration", "test"):
         part_sets = sets if part == "calibration" else build_sets(recipe, split, part)
-        outcomes = run_service(part_sets, decider.decide_many, categories)
+        outcomes = run_service(part_sets, pipeline.assess_texts, categories)
         report[part] = budget_table(part_sets, outcomes, categories)
     return report

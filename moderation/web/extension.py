@@ -13,7 +13,6 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ..changes import Notify
 from ..database import make_engine, make_sessionmaker
-from ..decide import Decider
 from ..pipeline import Pipeline
 from ..rules import RulesReloader
 from ..rules.limits import RuleLimits
@@ -39,11 +38,6 @@ class Services:
     def metadata(self) -> MetaData:
         """The tables, for Alembic."""
         return Base.metadata
-
-    @property
-    def decider(self) -> Decider:
-        """Deprecated name of :attr:`pipeline`, for ``web/model_cli.py`` until it moves over."""
-        return Decider(pipeline=self.pipeline)
 
 
 def init_app(app: Flask) -> Services:

@@ -325,7 +325,7 @@ def evaluate_command(
         _evaluate_recipe(Path(recipe), Path(datasets) if datasets else None, classifier, loso, as_json)
         if not data:
             return
-    thresholds = services().decider.rules.score_thresholds()
+    thresholds = services().pipeline.rules.score_thresholds()
     results, curves = evaluate(classifier, examples, thresholds)
     if as_json:
         click.echo(
@@ -357,12 +357,12 @@ def _evaluate_recipe(
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)
     split = split_sources(recipe)
-    decider = services().decider
-    if decider.scorer is None or decider.scorer.version != classifier.version:
-        from ..decide import Decider
+    pipeline = services().pipeline
+    if pipeline.scorer is None or pipeline.scorer.version != classifier.version:
+        from ..pipeline import Pipeline
 
-        decider = Decider(decider.rules, classifier, model_required=True)
-    _, outcomes, table = measure_split(recipe, split, "test", decider.decide_many, classifier.categories)
+        pipeline = Pipeline(pipeline.rules, classifier, model_required=True)
+    _, outcomes, table = measure_split(recipe, split, "test", pipeline.assess_texts, classifier.categories)
     per_source = held_out_metrics(classifier.pipeline, split, "test")
     report: dict[str, Any] = {
         "model_version": classifier.version,
