@@ -179,3 +179,22 @@ def post_comment(
     resp = client.post("/api/v1/comments", json=body, headers=auth)
     assert resp.status_code in (200, 201), resp.get_json()
     return resp.get_json()
+
+
+MOD_PASSWORD = "correct horse battery"
+
+
+def make_moderator(app: Flask, username: str = "mo", role: str = "moderator") -> None:
+    """A review-page account with MOD_PASSWORD."""
+    from moderation.moderators import create_moderator
+
+    with services(app).sessions() as session, session.begin():
+        create_moderator(session, username, MOD_PASSWORD, role)
+
+
+def csrf_token(client: FlaskClient, url: str = "/login") -> str:
+    """The CSRF token a page carries (in its csrf-token meta tag)."""
+    import re
+
+    page = client.get(url).get_data(as_text=True)
+    return re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)

@@ -9,7 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from conftest import post_comment
+from conftest import MOD_PASSWORD, csrf_token, make_moderator, post_comment
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select, update
@@ -17,21 +17,12 @@ from sqlalchemy import select, update
 from moderation import moderators
 from moderation.apikeys import create_key
 from moderation.config import Config
-from moderation.moderators import authenticate, create_moderator, find_moderator, set_disabled
+from moderation.moderators import authenticate, find_moderator, set_disabled
 from moderation.store import ModeratorSession, utcnow
 from moderation.web.extension import services
 
-PASSWORD = "correct horse battery"
-
-
-def make_moderator(app: Flask, username: str = "mo", role: str = "moderator") -> None:
-    with services(app).sessions() as session, session.begin():
-        create_moderator(session, username, PASSWORD, role)
-
-
-def token(client: FlaskClient, url: str = "/login") -> str:
-    page = client.get(url).get_data(as_text=True)
-    return re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
+PASSWORD = MOD_PASSWORD
+token = csrf_token
 
 
 def login(client: FlaskClient, username: str = "mo", csrf: str | None = None):

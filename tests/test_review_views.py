@@ -5,24 +5,14 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import post_comment
+from conftest import MOD_PASSWORD, csrf_token, make_moderator, post_comment
 from flask import Flask
 from flask.testing import FlaskClient
 
-from moderation.moderators import create_moderator
 from moderation.web.extension import services
 
-PASSWORD = "correct horse battery"
-
-
-def make_moderator(app: Flask, username: str = "mo", role: str = "moderator") -> None:
-    with services(app).sessions() as session, session.begin():
-        create_moderator(session, username, PASSWORD, role)
-
-
-def token(client: FlaskClient, url: str = "/login") -> str:
-    page = client.get(url).get_data(as_text=True)
-    return re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
+PASSWORD = MOD_PASSWORD
+token = csrf_token
 
 
 def login(client: FlaskClient, username: str = "mo") -> None:
