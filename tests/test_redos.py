@@ -183,7 +183,9 @@ def test_worst_inputs_finish_under_a_watchdog() -> None:
     statuses = report["statuses"]
     # What the lists say about these inputs, whatever the time it took to say it.
     assert statuses["issue: x * 800 + a"] == "flagged"  # flooding (a repeated character), nothing more
-    assert statuses["issue: x * 10000"] == "rejected"  # "xxx" stretched, a shipped sexual entry
+    # "xxx" stretched (a shipped sexual-mention entry, flagged) and flooding; not rejected any more
+    # since "xxx" is as often a placeholder ("Mr XXX") as porn.
+    assert statuses["issue: x * 10000"] == "flagged"
     assert statuses["issue, one letter: a * 601"] == "flagged"  # "aaaaaaaaaaaa" stretched
     assert statuses["shipped: repeated 'f u c k '"] == "rejected"
     assert statuses["adversarial: run 'z'"] == "approved"

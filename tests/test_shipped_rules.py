@@ -22,6 +22,10 @@ RULES = load_rules(PROJECT_ROOT / "rules.yaml")
         ("Go kill yourself", "rejected", "threat"),
         ("The traitors should be hanged", "flagged", "threat"),
         ("send nudes", "rejected", "sexual"),
+        ("dm me for a cumshot", "rejected", "sexual"),
+        # Words news also uses ("the revenge porn law") go to a moderator, shown, not rejected.
+        ("The revenge porn law is long overdue", "flagged", "sexual"),
+        ("A historian cum writer, he wrote twelve books", "flagged", "sexual"),
         ("Visit www.one.com, www.two.com and www.three.com for cheap pills", "pending", "spam"),
     ],
 )
