@@ -75,6 +75,18 @@ def _flag(row: dict[str, str], column: str, threshold: float = 0.5) -> int:
     return int(float(row[column] or 0) >= threshold)
 
 
+def jigsaw_labels(row: dict[str, str]) -> dict[str, int]:
+    """Jigsaw's columns as the six categories (toxic or severe_toxic, or any other mark, is toxicity)."""
+    labels = {
+        "obscene": _flag(row, "obscene"),
+        "threat": _flag(row, "threat"),
+        "insult": _flag(row, "insult"),
+        "identity_attack": _flag(row, "identity_hate"),
+    }
+    labels["toxicity"] = int(_flag(row, "toxic") or _flag(row, "severe_toxic") or any(labels.values()))
+    return labels
+
+
 def _csv_columns(path: Path) -> list[str]:
     with path.open(encoding="utf-8", newline="") as handle:
         first = handle.readline()
@@ -91,14 +103,7 @@ def read_csv_dataset(path: Path, fmt: str) -> Iterator[Example]:
 def _read_rows(rows: Iterator[dict[str, str]], path: Path, fmt: str) -> Iterator[Example]:
     if fmt == "jigsaw":
         for row in rows:
-            marks = {
-                "obscene": _flag(row, "obscene"),
-                "threat": _flag(row, "threat"),
-                "insult": _flag(row, "insult"),
-                "identity_attack": _flag(row, "identity_hate"),
-            }
-            marks["toxicity"] = int(_flag(row, "toxic") or _flag(row, "severe_toxic") or any(marks.values()))
-            yield Example(row["comment_text"], marks)
+            yield Example(row["comment_text"], jigsaw_labels(row))
     elif fmt == "jigsaw_balanced":
         for row in rows:
             marks = {

@@ -19,7 +19,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from .datasets import LABELS, DatasetError, Example, read_project
+from .datasets import LABELS, DatasetError, Example, _flag, jigsaw_labels, read_project
 
 csv.field_size_limit(10_000_000)
 
@@ -138,24 +138,13 @@ def read_toxic_spans_sentences(path: Path) -> Iterator[Example]:
         yield Example(row["text"], labels, "toxic_spans", row["comment_id"])
 
 
-def _flag(row: dict[str, str], column: str) -> int:
-    return int(float(row[column] or 0) >= 0.5)
-
-
 def read_jigsaw(path: Path) -> Iterator[Example]:
     """Jigsaw's training CSV (Wikipedia talk pages)."""
     for row in _rows(path):
         _need(
             row, path, "comment_text", "toxic", "severe_toxic", "obscene", "threat", "insult", "identity_hate"
         )
-        labels = {
-            "obscene": _flag(row, "obscene"),
-            "threat": _flag(row, "threat"),
-            "insult": _flag(row, "insult"),
-            "identity_attack": _flag(row, "identity_hate"),
-        }
-        labels["toxicity"] = int(_flag(row, "toxic") or _flag(row, "severe_toxic") or any(labels.values()))
-        yield Example(row["comment_text"], labels, "jigsaw", text_key(row["comment_text"]))
+        yield Example(row["comment_text"], jigsaw_labels(row), "jigsaw", text_key(row["comment_text"]))
 
 
 def read_jigsaw_balanced(path: Path) -> Iterator[Example]:
