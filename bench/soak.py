@@ -159,7 +159,7 @@ def create_keys(url: str) -> dict[str, str]:
     from sqlalchemy import create_engine
     from sqlalchemy.orm import Session
 
-    from moderation.apikeys import create_key
+    from moderation.accounts.apikeys import create_key
     from moderation.database import normalize_url
 
     engine = create_engine(normalize_url(url))

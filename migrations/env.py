@@ -1,4 +1,4 @@
-"""Alembic environment: the app's own engine and the tables in moderation/store.py."""
+"""Alembic environment: the app's own engine and the tables in moderation/models.py."""
 
 import logging
 from logging.config import fileConfig
@@ -10,7 +10,7 @@ config = context.config
 if config.config_file_name and not logging.getLogger().handlers:
     fileConfig(config.config_file_name, disable_existing_loggers=False)
 
-from moderation.store import UTCDateTime  # noqa: E402
+from moderation.models import UTCDateTime  # noqa: E402
 
 services = current_app.extensions["migrate"].db
 target_metadata = services.metadata

@@ -16,7 +16,7 @@ from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from sqlalchemy import text
 
-from moderation.apikeys import create_key
+from moderation.accounts.apikeys import create_key
 from moderation.config import PROJECT_ROOT
 from moderation.web import create_app
 from moderation.web.extension import services
@@ -186,7 +186,7 @@ MOD_PASSWORD = "correct horse battery"
 
 def make_moderator(app: Flask, username: str = "mo", role: str = "moderator") -> None:
     """A review-page account with MOD_PASSWORD."""
-    from moderation.moderators import create_moderator
+    from moderation.accounts.moderators import create_moderator
 
     with services(app).sessions() as session, session.begin():
         create_moderator(session, username, MOD_PASSWORD, role)

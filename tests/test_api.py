@@ -7,7 +7,7 @@ from conftest import count_rows
 from flask import Flask
 from flask.testing import FlaskClient
 
-from moderation.apikeys import create_key, revoke_key
+from moderation.accounts.apikeys import create_key, revoke_key
 from moderation.web.extension import services
 
 

@@ -15,7 +15,7 @@ COMMENT = {"id": "m1", "text": "Thanks for the clear reporting on the budget", "
 
 
 def _key(app: Flask) -> dict[str, str]:
-    from moderation.apikeys import create_key
+    from moderation.accounts.apikeys import create_key
 
     with services(app).sessions() as session, session.begin():
         return {"Authorization": f"Bearer {create_key(session, 'k')}"}
@@ -155,7 +155,7 @@ def test_flask_model_train_with_jigsaw_data_and_evaluate(make_app, tmp_path: Pat
 def test_training_learns_from_moderators_decisions(make_app, tmp_path: Path) -> None:
     app = make_app()
     client = app.test_client()
-    from moderation.apikeys import create_key
+    from moderation.accounts.apikeys import create_key
 
     with services(app).sessions() as session, session.begin():
         submit = {"Authorization": f"Bearer {create_key(session, 's')}"}

@@ -19,10 +19,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 from test_webhooks import Receiver, acknowledged_in_order, decide
 
-from moderation.apikeys import create_key
+from moderation.accounts.apikeys import create_key
 from moderation.web import create_app
 from moderation.web.extension import services
-from moderation.webhooks import run_worker
+from moderation.workflow.webhooks import run_worker
 
 pytestmark = pytest.mark.postgres
 
@@ -277,7 +277,7 @@ def test_worker_rides_out_the_database_going_away(pg_app, pg_url: str, caplog) -
         def unavailable() -> bool:
             return any("database unavailable" in r.getMessage() for r in caplog.records)
 
-        with caplog.at_level(logging.INFO, logger="moderation.webhooks"):
+        with caplog.at_level(logging.INFO, logger="moderation.workflow.webhooks"):
             worker.start()
             wait_for(lambda: len(receiver.hits) == 1)
             with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
@@ -295,7 +295,7 @@ def test_worker_rides_out_the_database_going_away(pg_app, pg_url: str, caplog) -
             stop.set()
             worker.join()
         assert acknowledged_in_order(receiver.hits) == {"before": [1], "after": [1]}
-        lines = [r.getMessage() for r in caplog.records if r.name == "moderation.webhooks"]
+        lines = [r.getMessage() for r in caplog.records if r.name == "moderation.workflow.webhooks"]
         assert sum("database unavailable" in line for line in lines) == 1
         assert sum("database back" in line for line in lines) == 1
     finally:

@@ -27,7 +27,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from moderation.apikeys import create_key
+from moderation.accounts.apikeys import create_key
 from moderation.web import create_app
 from moderation.web.extension import services
 

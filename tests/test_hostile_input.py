@@ -21,9 +21,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import text
 
-from moderation.apikeys import create_key
+from moderation.accounts.apikeys import create_key
+from moderation.accounts.moderators import create_moderator
 from moderation.config import PROJECT_ROOT
-from moderation.moderators import create_moderator
 from moderation.web import create_app
 from moderation.web.extension import services
 

@@ -8,7 +8,7 @@ import pytest
 import redis
 from test_review_views import PASSWORD, make_moderator, token
 
-from moderation.throttle import LoginThrottle, MemoryCounter, RedisCounter
+from moderation.web.throttle import LoginThrottle, MemoryCounter, RedisCounter
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 

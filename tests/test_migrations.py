@@ -7,7 +7,7 @@ from alembic.migration import MigrationContext
 from flask import Flask
 from sqlalchemy import inspect, text
 
-from moderation.store import Base
+from moderation.models import Base
 from moderation.web.extension import services
 
 

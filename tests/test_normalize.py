@@ -2,7 +2,7 @@
 
 import pytest
 
-from moderation.normalize import normalize
+from moderation.text.normalize import normalize
 
 
 @pytest.mark.parametrize(

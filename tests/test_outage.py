@@ -18,7 +18,7 @@ import pytest
 from conftest import TABLES, count_rows
 from flask import Flask
 
-from moderation.apikeys import create_key
+from moderation.accounts.apikeys import create_key
 from moderation.web import create_app
 from moderation.web.extension import services
 

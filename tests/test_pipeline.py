@@ -16,10 +16,10 @@ from conftest import post_comment
 from flask import Flask
 from flask.testing import FlaskClient
 
-from moderation.batch import read_records
 from moderation.pipeline import CommentContext, Pipeline
 from moderation.pipeline.phases import BANNED_RULE, PREMODERATED_RULE, UNSCORED_RULE
 from moderation.rules import parse_rules
+from moderation.web.batch import read_records
 
 TEXT = "Thanks for the thoughtful article about the harbour"
 RULES = """\

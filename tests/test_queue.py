@@ -8,7 +8,7 @@ from conftest import post_comment
 from flask import Flask
 from flask.testing import FlaskClient
 
-from moderation.apikeys import create_key
+from moderation.accounts.apikeys import create_key
 from moderation.web.extension import services
 
 

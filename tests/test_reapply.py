@@ -7,7 +7,7 @@ from pathlib import Path
 
 from conftest import count_rows, post_comment
 
-from moderation.apikeys import create_key
+from moderation.accounts.apikeys import create_key
 from moderation.web.extension import services
 
 RULES = """\

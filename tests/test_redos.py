@@ -25,7 +25,7 @@ import re2
 from moderation.config import PROJECT_ROOT
 from moderation.rules import load_rules, parse_rules
 from moderation.rules.conditions import All, AnyOf, Not, Regex, RegexWords, Words
-from moderation.wordmatch import LEET, MASKS, SEPARATORS
+from moderation.text.wordmatch import LEET, MASKS, SEPARATORS
 
 WATCHDOG_SECONDS = 240
 LENGTH = 10_000  # MAX_TEXT_LENGTH, the longest comment the API accepts
@@ -152,7 +152,7 @@ def test_every_text_pattern_of_the_rules_is_an_re2_automaton() -> None:
 
 
 def test_the_matcher_does_not_use_pythons_backtracking_re() -> None:
-    import moderation.wordmatch as wordmatch
+    import moderation.text.wordmatch as wordmatch
 
     source = Path(wordmatch.__file__).read_text()
     assert "import re\n" not in source and "from re " not in source

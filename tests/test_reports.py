@@ -9,7 +9,7 @@ import pytest
 from conftest import count_rows, post_comment
 from flask.testing import FlaskClient
 
-from moderation.reports import reporter_weight
+from moderation.workflow.reports import reporter_weight
 
 CLEAN = "A fair point about the county budget."
 

@@ -13,9 +13,9 @@ from flask import Flask
 from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_playwright
 from werkzeug.serving import make_server
 
-from moderation.apikeys import create_key
+from moderation.accounts.apikeys import create_key
+from moderation.accounts.moderators import create_moderator
 from moderation.config import PROJECT_ROOT
-from moderation.moderators import create_moderator
 from moderation.web import create_app
 from moderation.web.extension import services
 
@@ -134,7 +134,7 @@ def page(browser: Browser, server: tuple[str, Flask]) -> Iterator[Page]:
 
 def status(app: Flask, cid: str) -> str:
     with app.test_request_context():
-        from moderation.comments import get_comment
+        from moderation.workflow.submission import get_comment
 
         with services(app).sessions() as session:
             return get_comment(session, cid).status

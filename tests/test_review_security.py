@@ -14,11 +14,11 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select, update
 
-from moderation import moderators
-from moderation.apikeys import create_key
+from moderation.accounts import moderators
+from moderation.accounts.apikeys import create_key
+from moderation.accounts.moderators import authenticate, find_moderator, set_disabled
 from moderation.config import Config
-from moderation.moderators import authenticate, find_moderator, set_disabled
-from moderation.store import ModeratorSession, utcnow
+from moderation.models import ModeratorSession, utcnow
 from moderation.web.extension import services
 
 PASSWORD = MOD_PASSWORD

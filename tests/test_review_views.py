@@ -211,7 +211,7 @@ def test_moderator_cli(app: Flask) -> None:
     listed = runner.invoke(args=["moderator", "list"]).output
     assert "cli-user\tmoderator\tactive" in listed and "prompted\tadmin\tactive" in listed
     with services(app).sessions() as session:
-        from moderation.moderators import find_moderator
+        from moderation.accounts.moderators import find_moderator
 
         stored = find_moderator(session, "cli-user").password_hash
     assert PASSWORD not in stored and stored.startswith("scrypt:")
@@ -226,7 +226,7 @@ def test_scores_show_as_bars_and_unsafe_links_are_dropped(make_app, tiny_model) 
     app = make_app(MODERATION_MODEL=str(tiny_model))
     make_moderator(app)
     client = app.test_client()
-    from moderation.apikeys import create_key
+    from moderation.accounts.apikeys import create_key
 
     with services(app).sessions() as session, session.begin():
         auth = {"Authorization": f"Bearer {create_key(session, 'k')}"}

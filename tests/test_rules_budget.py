@@ -9,7 +9,7 @@ from collections.abc import Callable
 import pytest
 from flask import Flask
 
-from moderation.apikeys import create_key
+from moderation.accounts.apikeys import create_key
 from moderation.config import PROJECT_ROOT
 from moderation.pipeline import Pipeline
 from moderation.rules import load_rules, parse_rules

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from moderation.apikeys import create_key
+from moderation.accounts.apikeys import create_key
 from moderation.config import PROJECT_ROOT
 from moderation.rules import RulesError, RulesReloader, load_rules, parse_rules
 from moderation.web.extension import services

@@ -20,10 +20,10 @@ from flask.testing import FlaskClient
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from moderation import webhooks
-from moderation.apikeys import create_key
+from moderation.accounts.apikeys import create_key
 from moderation.web.extension import services
-from moderation.webhooks import (
+from moderation.workflow import webhooks
+from moderation.workflow.webhooks import (
     DELIVERY_HEADER,
     SEQUENCE_HEADER,
     SIGNATURE_HEADER,
@@ -513,7 +513,7 @@ def test_worker_waits_out_a_database_outage(make_app, receiver: Receiver, caplog
         args=(sessions, svc.webhooks),
         kwargs={"interval": 0.01, "stop": stop, "max_wait": 0.05},
     )
-    with caplog.at_level(logging.INFO, logger="moderation.webhooks"):
+    with caplog.at_level(logging.INFO, logger="moderation.workflow.webhooks"):
         worker.start()
         deadline = time.monotonic() + 60
         while not receiver.hits and time.monotonic() < deadline and worker.is_alive():
@@ -522,7 +522,7 @@ def test_worker_waits_out_a_database_outage(make_app, receiver: Receiver, caplog
         stop.set()
         worker.join()
     assert sessions.calls > 5 and acknowledged_in_order(receiver.hits) == {"c1": [1]}
-    lines = [r.getMessage() for r in caplog.records if r.name == "moderation.webhooks"]
+    lines = [r.getMessage() for r in caplog.records if r.name == "moderation.workflow.webhooks"]
     assert [line.split(" (")[0].split(" after")[0] for line in lines] == [
         "webhook worker: database unavailable",
         "webhook worker: database back",
@@ -542,10 +542,10 @@ def test_a_receiver_outage_logs_a_line_per_interval_not_per_delivery(make_app, c
                 headers=moderate,
             )
         webhooks.retry_log._last.clear()
-        with caplog.at_level(logging.WARNING, logger="moderation.webhooks"):
+        with caplog.at_level(logging.WARNING, logger="moderation.workflow.webhooks"):
             deliver(app)
     finally:
         down.close()
     assert len(down.received) == 6
-    warnings = [r.getMessage() for r in caplog.records if r.name == "moderation.webhooks"]
+    warnings = [r.getMessage() for r in caplog.records if r.name == "moderation.workflow.webhooks"]
     assert len(warnings) == 1 and "will retry" in warnings[0]

@@ -2,8 +2,8 @@
 
 import pytest
 
-from moderation.normalize import normalize
-from moderation.wordmatch import build_matcher
+from moderation.text.normalize import normalize
+from moderation.text.wordmatch import build_matcher
 
 
 def found(matcher, text: str) -> list[str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..store import Comment
+from ..models import Comment
 from .datasets import LABELS, Example
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from ..normalize import normalize
+from ..text.normalize import normalize
 
 _LEET = str.maketrans(
     {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "$": "s", "@": "a", "!": "i"}

@@ -2,7 +2,7 @@
 
 Submission, ``POST /api/v1/score``, ``flask score`` and ``flask rules reapply`` all call
 :meth:`Pipeline.run`; nothing else decides a comment's status. (A moderator's decision is
-``moderation.decisions``, a different thing.)
+``moderation.workflow.decisions``, a different thing.)
 """
 
 from .context import CommentContext, Finding

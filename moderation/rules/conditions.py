@@ -15,10 +15,10 @@ from typing import Any, Protocol
 import re2
 
 from ..categories import SCORED_CATEGORIES
-from ..normalize import Normalized
-from ..textstats import caps_ratio, links, repeated_runs
+from ..text.normalize import Normalized
+from ..text.textstats import caps_ratio, links, repeated_runs
+from ..text.wordmatch import MatchMode, OutOfTime, WordListError, WordMatcher, build_matcher
 from ..verdict import AuthorFacts
-from ..wordmatch import MatchMode, OutOfTime, WordListError, WordMatcher, build_matcher
 from .budget import TimeBudget
 from .limits import RuleLimits, setting_for
 from .yamlsource import item_line, line_of
@@ -472,17 +472,6 @@ class ConditionParser:
 
     def _not(self, arg: Any, line: int) -> Condition:
         return Not(self.parse(arg, line))
-
-
-def uses_scores(condition: Condition) -> bool:
-    """Whether a condition depends on classifier scores."""
-    if isinstance(condition, Score):
-        return True
-    if isinstance(condition, (All, AnyOf)):
-        return any(uses_scores(p) for p in condition.parts)
-    if isinstance(condition, Not):
-        return uses_scores(condition.part)
-    return False
 
 
 def score_thresholds(condition: Condition) -> dict[str, float]:

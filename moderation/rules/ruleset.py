@@ -7,9 +7,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from ..categories import Action
-from ..normalize import normalize
+from ..text.normalize import normalize
+from ..text.wordmatch import OutOfTime
 from ..verdict import AuthorFacts, Match, Verdict
-from ..wordmatch import OutOfTime
 from .budget import TimeBudget
 from .conditions import Condition, Subject, score_thresholds
 from .reportpolicy import ReportPolicy

@@ -10,8 +10,8 @@ from typing import Any
 from flask import Blueprint, current_app, g, jsonify, request
 from sqlalchemy import text
 
-from ..apikeys import verify_key_cached
-from ..comments import (
+from ..accounts.apikeys import verify_key_cached
+from ..workflow.submission import (
     DuplicateIdConflict,
     comment_context,
     comment_verdict,

@@ -30,10 +30,10 @@ from flask import (
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 from flask_wtf.csrf import CSRFProtect
 
-from ..moderators import authenticate, end_session, prune_sessions, session_moderator, start_session
-from ..store import Moderator
-from ..throttle import make_throttle
+from ..accounts.moderators import authenticate, end_session, prune_sessions, session_moderator, start_session
+from ..models import Moderator
 from .extension import services
+from .throttle import make_throttle
 
 bp = Blueprint("auth", __name__)
 login_manager = LoginManager()

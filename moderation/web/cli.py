@@ -11,10 +11,8 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
-from ..apikeys import SCOPES, ApiKeyError, create_key, list_keys, revoke_key
-from ..batch import read_records
-from ..comments import comment_context, find_authors
-from ..moderators import (
+from ..accounts.apikeys import SCOPES, ApiKeyError, create_key, list_keys, revoke_key
+from ..accounts.moderators import (
     ROLES,
     ModeratorError,
     create_moderator,
@@ -22,9 +20,19 @@ from ..moderators import (
     list_moderators,
     set_disabled,
 )
+from ..models import Author
 from ..rules import RulesError, load_rules
-from ..store import Author
-from ..webhooks import DATABASE_DOWN, STATES, deliver_due, list_deliveries, retry, retry_failed, run_worker
+from ..workflow.submission import comment_context, find_authors
+from ..workflow.webhooks import (
+    DATABASE_DOWN,
+    STATES,
+    deliver_due,
+    list_deliveries,
+    retry,
+    retry_failed,
+    run_worker,
+)
+from .batch import read_records
 from .extension import services
 from .model_cli import model_cli
 
@@ -52,7 +60,7 @@ def rules_check(path: str | None) -> None:
 @click.option("--dry-run", is_flag=True, help="List what would change; change nothing.")
 def rules_reapply(since_hours: float, dry_run: bool) -> None:
     """Re-run the current rules over recent comments no moderator has decided."""
-    from ..reapply import reapply_rules
+    from ..workflow.reapply import reapply_rules
 
     svc = services()
     result = reapply_rules(svc.sessions, svc.pipeline, svc.notify, since_hours, dry_run)

@@ -15,9 +15,9 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException, NotFound
 
-from ..decisions import DecisionError
 from ..logs import RateLimitedLog
-from ..queue import QueueConflict
+from ..workflow.decisions import DecisionError
+from ..workflow.queue import QueueConflict
 
 
 class ApiError(Exception):

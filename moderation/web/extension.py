@@ -11,13 +11,13 @@ from flask import Flask, current_app
 from sqlalchemy import Engine, MetaData
 from sqlalchemy.orm import Session, sessionmaker
 
-from ..changes import Notify
 from ..database import make_engine, make_sessionmaker
+from ..models import Base
 from ..pipeline import Pipeline
 from ..rules import RulesReloader
 from ..rules.limits import RuleLimits
-from ..store import Base
-from ..webhooks import WebhookConfig
+from ..workflow.audit import Notify
+from ..workflow.webhooks import WebhookConfig
 
 log = logging.getLogger(__name__)
 

@@ -12,14 +12,14 @@ from flask import Blueprint, g, jsonify, request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..authors import AuthorActionError, add_note, author_summary, remove_note, set_flag
-from ..changes import comment_payload
-from ..comments import find_author, get_comment
-from ..decisions import decide, undo
-from ..queue import Filters, claim, claim_next, list_queue, queue_counts
-from ..reports import list_reports, report_comment
-from ..store import AuditEntry, Comment
-from ..webhooks import list_deliveries
+from ..models import AuditEntry, Comment
+from ..workflow.audit import comment_payload
+from ..workflow.authors import AuthorActionError, add_note, author_summary, remove_note, set_flag
+from ..workflow.decisions import decide, undo
+from ..workflow.queue import Filters, claim, claim_next, list_queue, queue_counts
+from ..workflow.reports import list_reports, report_comment
+from ..workflow.submission import find_author, get_comment
+from ..workflow.webhooks import list_deliveries
 from .api import require_key
 from .errors import ApiError
 from .extension import services

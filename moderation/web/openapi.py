@@ -9,7 +9,7 @@ from pydantic.json_schema import models_json_schema
 
 from .. import __version__
 from ..categories import RULE_CATEGORIES, STATUSES
-from ..webhooks import STATES
+from ..workflow.webhooks import STATES
 from .schemas import INT4_MAX, ClaimIn, CommentIn, DecisionIn, NoteIn, ReportIn, ScoreIn
 
 _REF = "#/components/schemas/{model}"

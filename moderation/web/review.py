@@ -14,12 +14,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from ..apikeys import SCOPES, ApiKeyError, create_key, list_keys, revoke_key
-from ..authors import AuthorActionError, add_note, author_summary, remove_note, set_flag
-from ..comments import find_author, get_comment
-from ..decisions import DecisionError, decide, undo
-from ..highlight import pieces
-from ..moderators import (
+from ..accounts.apikeys import SCOPES, ApiKeyError, create_key, list_keys, revoke_key
+from ..accounts.moderators import (
     ROLES,
     ModeratorError,
     create_moderator,
@@ -27,13 +23,17 @@ from ..moderators import (
     list_moderators,
     set_disabled,
 )
-from ..queue import LISTINGS, Filters, QueueConflict, list_queue, listing_query, queue_counts
-from ..reports import list_reports
-from ..stats import summary
-from ..store import AuditEntry, Comment
+from ..models import AuditEntry, Comment
+from ..workflow.authors import AuthorActionError, add_note, author_summary, remove_note, set_flag
+from ..workflow.decisions import DecisionError, decide, undo
+from ..workflow.queue import LISTINGS, Filters, QueueConflict, list_queue, listing_query, queue_counts
+from ..workflow.reports import list_reports
+from ..workflow.stats import summary
+from ..workflow.submission import find_author, get_comment
 from .auth import admin_required
 from .errors import ApiError
 from .extension import services
+from .highlight import pieces
 from .schemas import QueueFilters, parse_query
 
 bp = Blueprint("review", __name__, url_prefix="/review")

@@ -29,9 +29,9 @@ from pydantic_core import PydanticCustomError, core_schema
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.routing import BaseConverter, PathConverter
 
-from ..comments import NewComment
-from ..queue import LISTINGS, QUEUE_STATES, SORTS
-from ..webhooks import STATES
+from ..workflow.queue import LISTINGS, QUEUE_STATES, SORTS
+from ..workflow.submission import NewComment
+from ..workflow.webhooks import STATES
 from .errors import ApiError, PathNotFound
 
 T = TypeVar("T", bound=BaseModel)

@@ -11,7 +11,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from .store import Moderator, ModeratorSession, utcnow
+from ..models import Moderator, ModeratorSession, utcnow
 
 ROLES = ("moderator", "admin")
 MIN_PASSWORD = 10

@@ -17,11 +17,11 @@ from sqlalchemy import Integer, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
-from .pipeline import CommentContext, Pipeline
+from ..models import Article, AuditEntry, Author, Comment, utcnow
+from ..pipeline import CommentContext, Pipeline
+from ..rules import RuleSet
+from ..verdict import AuthorFacts, Verdict
 from .queue import priority, queue_for_status
-from .rules import RuleSet
-from .store import Article, AuditEntry, Author, Comment, utcnow
-from .verdict import AuthorFacts, Verdict
 
 
 @dataclass(frozen=True, slots=True)

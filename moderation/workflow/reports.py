@@ -10,11 +10,11 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from .changes import Notify, lock, record_change
-from .comments import dialect_insert, find_author
+from ..models import AuditEntry, Comment, Report, Reporter, utcnow
+from ..rules.reportpolicy import REPORT_REASONS, ReportPolicy
+from .audit import Notify, lock, record_change
 from .queue import priority
-from .rules.reportpolicy import REPORT_REASONS, ReportPolicy
-from .store import AuditEntry, Comment, Report, Reporter, utcnow
+from .submission import dialect_insert, find_author
 
 
 @dataclass(frozen=True, slots=True)

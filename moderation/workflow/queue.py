@@ -10,8 +10,8 @@ from typing import Any
 from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from .rules.reportpolicy import ReportPolicy
-from .store import Article, Comment, utcnow
+from ..models import Article, Comment, utcnow
+from ..rules.reportpolicy import ReportPolicy
 
 QUEUE_STATES = ("pending", "flagged", "reported")
 LISTINGS = (*QUEUE_STATES, "decided", "approved", "rejected")
@@ -157,10 +157,3 @@ def claim(session: Session, comment: Comment, actor: str, minutes: float = CLAIM
         raise QueueConflict(
             f"{comment.claimed_by} is reviewing this comment until {comment.claimed_until:%H:%M:%S} UTC"
         )
-
-
-def release(session: Session, comment: Comment, actor: str) -> None:
-    """Give up one's claim."""
-    if comment.claimed_by == actor:
-        comment.claimed_by = None
-        comment.claimed_until = None

@@ -34,8 +34,8 @@ from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
-from .logs import RateLimitedLog
-from .store import WebhookDelivery, utcnow
+from ..logs import RateLimitedLog
+from ..models import WebhookDelivery, utcnow
 
 log = logging.getLogger(__name__)
 retry_log = RateLimitedLog(log)

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .store import AuditEntry, Author, AuthorNote, Comment, utcnow
+from ..models import AuditEntry, Author, AuthorNote, Comment, utcnow
 
 FLAGS = {"premoderated": ("premoderate", "unpremoderate"), "banned": ("ban", "unban")}
 

@@ -10,8 +10,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from ..models import AuditEntry, Comment, Report, utcnow
 from .queue import queue_counts
-from .store import AuditEntry, Comment, Report, utcnow
 
 
 def decisions_per_day(session: Session, days: int = 14) -> list[dict[str, Any]]:

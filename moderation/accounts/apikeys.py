@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from .store import ApiKey, utcnow
+from ..models import ApiKey, utcnow
 
 SCOPES = ("submit", "moderate")
 KEY_PREFIX = "mk_"

@@ -10,8 +10,8 @@ from typing import Any
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from .categories import VISIBLE_STATUSES
-from .store import AuditEntry, Comment, WebhookDelivery, utcnow
+from ..categories import VISIBLE_STATUSES
+from ..models import AuditEntry, Comment, WebhookDelivery, utcnow
 
 STATUS_CHANGED = "comment.status_changed"
 

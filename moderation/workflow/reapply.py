@@ -12,11 +12,11 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from .changes import Notify, record_change
-from .comments import comment_context, verdict_columns
+from ..models import Comment, utcnow
+from ..pipeline import Pipeline
+from .audit import Notify, record_change
 from .decisions import adjust_rejections
-from .pipeline import Pipeline
-from .store import Comment, utcnow
+from .submission import comment_context, verdict_columns
 
 
 @dataclass

@@ -9,10 +9,10 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from .changes import Notify, lock, record_change
+from ..models import AuditEntry, Author, Comment, Report, Reporter, utcnow
+from ..rules import RuleSet
+from .audit import Notify, lock, record_change
 from .queue import QueueConflict
-from .rules import RuleSet
-from .store import AuditEntry, Author, Comment, Report, Reporter, utcnow
 
 DECISIONS = ("approve", "reject")
 

@@ -32,8 +32,6 @@ from typing import Any
 
 import re2
 
-from .normalize import Normalized
-
 LEET: dict[str, str] = {
     "a": "a4@^",
     "b": "b8",
@@ -475,8 +473,3 @@ def build_matcher(
         allow_prefixes=tuple(a[:-1] for a in folded_allow if a.endswith("*")),
         plurals=plurals,
     )
-
-
-def original_spans(normalized: Normalized, hits: Iterable[Hit]) -> list[tuple[int, int]]:
-    """Translate hits in the folded text into spans of the original text."""
-    return [normalized.span(h.start, h.end) for h in hits]
