@@ -3,7 +3,7 @@
 # make test  - set up, then run the whole suite (SQLite and PostgreSQL)
 # make bench - benchmarks beside peers, report in bench/results/
 # make soak  - two instances on a throwaway PostgreSQL through chaos; invariants in bench/results/soak.md
-# make lint  - ruff
+# make lint  - ruff, and import-linter (imports only point down the layers)
 
 PYTHON ?= python3
 VENV   := .venv
@@ -34,8 +34,7 @@ model: $(VENV)/.installed
 	@# Rebuild it with: $(FLASK) model train --recipe models/recipe.json (needs ../shared/datasets).
 	MODERATION_MODEL=none $(FLASK) model check
 
-test: setup
-	$(BIN)/ruff check .
+test: setup lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: setup
@@ -51,6 +50,7 @@ soak: setup
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
 
 clean:
 	rm -rf $(VENV) instance/moderation.db* .pytest_cache
