@@ -62,6 +62,8 @@ class Author(Base):
     rejected_count: Mapped[int] = mapped_column(Integer, default=0)
     premoderated: Mapped[bool] = mapped_column(default=False)
     banned: Mapped[bool] = mapped_column(default=False)
+    # A suspension rejects the author's comments like a ban, until this time passes.
+    suspended_until: Mapped[datetime | None]
 
 
 class Article(Base):

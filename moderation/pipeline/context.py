@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 
 from ..categories import Action
 from ..verdict import AuthorFacts, Match, Verdict
@@ -15,14 +16,15 @@ _STRENGTH_OF_STATUS = {action.status: action.strength for action in Action}
 class CommentContext:
     """One comment as the pipeline sees it: the text and, when known, its author.
 
-    ``banned`` and ``premoderated`` are the author's state in the database; an author the
-    database does not know is neither.
+    ``banned``, ``premoderated`` and ``suspended_until`` are the author's state in the database;
+    an author the database does not know is none of them.
     """
 
     text: str
     author: AuthorFacts | None = None
     banned: bool = False
     premoderated: bool = False
+    suspended_until: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

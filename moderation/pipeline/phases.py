@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Protocol
 
 from ..categories import Action
@@ -22,6 +23,7 @@ log = logging.getLogger(__name__)
 
 BANNED_RULE = "author-banned"
 PREMODERATED_RULE = "author-premoderated"
+SUSPENDED_RULE = "author-suspended"
 UNSCORED_RULE = "classifier-unavailable"
 UNSCORED_REASON = "The classifier could not score this comment: held for review"
 
@@ -75,7 +77,8 @@ def _rules_finding(setup: Setup, assessment: Assessment) -> Finding:
 
 
 def author_state(setup: Setup, batch: Sequence[Assessment]) -> Sequence[Finding | None]:
-    """A banned author's comments are rejected; a pre-moderated author's would-be-visible ones held."""
+    """A banned or suspended author's comments are rejected; a pre-moderated author's would-be-visible
+    ones held."""
     return [_author_finding(a) for a in batch]
 
 
@@ -84,6 +87,10 @@ def _author_finding(assessment: Assessment) -> Finding | None:
     if comment.banned:
         match = Match(BANNED_RULE, "", "other", Action.REJECT.value, None, None, None)
         return Finding(Action.REJECT, (match,), ("The author is banned",))
+    if comment.suspended_until is not None and comment.suspended_until > datetime.now(UTC):
+        match = Match(SUSPENDED_RULE, "", "other", Action.REJECT.value, None, None, None)
+        until = f"{comment.suspended_until:%Y-%m-%d %H:%M} UTC"
+        return Finding(Action.REJECT, (match,), (f"The author is suspended until {until}",))
     if comment.premoderated and assessment.verdict.visible:
         match = Match(PREMODERATED_RULE, "", "other", Action.HOLD.value, None, None, None)
         return Finding(Action.HOLD, (match,), ("The author's comments are pre-moderated",))

@@ -31,14 +31,28 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     schemas.init_app(app)  # path converters and the streamed-body limit, before any route
     security.init_app(app)
 
-    from . import api, auth, cli, moderation_api, review
+    from . import (
+        api,
+        auth,
+        cli,
+        moderation_api,
+        review,
+        review_author,
+        review_live,
+        review_search,
+        suspension_api,
+    )
 
     app.register_blueprint(api.bp)
     app.register_blueprint(moderation_api.bp)
+    app.register_blueprint(suspension_api.bp)
     auth.init_app(app)
     auth.csrf.exempt(api.bp)  # the JSON API authenticates with bearer keys, not cookies
     auth.csrf.exempt(moderation_api.bp)
+    auth.csrf.exempt(suspension_api.bp)
     app.register_blueprint(review.bp)
+    for blueprint in (review_search.bp, review_author.bp, review_live.bp):
+        app.register_blueprint(blueprint)
     app.add_url_rule("/", "index", lambda: redirect(url_for("review.home")))
     cli.init_app(app)
     return app

@@ -10,7 +10,7 @@ from pydantic.json_schema import models_json_schema
 from .. import __version__
 from ..categories import RULE_CATEGORIES, STATUSES
 from ..workflow.webhooks import STATES
-from .schemas import INT4_MAX, ClaimIn, CommentIn, DecisionIn, NoteIn, ReportIn, ScoreIn
+from .schemas import INT4_MAX, ClaimIn, CommentIn, DecisionIn, NoteIn, ReportIn, ScoreIn, SuspensionIn
 
 _REF = "#/components/schemas/{model}"
 
@@ -189,6 +189,8 @@ _AUTHOR = {
         "name": _NULLABLE_STR,
         "premoderated": {"type": "boolean"},
         "banned": {"type": "boolean"},
+        "suspended": {"type": "boolean", "description": "a suspension is running now"},
+        "suspended_until": {"type": ["string", "null"], "format": "date-time"},
         "comment_count": {"type": "integer"},
         "rejected_count": {"type": "integer"},
         "notes": {"type": "array", "items": {"type": "object"}},
@@ -456,6 +458,17 @@ def _moderation_paths(secured: list[dict[str, list[str]]]) -> dict[str, Any]:
             "put": _moderate("Reject the author's future comments", "Author", 404, params=author_id),
             "delete": _moderate("Lift the ban", "Author", 404, params=author_id),
         },
+        "/api/v1/authors/{id}/suspension": {
+            "put": _moderate(
+                "Reject the author's comments for a set time; it ends by itself",
+                "Author",
+                404,
+                422,
+                body="SuspensionIn",
+                params=author_id,
+            ),
+            "delete": _moderate("End the suspension now", "Author", 404, params=author_id),
+        },
         "/api/v1/webhooks/deliveries": {
             "get": _moderate(
                 "Webhook deliveries and their state",
@@ -470,7 +483,7 @@ def _moderation_paths(secured: list[dict[str, list[str]]]) -> dict[str, Any]:
 @cache
 def openapi_document() -> dict[str, Any]:
     """Build (once) the OpenAPI document served at /api/v1/openapi.json."""
-    bodies = (CommentIn, ScoreIn, ReportIn, DecisionIn, NoteIn, ClaimIn)
+    bodies = (CommentIn, ScoreIn, ReportIn, DecisionIn, NoteIn, ClaimIn, SuspensionIn)
     _, defs = models_json_schema([(m, "validation") for m in bodies], ref_template=_REF)
     schemas = dict(defs["$defs"])
     schemas.update(

@@ -26,6 +26,7 @@ from ..accounts.moderators import (
 from ..models import AuditEntry, Comment
 from ..workflow.authors import AuthorActionError, add_note, author_summary, remove_note, set_flag
 from ..workflow.decisions import DecisionError, decide, undo
+from ..workflow.moderator_stats import moderator_stats
 from ..workflow.queue import LISTINGS, Filters, QueueConflict, list_queue, listing_query, queue_counts
 from ..workflow.reports import list_reports
 from ..workflow.stats import summary
@@ -34,6 +35,7 @@ from .auth import admin_required
 from .errors import ApiError
 from .extension import services
 from .highlight import pieces
+from .review_live import claim_on_open
 from .schemas import QueueFilters, parse_query
 
 bp = Blueprint("review", __name__, url_prefix="/review")
@@ -115,6 +117,9 @@ def _neighbours(session: Session, comment: Comment, state: str | None) -> tuple[
 @login_required
 def item_view(site_id: str):  # type: ignore[no-untyped-def]
     """Everything about one comment: why it is here, reports, context, author, history."""
+    reviewing = claim_on_open(site_id, current_user.actor)  # opening a queued comment claims it
+    if reviewing:
+        flash(f"{reviewing} is reviewing this comment; deciding it now is refused.", "warning")
     svc = services()
     with svc.sessions() as session:
         comment = get_comment(session, site_id)
@@ -295,13 +300,18 @@ def stats_view():  # type: ignore[no-untyped-def]
     """Queue size, decisions over time, overturned auto-actions per rule, report accuracy."""
     with services().sessions() as session:
         data = summary(session)
+        per_moderator = moderator_stats(session)
     queue_rows = [{"state": state, "n": n} for state, n in data["queue"].items()]
     overturned_rows = [
         {"rule": r["rule"], "overturned": r["overturned"], "upheld": r["decided"] - r["overturned"]}
         for r in data["overturned"][:12]
     ]
     return render_template(
-        "review/stats.html", data=data, queue_rows=queue_rows, overturned_rows=overturned_rows
+        "review/stats.html",
+        data=data,
+        queue_rows=queue_rows,
+        overturned_rows=overturned_rows,
+        per_moderator=per_moderator,
     )
 
 

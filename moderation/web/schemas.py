@@ -161,6 +161,13 @@ class NoteIn(_Body):
     text: Annotated[Text, Field(min_length=1, max_length=2000)]
 
 
+class SuspensionIn(_Body):
+    """PUT /api/v1/authors/{id}/suspension: how long, from now (at most a year; longer is a ban)."""
+
+    hours: Annotated[float, Field(gt=0, le=8760)]
+    note: Annotated[Text, Field(max_length=2000)] | None = None
+
+
 class ClaimIn(_Body):
     """POST /api/v1/queue/next."""
 

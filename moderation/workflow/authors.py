@@ -86,6 +86,9 @@ def author_summary(session: Session, author: Author, recent: int = 20) -> dict[s
         "rejected_count": author.rejected_count,
         "premoderated": author.premoderated,
         "banned": author.banned,
+        # A suspension ends by itself: "suspended" says whether it is still running.
+        "suspended": author.suspended_until is not None and author.suspended_until > utcnow(),
+        "suspended_until": author.suspended_until.isoformat() if author.suspended_until else None,
         "notes": [
             {"id": n.id, "text": n.text, "by": n.created_by, "at": n.created_at.isoformat()} for n in notes
         ],

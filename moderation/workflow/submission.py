@@ -83,7 +83,7 @@ def comment_context(text: str, author: Any, created_at: datetime | None = None) 
     facts = author_facts(author, created_at)
     if author is None:
         return CommentContext(text, facts)
-    return CommentContext(text, facts, author.banned, author.premoderated)
+    return CommentContext(text, facts, author.banned, author.premoderated, author.suspended_until)
 
 
 def find_author(session: Session, site_id: str) -> Author | None:
@@ -126,6 +126,7 @@ def _statements(dialect: str) -> dict[str, Any]:
         authors.c.rejected_count,
         authors.c.premoderated,
         authors.c.banned,
+        authors.c.suspended_until,
     )
     article = insert(articles)
     article = article.on_conflict_do_update(

@@ -1,0 +1,47 @@
+"""Suspending an author through the moderation API (a `moderate` key): like a ban, for a set time."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import Blueprint, g, jsonify, request
+
+from ..workflow.authors import author_summary
+from ..workflow.submission import find_author
+from ..workflow.suspensions import SuspensionError, lift_suspension, suspend
+from .api import require_key
+from .errors import ApiError
+from .extension import services
+from .schemas import SuspensionIn, parse_body
+
+bp = Blueprint("suspension_api", __name__, url_prefix="/api/v1")
+
+
+@bp.put("/authors/<site_id:site_id>/suspension")
+@require_key("moderate")
+def suspend_author(site_id: str):  # type: ignore[no-untyped-def]
+    """Reject the author's comments for ``hours`` from now; replaces a running suspension."""
+    body = parse_body(SuspensionIn, request.get_data(cache=False))
+    with services().sessions() as session, session.begin():
+        author = find_author(session, site_id)
+        if author is None:
+            raise ApiError(404, "not_found", f"no author with id {site_id!r}")
+        try:
+            suspend(session, author, timedelta(hours=body.hours), f"api:{g.caller.name}", body.note)
+        except SuspensionError as exc:
+            raise ApiError(422, "invalid_field", f"hours: {exc}") from None
+        payload = author_summary(session, author)
+    return jsonify(payload)
+
+
+@bp.delete("/authors/<site_id:site_id>/suspension")
+@require_key("moderate")
+def unsuspend_author(site_id: str):  # type: ignore[no-untyped-def]
+    """End the author's suspension now."""
+    with services().sessions() as session, session.begin():
+        author = find_author(session, site_id)
+        if author is None:
+            raise ApiError(404, "not_found", f"no author with id {site_id!r}")
+        lift_suspension(session, author, f"api:{g.caller.name}")
+        payload = author_summary(session, author)
+    return jsonify(payload)
