@@ -3,7 +3,7 @@
 # make test  - set up, then run the whole suite (SQLite and PostgreSQL)
 # make bench - benchmarks beside peers, report in bench/results/
 # make soak  - two instances on a throwaway PostgreSQL through chaos; invariants in bench/results/soak.md
-# make lint  - ruff, and import-linter (imports only point down the layers)
+# make lint  - ruff, import-linter (imports only point down the layers) and mypy on moderation/
 
 PYTHON ?= python3
 VENV   := .venv
@@ -51,6 +51,7 @@ lint: $(VENV)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports --no-cache
+	$(BIN)/mypy
 
 clean:
 	rm -rf $(VENV) instance/moderation.db* .pytest_cache

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -13,6 +13,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Table,
     Text,
     TypeDecorator,
     UniqueConstraint,
@@ -46,6 +47,11 @@ class Base(DeclarativeBase):
     """Base class of every table."""
 
     type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON()}
+
+    if TYPE_CHECKING:
+        # Every model is mapped to a Table (none to a join or subquery); DeclarativeBase declares
+        # the wider FromClause, which insert(), update() and ON CONFLICT builders do not accept.
+        __table__: ClassVar[Table]
 
 
 class Author(Base):

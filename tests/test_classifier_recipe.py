@@ -256,7 +256,8 @@ def test_check_refuses_an_artifact_that_does_not_match_its_sidecar(
     copy.with_suffix(".json").write_text(json.dumps(meta))
     bad = runner.invoke(args=["model", "check", "--model", str(copy)])
     assert bad.exit_code == 1
-    assert "does not match the sha256" in bad.stderr
+    assert bad.stderr.startswith("Error: ") and "does not match the sha256" in bad.stderr
+    assert "flask model train --recipe models/recipe.json" in bad.stderr  # how to build one
 
 
 def test_calibration_stays_within_the_budget_and_buys_recall() -> None:

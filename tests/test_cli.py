@@ -113,3 +113,25 @@ def test_rules_check(app: Flask, tmp_path: Path) -> None:
     result = runner.invoke(args=["rules", "check", str(broken)])
     assert result.exit_code == 1
     assert f"{broken}:5: rule 'x': unknown category 'nope'" in result.output
+
+
+def test_refusals_print_one_error_line_on_stderr_and_exit_nonzero(app: Flask, tmp_path: Path) -> None:
+    runner = app.test_cli_runner()
+    runner.invoke(args=["api-key", "create", "site-a"])
+    refused = {
+        ("api-key", "create", "site-a"): (1, "Error: a key named 'site-a' already exists"),
+        ("api-key", "revoke", "nobody"): (1, "Error: no key named 'nobody'"),
+        ("moderator", "disable", "nobody"): (1, "Error: no moderator 'nobody'"),
+        ("webhooks", "deliver", "--once"): (1, "Error: WEBHOOK_URL is not set"),
+        ("webhooks", "retry", "7"): (1, "Error: no failed delivery 7"),
+        ("webhooks", "retry"): (2, "Error: give a delivery id or --all"),
+        ("webhooks", "retry", "7", "--all"): (2, "Error: give a delivery id or --all"),
+        ("model", "evaluate"): (2, "Error: give --data FILE or --recipe FILE"),
+        ("model", "info", "--model", str(tmp_path / "none.skops")): (1, "Error: "),
+    }
+    for args, (code, message) in refused.items():
+        result = runner.invoke(args=list(args))
+        assert (result.exit_code, result.stdout) == (code, ""), (args, result.output)
+        assert result.stderr.splitlines()[-1].startswith(message), (args, result.stderr)
+    # A usage error also shows how to call the command.
+    assert "Usage: " in runner.invoke(args=["webhooks", "retry"]).stderr

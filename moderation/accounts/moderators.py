@@ -11,6 +11,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from ..database import rowcount
 from ..models import Moderator, ModeratorSession, utcnow
 
 ROLES = ("moderator", "admin")
@@ -121,7 +122,7 @@ def end_session(session: Session, token: str, now: datetime | None = None) -> bo
         .where(ModeratorSession.token_sha256 == _digest(token), ModeratorSession.revoked_at.is_(None))
         .values(revoked_at=now or utcnow())
     )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    return bool(rowcount(result))
 
 
 def revoke_sessions(session: Session, moderator: Moderator, now: datetime | None = None) -> int:
@@ -131,11 +132,11 @@ def revoke_sessions(session: Session, moderator: Moderator, now: datetime | None
         .where(ModeratorSession.moderator_id == moderator.id, ModeratorSession.revoked_at.is_(None))
         .values(revoked_at=now or utcnow())
     )
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    return rowcount(result)
 
 
 def prune_sessions(session: Session, lifetime: timedelta, now: datetime | None = None) -> int:
     """Delete sessions past their lifetime (revoked or not): they can never be used again."""
     cutoff = (now or utcnow()) - lifetime
     result = session.execute(delete(ModeratorSession).where(ModeratorSession.created_at < cutoff))
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    return rowcount(result)

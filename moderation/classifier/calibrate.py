@@ -134,9 +134,9 @@ def choose(
 
     limits = {s: limit(acted[s].sum(), budget[s][0] * margin * len(acted[s])) for s in clean}
     hide_limits = {
-        s: limit(hidden[s].sum(), budget[s][1] * hidden_margin * len(acted[s]))
+        s: limit(hidden[s].sum(), share * hidden_margin * len(acted[s]))
         for s in clean
-        if budget[s][1] is not None
+        if (share := budget[s][1]) is not None
     }
     term_index: dict[str, np.ndarray] = {}
     if terms and "madlibs_not_bad" in clean:
@@ -248,7 +248,7 @@ def write_thresholds(path: Path, thresholds: Mapping[str, float]) -> str:
             current = None
         if current and current not in done and _GTE.search(line):
             value = f"{thresholds[current]:.4f}".rstrip("0").rstrip(".")
-            lines[i] = _GTE.sub(lambda m, v=value: m.group(1) + v, line, count=1)
+            lines[i] = _GTE.sub(rf"\g<1>{value}", line, count=1)
             done.add(current)
     missing = set(thresholds) - done
     if missing:

@@ -190,6 +190,7 @@ def budget_table(sets: EvalSets, outcomes: Outcomes, categories: Sequence[str]) 
             continue
         first = target.sets[0]
         n = len(outcomes.acted[first])
+        value: float | None
         if target.measure in ("acted", "acted_min"):
             value = float(outcomes.acted[first].mean())
         elif target.measure == "hidden":

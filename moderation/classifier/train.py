@@ -130,7 +130,7 @@ def train_and_save(
     files = corpus_files(corpus_dir)
     examples = read_corpus(corpus_dir)
     progress(f"corpus: {len(examples)} comments from {len(files)} files in {corpus_dir}")
-    sources = []
+    sources: list[dict[str, Any]] = []
     for path, fmt in extra:
         rows = read_dataset(path, fmt)
         sources.append({"path": str(path), "format": fmt, "rows": len(rows), "sha256": files_sha256([path])})

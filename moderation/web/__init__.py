@@ -7,10 +7,17 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask, redirect, url_for
+from flask.json.provider import DefaultJSONProvider
 from flask_migrate import Migrate
 
 from ..config import INSTANCE_DIR, PROJECT_ROOT, Config
 from . import errors, extension, schemas, security
+
+
+class _OrderedJSON(DefaultJSONProvider):
+    """JSON responses keep their keys in the order the code builds them."""
+
+    sort_keys = False
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
@@ -20,7 +27,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     if test_config:
         app.config.from_mapping(test_config)
     app.config["MAX_CONTENT_LENGTH"] = app.config["MAX_REQUEST_BYTES"]
-    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.json = _OrderedJSON(app)
     logging.basicConfig(
         level=app.config["LOG_LEVEL"], format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )

@@ -50,8 +50,7 @@ def rules_check(path: str | None) -> None:
     try:
         rules = load_rules(path)
     except RulesError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(1)
+        raise click.ClickException(str(exc)) from exc
     click.echo(f"{path}: {len(rules.rules)} rules, version {rules.version}")
 
 
@@ -92,8 +91,7 @@ def api_key_create(name: str, scopes: tuple[str, ...]) -> None:
         try:
             key = create_key(session, name, scopes)
         except ApiKeyError as exc:
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(1)
+            raise click.ClickException(str(exc)) from exc
     click.echo(key)
     click.echo("Store this key now: it cannot be shown again.", err=True)
 
@@ -115,8 +113,7 @@ def api_key_revoke(name: str) -> None:
         try:
             revoke_key(session, name)
         except ApiKeyError as exc:
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(1)
+            raise click.ClickException(str(exc)) from exc
     click.echo(f"revoked {name}", err=True)
 
 
@@ -154,8 +151,7 @@ def score_cli(
                 batch = []
         _write_verdicts(batch)
     except ValueError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(1)
+        raise click.ClickException(str(exc)) from exc
 
 
 def _write_verdicts(batch: list[dict]) -> None:
@@ -185,8 +181,7 @@ def webhooks_deliver(once: bool, interval: float) -> None:
     """Run the delivery worker: POST due deliveries, retry failures with backoff."""
     svc = services()
     if svc.webhooks is None:
-        click.echo("error: WEBHOOK_URL is not set", err=True)
-        sys.exit(1)
+        raise click.ClickException("WEBHOOK_URL is not set")
 
     def report(counts: dict[str, int]) -> None:
         click.echo(" ".join(f"{k}={v}" for k, v in counts.items()), err=True)
@@ -198,8 +193,7 @@ def webhooks_deliver(once: bool, interval: float) -> None:
     try:
         counts = deliver_due(svc.sessions, svc.webhooks, limit=None)
     except DATABASE_DOWN as exc:
-        click.echo(f"error: the database is unavailable ({type(exc.orig).__name__})", err=True)
-        sys.exit(1)
+        raise click.ClickException(f"the database is unavailable ({type(exc.orig).__name__})") from exc
     if any(counts.values()):
         report(counts)
 
@@ -226,14 +220,12 @@ def webhooks_retry(delivery_id: int | None, all_failed: bool) -> None:
     A failed delivery holds back the later events of its comment until it is re-queued.
     """
     if (delivery_id is None) == (not all_failed):
-        click.echo("error: give a delivery id or --all", err=True)
-        sys.exit(2)
+        raise click.UsageError("give a delivery id or --all")
     with services().sessions() as session, session.begin():
-        if all_failed:
+        if delivery_id is None:  # and so --all
             click.echo(f"re-queued {retry_failed(session)} failed deliveries", err=True)
         elif not retry(session, delivery_id):
-            click.echo(f"error: no failed delivery {delivery_id}", err=True)
-            sys.exit(1)
+            raise click.ClickException(f"no failed delivery {delivery_id}")
 
 
 moderator_cli = AppGroup("moderator", help="Manage review-page accounts.")
@@ -255,8 +247,7 @@ def moderator_create(username: str, role: str, password_stdin: bool) -> None:
         try:
             create_moderator(session, username, password, role)
         except ModeratorError as exc:
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(1)
+            raise click.ClickException(str(exc)) from exc
     click.echo(f"created {role} {username}", err=True)
 
 
@@ -276,8 +267,7 @@ def moderator_disable(username: str, enable: bool) -> None:
     with services().sessions() as session, session.begin():
         moderator = find_moderator(session, username)
         if moderator is None:
-            click.echo(f"error: no moderator {username!r}", err=True)
-            sys.exit(1)
+            raise click.ClickException(f"no moderator {username!r}")
         set_disabled(session, moderator, not enable)
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import shlex
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -129,10 +128,7 @@ def train_command(
     given = _given_options(click.get_current_context())
     if recipe:
         if data or corpus or from_decisions:
-            click.echo(
-                "error: --recipe names all the data; drop --data, --corpus and --from-decisions", err=True
-            )
-            sys.exit(2)
+            raise click.UsageError("--recipe names all the data; drop --data, --corpus and --from-decisions")
         try:
             meta = train_from_recipe(
                 Path(recipe),
@@ -143,8 +139,7 @@ def train_command(
                 progress=_progress,
             )
         except DatasetError as exc:
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(1)
+            raise click.ClickException(str(exc)) from exc
         click.echo(meta["model_version"])
         return
     decided = []
@@ -168,8 +163,7 @@ def train_command(
             extra_label="moderators' decisions",
         )
     except DatasetError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(1)
+        raise click.ClickException(str(exc)) from exc
     click.echo(meta["model_version"])
 
 
@@ -185,14 +179,11 @@ def check_command(model: str | None) -> None:
         artifact.verify_hash(path, meta)
         classifier = artifact.load(path)
     except artifact.ModelError as exc:
-        click.echo(f"error: {exc}", err=True)
-        click.echo(
-            "The shipped model is committed as models/classifier.skops; to build one here run "
+        raise click.ClickException(
+            f"{exc}\nThe shipped model is committed as models/classifier.skops; to build one here run "
             "`flask model train --recipe models/recipe.json` (needs ../shared/datasets) or "
-            "`flask model train` (corpus only).",
-            err=True,
-        )
-        sys.exit(1)
+            "`flask model train` (corpus only)."
+        ) from exc
     click.echo(f"model {classifier.version} ok: {path}", err=True)
     reason = stale_reason(path)
     if reason and reason != "corpus changed":
@@ -249,8 +240,7 @@ def calibrate_command(
             progress=_progress,
         )
     except (artifact.ModelError, DatasetError, RulesError, ValueError) as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(1)
+        raise click.ClickException(str(exc)) from exc
     if as_json:
         click.echo(json.dumps(report, indent=2))
         return
@@ -313,14 +303,12 @@ def evaluate_command(
     from .extension import services
 
     if not data and not recipe:
-        click.echo("error: give --data FILE or --recipe FILE", err=True)
-        sys.exit(2)
+        raise click.UsageError("give --data FILE or --recipe FILE")
     try:
         classifier = artifact.load(_model_path(model))
         examples = [e for path in data for e in read_dataset(Path(path), fmt)]
     except (artifact.ModelError, DatasetError) as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(1)
+        raise click.ClickException(str(exc)) from exc
     if recipe:
         _evaluate_recipe(Path(recipe), Path(datasets) if datasets else None, classifier, loso, as_json)
         if not data:
@@ -354,8 +342,7 @@ def _evaluate_recipe(
         recipe = load_recipe(recipe_path, datasets)
         check_files(recipe)
     except DatasetError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(1)
+        raise click.ClickException(str(exc)) from exc
     split = split_sources(recipe)
     pipeline = services().pipeline
     if pipeline.scorer is None or pipeline.scorer.version != classifier.version:
@@ -392,5 +379,4 @@ def info_command(model: str | None) -> None:
     try:
         click.echo(json.dumps(artifact.read_metadata(_model_path(model)), indent=2))
     except artifact.ModelError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(1)
+        raise click.ClickException(str(exc)) from exc

@@ -68,7 +68,7 @@ def _results(  # type: ignore[no-untyped-def]
     query: SearchQuery,
     args: SearchArgs,
     endpoint: str,
-    endpoint_args: dict[str, str] | None = None,
+    endpoint_args: dict[str, Any] | None = None,
     **extra: Any,
 ):
     svc = services()

@@ -109,8 +109,9 @@ def decide(
     seen = comment.revision
     lock(session, comment)
     _check_fresh(comment, actor, revision, seen)
+    status_before = comment.status
     before = {
-        "status": comment.status,
+        "status": status_before,
         "visible": comment.visible,
         "queue": comment.queue,
         "decided_by": comment.decided_by,
@@ -135,7 +136,7 @@ def decide(
         details={"before": before, "reports": report_ids},
     )
     entry.details = {**(entry.details or {}), "revision_after": comment.revision}
-    adjust_rejections(session, comment, before["status"])
+    adjust_rejections(session, comment, status_before)
     return entry
 
 

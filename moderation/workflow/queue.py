@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVarTuple
 
-from sqlalchemy import Select, func, or_, select, update
+from sqlalchemy import ColumnExpressionArgument, Select, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from ..database import rowcount
 from ..models import Article, Comment, utcnow
 from ..rules.reportpolicy import ReportPolicy
 
@@ -48,7 +49,10 @@ class Filters:
     site_rule: str | None = None
 
 
-def _filtered(query: Select[Any], filters: Filters) -> Select[Any]:
+_Row = TypeVarTuple("_Row")
+
+
+def _filtered(query: Select[*_Row], filters: Filters) -> Select[*_Row]:
     if filters.article:
         query = query.join(Article, Comment.article_id == Article.id).where(
             Article.site_id == filters.article
@@ -60,7 +64,7 @@ def _filtered(query: Select[Any], filters: Filters) -> Select[Any]:
     return query
 
 
-def listing_query(listing: str, filters: Filters, sort: str = "priority") -> Select[Any]:
+def listing_query(listing: str, filters: Filters, sort: str = "priority") -> Select[Comment]:
     """Comments in one listing, in order."""
     query = select(Comment)
     if listing in QUEUE_STATES:
@@ -72,6 +76,7 @@ def listing_query(listing: str, filters: Filters, sort: str = "priority") -> Sel
             Comment.queue.is_(None), Comment.decided_by.is_not(None), Comment.status == listing
         )
     query = _filtered(query, filters)
+    order: tuple[ColumnExpressionArgument[Any], ...]
     if listing in QUEUE_STATES:
         order = {
             "priority": (Comment.priority.desc(), Comment.created_at, Comment.id),
@@ -103,6 +108,7 @@ def queue_counts(session: Session, filters: Filters = Filters()) -> dict[str, in
     query = _filtered(select(Comment.queue, func.count()).where(Comment.queue.is_not(None)), filters)
     counts = dict.fromkeys(QUEUE_STATES, 0)
     for state, count in session.execute(query.group_by(Comment.queue)):
+        assert state is not None  # the query leaves out comments outside the queue
         counts[state] = count
     return counts
 
@@ -143,7 +149,7 @@ def _take(session: Session, comment: Comment, actor: str, now: Any, minutes: flo
         .values(claimed_by=actor, claimed_until=now + timedelta(minutes=minutes))
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount != 1:
+    if rowcount(result) != 1:
         return False
     session.refresh(comment)
     return True

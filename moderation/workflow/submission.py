@@ -7,13 +7,13 @@ becomes the stored columns (tags, queue, priority), for submission and ``rules r
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Integer, bindparam, func, select, update
+from sqlalchemy import Integer, Table, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -56,10 +56,13 @@ def text_digest(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def dialect_insert(session: Session, table: Any):  # type: ignore[no-untyped-def]
+def _insert_for(dialect: str) -> Callable[[Table], postgresql.Insert | sqlite.Insert]:
+    return postgresql.insert if dialect == "postgresql" else sqlite.insert
+
+
+def dialect_insert(session: Session, table: Table) -> postgresql.Insert | sqlite.Insert:
     """INSERT ... ON CONFLICT for the session's dialect."""
-    dialect = session.get_bind().dialect.name
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+    return _insert_for(session.get_bind().dialect.name)(table)
 
 
 def author_facts(author: Any, created_at: datetime | None = None) -> AuthorFacts:
@@ -108,15 +111,15 @@ def get_comment(session: Session, site_id: str) -> Comment | None:
 def _statements(dialect: str) -> dict[str, Any]:
     """The submission's statements, built once per dialect; values are bound at execution,
     so SQLAlchemy compiles each statement once instead of on every comment."""
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    insert = _insert_for(dialect)
     authors, articles, comments = Author.__table__, Article.__table__, Comment.__table__
-    author = insert(authors)
-    author = author.on_conflict_do_update(
+    new_author = insert(authors)
+    author = new_author.on_conflict_do_update(
         index_elements=["site_id"],
         set_={
-            "name": func.coalesce(author.excluded.name, authors.c.name),
+            "name": func.coalesce(new_author.excluded.name, authors.c.name),
             "account_created_at": func.coalesce(
-                author.excluded.account_created_at, authors.c.account_created_at
+                new_author.excluded.account_created_at, authors.c.account_created_at
             ),
         },
     ).returning(
@@ -128,12 +131,12 @@ def _statements(dialect: str) -> dict[str, Any]:
         authors.c.banned,
         authors.c.suspended_until,
     )
-    article = insert(articles)
-    article = article.on_conflict_do_update(
+    new_article = insert(articles)
+    article = new_article.on_conflict_do_update(
         index_elements=["site_id"],
         set_={
-            "title": func.coalesce(article.excluded.title, articles.c.title),
-            "url": func.coalesce(article.excluded.url, articles.c.url),
+            "title": func.coalesce(new_article.excluded.title, articles.c.title),
+            "url": func.coalesce(new_article.excluded.url, articles.c.url),
         },
     ).returning(articles.c.id)
     comment = insert(comments).on_conflict_do_nothing(index_elements=["site_id"]).returning(comments.c.id)

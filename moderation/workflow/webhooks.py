@@ -141,7 +141,7 @@ def _post(config: WebhookConfig, delivery: WebhookDelivery) -> tuple[int | None,
     return status, None if 200 <= status < 300 else f"HTTP {status}"
 
 
-def _next_due(session: Session, after: int) -> Select[tuple[WebhookDelivery]]:
+def _next_due(session: Session, after: int) -> Select[WebhookDelivery]:
     """The first due delivery past ``after`` whose comment has no earlier event unacknowledged."""
     earlier = aliased(WebhookDelivery)
     held = (
