@@ -17,9 +17,11 @@ import pytest
 from conftest import PG_ADMIN, TABLES, post_comment
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import func, select
 from test_webhooks import Receiver, acknowledged_in_order, decide
 
 from moderation.accounts.apikeys import create_key
+from moderation.models import WebhookDelivery
 from moderation.web import create_app
 from moderation.web.extension import services
 from moderation.workflow.webhooks import run_worker
@@ -277,9 +279,16 @@ def test_worker_rides_out_the_database_going_away(pg_app, pg_url: str, caplog) -
         def unavailable() -> bool:
             return any("database unavailable" in r.getMessage() for r in caplog.records)
 
+        def recorded_delivered() -> bool:
+            with svc.sessions() as session:
+                query = select(func.count()).where(WebhookDelivery.state == "delivered")
+                return session.scalar(query) == 1
+
         with caplog.at_level(logging.INFO, logger="moderation.workflow.webhooks"):
             worker.start()
-            wait_for(lambda: len(receiver.hits) == 1)
+            # Cut the database only once the first delivery is stored as done: cut between the
+            # receiver's 200 and that commit, the worker rightly sends it again (at least once).
+            wait_for(lambda: len(receiver.hits) == 1 and recorded_delivered())
             with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
                 admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
                 try:
