@@ -139,6 +139,11 @@ _QUEUE_ITEM = {
                 "decided_at": _NULLABLE_STR,
                 "author_id": _NULLABLE_STR,
                 "article": {"type": ["object", "null"]},
+                "shadow_matches": {
+                    "type": "array",
+                    "description": "what rules in `mode: shadow` would have matched (they never act)",
+                    "items": {"type": "object"},
+                },
                 "reports": {
                     "type": "array",
                     "items": {

@@ -28,6 +28,7 @@ from ..workflow.authors import AuthorActionError, add_note, author_summary, remo
 from ..workflow.decisions import DecisionError, decide, undo
 from ..workflow.queue import LISTINGS, Filters, QueueConflict, list_queue, listing_query, queue_counts
 from ..workflow.reports import list_reports
+from ..workflow.rulehits import shadow_matches
 from ..workflow.stats import summary
 from ..workflow.submission import find_author, get_comment
 from .auth import admin_required
@@ -130,9 +131,11 @@ def item_view(site_id: str):  # type: ignore[no-untyped-def]
             )
         )
         previous_id, next_id = _neighbours(session, comment, state)
+        shadow = shadow_matches(session, comment)
     return render_template(
         "review/item.html",
         item=item,
+        shadow=shadow,
         parent=parent,
         author=author,
         audit=audit,
