@@ -106,6 +106,10 @@ class RuleSet:
                 found[category] = min(found.get(category, 1.0), bound)
         return found
 
+    def classifier_rules(self) -> list[str]:
+        """Ids of the live rules that act from a classifier score (the thresholds drift watches)."""
+        return [r.id for r in self.rules if score_thresholds(r.condition)]
+
     def evaluate(
         self,
         text: str,
