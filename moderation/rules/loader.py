@@ -212,7 +212,7 @@ def parse_rules(
                 raise RulesError(
                     path,
                     line_of(spec, "file", line),
-                    f"word list {name!r}: the file must be inside {str(files_within)!r}",
+                    f"word list {name!r}: the file must be in the rules' folder (or below it)",
                 )
             more, data = _read_wordlist(file_path, str(name), path, line_of(spec, "file", line), limits)
             entries += more

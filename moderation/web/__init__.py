@@ -31,7 +31,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     schemas.init_app(app)  # path converters and the streamed-body limit, before any route
     security.init_app(app)
 
-    from . import api, auth, cli, moderation_api, review, rules_api
+    from . import api, auth, cli, moderation_api, review, rules_admin, rules_api
 
     app.register_blueprint(api.bp)
     app.register_blueprint(moderation_api.bp)
@@ -41,6 +41,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     auth.csrf.exempt(moderation_api.bp)
     auth.csrf.exempt(rules_api.bp)
     app.register_blueprint(review.bp)
+    app.register_blueprint(rules_admin.bp)
     app.add_url_rule("/", "index", lambda: redirect(url_for("review.home")))
     cli.init_app(app)
     return app
