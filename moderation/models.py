@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from sqlalchemy import (
     JSON,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -264,3 +265,31 @@ class ModeratorSession(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_seen_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
+
+
+# The statistics count comments per day; without this index that is a scan of every comment.
+Index("ix_comments_created_at", Comment.created_at)
+
+
+class RuleHit(Base):
+    """One rule that matched one comment, live or in shadow mode, as the comment was last assessed.
+
+    Written with the comment (and again by ``rules reapply``) so per-rule statistics and drift
+    are grouped counts over an index, never a scan of stored verdicts. ``day`` is the comment's
+    UTC day; ``spans`` are ``[start, end]`` offsets into its text (empty for a rule without spans).
+    """
+
+    __tablename__ = "rule_hits"
+    __table_args__ = (
+        UniqueConstraint("comment_id", "rule", "mode"),
+        Index("ix_rule_hits_day_rule", "day", "rule", "mode"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    comment_id: Mapped[int] = mapped_column(ForeignKey("comments.id"))
+    rule: Mapped[str] = mapped_column(String(200))
+    mode: Mapped[str] = mapped_column(String(10))  # live | shadow
+    category: Mapped[str] = mapped_column(String(40))
+    action: Mapped[str] = mapped_column(String(10))
+    spans: Mapped[list[list[int]]] = mapped_column(JSON)
+    day: Mapped[date] = mapped_column(Date)

@@ -32,7 +32,11 @@ class Match:
 
 @dataclass(slots=True)
 class Verdict:
-    """The outcome for one comment."""
+    """The outcome for one comment.
+
+    ``shadow`` holds what rules in ``mode: shadow`` would have matched: recorded for moderators
+    and statistics, never part of the status, and never sent to the site (not in :meth:`to_dict`).
+    """
 
     status: str
     scores: dict[str, float] = field(default_factory=dict)
@@ -40,6 +44,7 @@ class Verdict:
     reasons: list[str] = field(default_factory=list)
     rules_version: str = ""
     model_version: str | None = None
+    shadow: list[Match] = field(default_factory=list)
 
     @property
     def visible(self) -> bool:

@@ -30,6 +30,7 @@ TABLES = ", ".join(
     [
         "moderator_sessions",
         "moderators",
+        "rule_hits",
         "webhook_deliveries",
         "reports",
         "reporters",

@@ -170,7 +170,7 @@ def test_statistics_page_draws_charts(mod: FlaskClient, auth: dict) -> None:
     mod.post("/api/v1/comments/c1/reports", json={"reporter_id": "r", "reason": "insult"}, headers=auth)
     post(mod, "/review/comments/c1/decide", action="approve")
     page = mod.get("/review/stats").get_data(as_text=True)
-    assert page.count("<svg") == 4
+    assert page.count("<svg") == 5  # queue, decisions, overturned, reports, drift
     assert "insult-directed" in page and "100%" in page  # the rule was overturned once out of once
     assert "dismissed" in page
 

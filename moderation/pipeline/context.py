@@ -36,6 +36,7 @@ class Finding:
     reasons: tuple[str, ...] = ()
     scores: Mapping[str, float] | None = None
     model_version: str | None = None
+    shadow: tuple[Match, ...] = ()  # what shadow rules would have matched; never acted on
 
 
 @dataclass(slots=True)
@@ -51,6 +52,7 @@ class Assessment:
         if finding.action.strength > _STRENGTH_OF_STATUS[self.verdict.status]:
             self.verdict.status = finding.action.status
         self.verdict.matches.extend(finding.matches)
+        self.verdict.shadow.extend(finding.shadow)
         for reason in finding.reasons:
             if reason not in self.verdict.reasons:
                 self.verdict.reasons.append(reason)

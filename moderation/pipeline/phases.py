@@ -73,7 +73,8 @@ def _rules_finding(setup: Setup, assessment: Assessment) -> Finding:
     budget = None if setup.time_budget is None else TimeBudget(setup.time_budget)
     comment = assessment.comment
     found = setup.rules.evaluate(comment.text, comment.author, assessment.scores, budget=budget)
-    return Finding(_ACTION_OF_STATUS[found.status], tuple(found.matches), tuple(found.reasons))
+    action = _ACTION_OF_STATUS[found.status]
+    return Finding(action, tuple(found.matches), tuple(found.reasons), shadow=tuple(found.shadow))
 
 
 def author_state(setup: Setup, batch: Sequence[Assessment]) -> Sequence[Finding | None]:

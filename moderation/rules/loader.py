@@ -15,11 +15,22 @@ from ..categories import RULE_CATEGORIES, Action
 from .conditions import ConditionError, ConditionParser
 from .limits import RuleLimits, setting_for
 from .reportpolicy import ReportPolicyError, parse_report_policy
-from .ruleset import REASON_FIELDS, Rule, RuleSet, SiteRule
+from .ruleset import MODES, REASON_FIELDS, Rule, RuleSet, SiteRule
 from .yamlsource import LineDict, item_line, line_of, load_yaml
 
 TOP_KEYS = {"version", "site_rules", "wordlists", "rules", "reports"}
-RULE_KEYS = {"id", "site_rule", "category", "action", "priority", "reason", "when", "enabled", "description"}
+RULE_KEYS = {
+    "id",
+    "site_rule",
+    "category",
+    "action",
+    "priority",
+    "reason",
+    "when",
+    "enabled",
+    "description",
+    "mode",
+}
 SITE_RULE_KEYS = {"title", "description"}
 WORDLIST_KEYS = {"file", "words"}
 _ID = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
@@ -132,11 +143,17 @@ def _check_reason(template: Any, path: str, line: int, rule: str) -> str:
 
 
 def parse_rules(
-    text: str, path: str = "rules.yaml", base: Path | None = None, limits: RuleLimits | None = None
+    text: str,
+    path: str = "rules.yaml",
+    base: Path | None = None,
+    limits: RuleLimits | None = None,
+    files_within: Path | None = None,
 ) -> RuleSet:
     """Validate and compile rules from YAML text; raises RulesError.
 
-    ``limits`` default to the environment's (RULES_MAX_FILE_BYTES, WORDLIST_MAX_*).
+    ``limits`` default to the environment's (RULES_MAX_FILE_BYTES, WORDLIST_MAX_*). With
+    ``files_within``, a word-list ``file`` outside that folder is refused (rules sent over the web
+    must not read the server's other files).
     """
     base = base or Path(path).resolve().parent
     limits = limits or RuleLimits.from_env()
@@ -191,6 +208,12 @@ def parse_rules(
         check_count(len(entries), str(name), path, line, limits)
         if "file" in spec:
             file_path = (base / str(spec["file"])).resolve()
+            if files_within is not None and not file_path.is_relative_to(files_within.resolve()):
+                raise RulesError(
+                    path,
+                    line_of(spec, "file", line),
+                    f"word list {name!r}: the file must be in the rules' folder (or below it)",
+                )
             more, data = _read_wordlist(file_path, str(name), path, line_of(spec, "file", line), limits)
             entries += more
             check_count(len(entries), str(name), path, line, limits)
@@ -205,6 +228,7 @@ def parse_rules(
         raise RulesError(path, line_of(doc, "rules", 1), "rules must be a list")
     parser = ConditionParser(wordlists, limits)
     rules: list[Rule] = []
+    shadow: list[Rule] = []
     seen: set[str] = set()
     for raw in raw_rules:
         line = line_of(raw, default=line_of(raw_rules))
@@ -248,6 +272,14 @@ def parse_rules(
         priority = raw.get("priority", 0)
         if isinstance(priority, bool) or not isinstance(priority, int):
             raise RulesError(path, line_of(raw, "priority"), "priority must be a whole number", rule_id)
+        mode = raw.get("mode", "live")
+        if mode not in MODES:
+            raise RulesError(
+                path,
+                line_of(raw, "mode"),
+                f"unknown mode {mode!r} (use {', '.join(MODES)}: shadow rules are recorded, never acted on)",
+                rule_id,
+            )
         reason = None
         if raw.get("reason") is not None:
             reason = _check_reason(raw["reason"], path, line_of(raw, "reason"), rule_id)
@@ -257,7 +289,7 @@ def parse_rules(
             raise RulesError(path, exc.line or line_of(raw, "when"), str(exc), rule_id) from None
         if raw.get("enabled", True) is False:
             continue
-        rules.append(
+        (shadow if mode == "shadow" else rules).append(
             Rule(
                 rule_id,
                 site_rules[raw["site_rule"]],
@@ -267,13 +299,14 @@ def parse_rules(
                 priority,
                 reason,
                 line,
+                mode,
             )
         )
     try:
         reports = parse_report_policy(doc.get("reports"), line_of(doc, "reports", 1))
     except ReportPolicyError as exc:
         raise RulesError(path, exc.line, str(exc)) from None
-    return RuleSet(rules, site_rules, hasher.hexdigest()[:12], path, tuple(files), reports)
+    return RuleSet(rules, site_rules, hasher.hexdigest()[:12], path, tuple(files), reports, shadow)
 
 
 def load_rules(path: str | Path, limits: RuleLimits | None = None) -> RuleSet:

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ..categories import Action
 from ..text.normalize import normalize
 from ..text.wordmatch import OutOfTime
 from ..verdict import AuthorFacts, Match, Verdict
 from .budget import TimeBudget
-from .conditions import Condition, Subject, score_thresholds
+from .conditions import Condition, Span, Subject, score_thresholds
 from .reportpolicy import ReportPolicy
 
 log = logging.getLogger(__name__)
@@ -26,6 +26,9 @@ class _SafeFormat(dict):
 
 
 REASON_FIELDS = ("rule", "site_rule", "category", "action", "match")
+
+# A live rule acts; a shadow rule is evaluated and recorded (Verdict.shadow) but never acts.
+MODES = ("live", "shadow")
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +52,7 @@ class Rule:
     priority: int = 0
     reason: str | None = None
     line: int = 0
+    mode: str = "live"
 
     def render_reason(self, matched: str | None) -> str:
         """The reason shown to moderators and the site, with fields filled in."""
@@ -66,7 +70,11 @@ class Rule:
 
 @dataclass
 class RuleSet:
-    """Rules ordered by priority (highest first), with their version."""
+    """Rules ordered by priority (highest first), with their version.
+
+    ``rules`` are the live rules; ``shadow`` the rules in ``mode: shadow``, kept apart so that
+    nothing that acts on a comment (or counts thresholds) can see them by mistake.
+    """
 
     rules: list[Rule]
     site_rules: dict[str, SiteRule]
@@ -74,9 +82,15 @@ class RuleSet:
     source: str = ""
     files: tuple[str, ...] = field(default_factory=tuple)
     reports: ReportPolicy = field(default_factory=ReportPolicy)
+    shadow: list[Rule] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.rules.sort(key=lambda r: (-r.priority, r.line))
+        self.shadow.sort(key=lambda r: (-r.priority, r.line))
+
+    def modes(self) -> dict[str, str]:
+        """Each rule's id and mode (live or shadow)."""
+        return {r.id: r.mode for r in (*self.rules, *self.shadow)}
 
     def site_rule(self, key_or_title: str) -> SiteRule | None:
         """A site rule by its key or its title."""
@@ -91,6 +105,10 @@ class RuleSet:
             for category, bound in score_thresholds(rule.condition).items():
                 found[category] = min(found.get(category, 1.0), bound)
         return found
+
+    def classifier_rules(self) -> list[str]:
+        """Ids of the live rules that act from a classifier score (the thresholds drift watches)."""
+        return [r.id for r in self.rules if score_thresholds(r.condition)]
 
     def evaluate(
         self,
@@ -133,20 +151,8 @@ class RuleSet:
                 continue
             if rule.action.strength > strongest.strength:
                 strongest = rule.action
-            first_text = None
-            if spans:
-                for start, end in sorted(set(spans)):
-                    piece = text[start:end]
-                    first_text = first_text or piece
-                    matches.append(
-                        Match(
-                            rule.id, rule.site_rule.title, rule.category, rule.action.value, start, end, piece
-                        )
-                    )
-            else:
-                matches.append(
-                    Match(rule.id, rule.site_rule.title, rule.category, rule.action.value, None, None, None)
-                )
+            hits, first_text = _matches(rule, text, spans)
+            matches.extend(hits)
             reason = rule.render_reason(first_text)
             if reason not in reasons:
                 reasons.append(reason)
@@ -157,4 +163,40 @@ class RuleSet:
             reasons=reasons,
             rules_version=self.version,
             model_version=model_version,
+            shadow=self._shadow_matches(subject, budget),
         )
+
+    def _shadow_matches(self, subject: Subject, budget: TimeBudget | None) -> list[Match]:
+        """What the shadow rules would have matched. They get a budget of their own, so a slow
+        shadow rule cannot hold a comment; past it, the remaining shadow rules are skipped."""
+        if not self.shadow:
+            return []
+        subject = replace(subject, budget=None if budget is None else TimeBudget(budget.seconds))
+        found: list[Match] = []
+        for rule in self.shadow:
+            try:
+                if subject.budget is not None and subject.budget.expired():
+                    raise OutOfTime
+                spans = rule.condition.check(subject)
+            except OutOfTime:
+                log.warning(
+                    "shadow rules ran past their budget at rule %r (version %s); the rest are skipped "
+                    "for a comment of %d characters",
+                    rule.id,
+                    self.version,
+                    len(subject.text),
+                )
+                break
+            if spans is not None:
+                found.extend(_matches(rule, subject.text, spans)[0])
+        return found
+
+
+def _matches(rule: Rule, text: str, spans: list[Span]) -> tuple[list[Match], str | None]:
+    """One match per distinct span (one without a span when the condition has none), and the
+    first matched text (for the reason)."""
+    head = (rule.id, rule.site_rule.title, rule.category, rule.action.value)
+    if not spans:
+        return [Match(*head, None, None, None)], None
+    matches = [Match(*head, start, end, text[start:end]) for start, end in sorted(set(spans))]
+    return matches, next((m.text for m in matches if m.text), None)

@@ -35,11 +35,15 @@ from ..workflow.webhooks import (
 from .batch import read_records
 from .extension import services
 from .model_cli import model_cli
+from .rules_cli import rules_test
 
 
 @click.group("rules", cls=AppGroup)
 def rules_cli() -> None:
     """Work with rules.yaml."""
+
+
+rules_cli.add_command(rules_test)
 
 
 @rules_cli.command("check")

@@ -18,6 +18,7 @@ from ..workflow.authors import AuthorActionError, add_note, author_summary, remo
 from ..workflow.decisions import decide, undo
 from ..workflow.queue import Filters, claim, claim_next, list_queue, queue_counts
 from ..workflow.reports import list_reports, report_comment
+from ..workflow.rulehits import shadow_matches
 from ..workflow.submission import find_author, get_comment
 from ..workflow.webhooks import list_deliveries
 from .api import require_key
@@ -60,6 +61,7 @@ def item_payload(session: Session, comment: Comment, reports: bool = True) -> di
         "claimed_until": comment.claimed_until.isoformat() if comment.claimed_until else None,
         "revision": comment.revision,
         "created_at": comment.created_at.isoformat(),
+        "shadow_matches": shadow_matches(session, comment),
         "article": {"id": comment.article.site_id, "title": comment.article.title, "url": comment.article.url}
         if comment.article
         else None,

@@ -139,6 +139,11 @@ _QUEUE_ITEM = {
                 "decided_at": _NULLABLE_STR,
                 "author_id": _NULLABLE_STR,
                 "article": {"type": ["object", "null"]},
+                "shadow_matches": {
+                    "type": "array",
+                    "description": "what rules in `mode: shadow` would have matched (they never act)",
+                    "items": {"type": "object"},
+                },
                 "reports": {
                     "type": "array",
                     "items": {
@@ -331,6 +336,43 @@ _DELIVERIES = {
 }
 
 
+_SHARE = {"type": ["number", "null"], "minimum": 0, "maximum": 1}
+_RULE_STATS = {
+    "type": "object",
+    "required": ["since", "days", "rules_version", "ready", "rules", "drift"],
+    "properties": {
+        "since": {"type": "string"},
+        "days": {"type": "integer", "description": "UTC days counted, today included"},
+        "rules_version": {"type": "string"},
+        "ready": {"type": "object", "description": "when a shadow rule is ready to go live"},
+        "rules": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["rule", "mode", "hits", "hits_per_day", "decided", "agreed", "overturned"],
+                "properties": {
+                    "rule": {"type": "string"},
+                    "mode": {"type": "string", "enum": ["live", "shadow"]},
+                    "current_mode": {
+                        "type": ["string", "null"],
+                        "description": "null: no longer in rules.yaml",
+                    },
+                    "hits": {"type": "integer"},
+                    "hits_per_day": {"type": "array", "items": {"type": "object"}},
+                    "decided": {"type": "integer", "description": "hits on comments a moderator decided"},
+                    "agreed": {"type": "integer", "description": "of those, rejected by the moderator"},
+                    "overturned": {"type": "integer", "description": "of those, approved by the moderator"},
+                    "agreement": _SHARE,
+                    "interval": {"type": ["array", "null"], "description": "95% Wilson score interval"},
+                    "ready_to_go_live": {"type": "boolean"},
+                },
+            },
+        },
+        "drift": {"type": "object", "description": "per day: share of comments the classifier rules act on"},
+    },
+}
+
+
 def _path_id(name: str = "id") -> dict[str, Any]:
     return {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
 
@@ -499,6 +541,7 @@ def openapi_document() -> dict[str, Any]:
         Author=_AUTHOR,
         AuditLog=_AUDIT,
         Deliveries=_DELIVERIES,
+        RuleStats=_RULE_STATS,
     )
     secured = [{"bearer": []}]
     moderation_paths = _moderation_paths(secured)
@@ -568,6 +611,21 @@ def openapi_document() -> dict[str, Any]:
                 "get": {"summary": "This document", "responses": {"200": {"description": "OpenAPI 3.1"}}}
             },
             **moderation_paths,
+            "/api/v1/rules/stats": {
+                "get": _moderate(
+                    "Per-rule agreement with moderators (live and shadow rules), and drift",
+                    "RuleStats",
+                    422,
+                    params=[
+                        {
+                            "name": "since",
+                            "in": "query",
+                            "description": "window, e.g. 7d (default) or 36h; at most 366d",
+                            "schema": {"type": "string", "pattern": "^[1-9][0-9]{0,4}[hd]$"},
+                        }
+                    ],
+                )
+            },
         },
         "webhooks": _WEBHOOKS,
     }

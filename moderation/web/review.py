@@ -29,6 +29,8 @@ from ..workflow.decisions import DecisionError, decide, undo
 from ..workflow.moderator_stats import moderator_stats
 from ..workflow.queue import LISTINGS, Filters, QueueConflict, list_queue, listing_query, queue_counts
 from ..workflow.reports import list_reports
+from ..workflow.rulehits import shadow_matches
+from ..workflow.rulestats import READY_AGREEMENT, READY_MIN_DECIDED, drift, rule_stats
 from ..workflow.stats import summary
 from ..workflow.submission import find_author, get_comment
 from .auth import admin_required
@@ -40,6 +42,8 @@ from .schemas import QueueFilters, parse_query
 
 bp = Blueprint("review", __name__, url_prefix="/review")
 PER_PAGE = 25
+RULE_STATS_DAYS = 30  # per-rule agreement needs decisions: a month of them
+DRIFT_DAYS = 14
 
 
 def _listing_args() -> QueueFilters:
@@ -135,9 +139,11 @@ def item_view(site_id: str):  # type: ignore[no-untyped-def]
             )
         )
         previous_id, next_id = _neighbours(session, comment, state)
+        shadow = shadow_matches(session, comment)
     return render_template(
         "review/item.html",
         item=item,
+        shadow=shadow,
         parent=parent,
         author=author,
         audit=audit,
@@ -298,9 +304,13 @@ def author_flag(author_id: str):  # type: ignore[no-untyped-def]
 @login_required
 def stats_view():  # type: ignore[no-untyped-def]
     """Queue size, decisions over time, overturned auto-actions per rule, report accuracy."""
-    with services().sessions() as session:
+    svc = services()
+    rules = svc.pipeline.rules
+    with svc.sessions() as session:
         data = summary(session)
         per_moderator = moderator_stats(session)
+        rule_rows = rule_stats(session, RULE_STATS_DAYS, rules.modes())
+        drifted = drift(session, rules.classifier_rules(), DRIFT_DAYS)
     queue_rows = [{"state": state, "n": n} for state, n in data["queue"].items()]
     overturned_rows = [
         {"rule": r["rule"], "overturned": r["overturned"], "upheld": r["decided"] - r["overturned"]}
@@ -312,6 +322,12 @@ def stats_view():  # type: ignore[no-untyped-def]
         queue_rows=queue_rows,
         overturned_rows=overturned_rows,
         per_moderator=per_moderator,
+        rule_rows=rule_rows,
+        rule_days=RULE_STATS_DAYS,
+        ready_agreement=READY_AGREEMENT,
+        ready_min=READY_MIN_DECIDED,
+        drift=drifted,
+        drift_rows=[{"day": d["day"][5:], "pct": round((d["share"] or 0) * 100, 1)} for d in drifted["days"]],
     )
 
 

@@ -16,6 +16,7 @@ from ..models import Comment, utcnow
 from ..pipeline import Pipeline
 from .audit import Notify, record_change
 from .decisions import adjust_rejections
+from .rulehits import replace_hits
 from .submission import comment_context, verdict_columns
 
 
@@ -54,6 +55,10 @@ def reapply_rules(
             last_id = comments[-1].id
             verdicts = pipeline.run([comment_context(c.text, c.author) for c in comments])
             rules = pipeline.rules
+            if not dry_run:
+                # Every re-assessed comment's hits follow the rules now in force (a new shadow
+                # rule starts counting on recent comments), even where the status stays.
+                replace_hits(session, list(zip(comments, verdicts, strict=True)))
             for comment, verdict in zip(comments, verdicts, strict=True):
                 result.checked += 1
                 if comment.queue == "reported" and verdict.status in ("approved", "flagged"):

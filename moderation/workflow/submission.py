@@ -22,6 +22,7 @@ from ..pipeline import CommentContext, Pipeline
 from ..rules import RuleSet
 from ..verdict import AuthorFacts, Verdict
 from .queue import priority, queue_for_status
+from .rulehits import record_hits
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,6 +246,7 @@ def submit_comment(
         session.execute(
             statements["counters"], {"author_pk": author.id, "rejected": int(verdict.status == "rejected")}
         )
+        record_hits(session, inserted, now.date(), verdict)
         # A detached copy for the response: reading the row back would cost another query.
         return Submitted(Comment(id=inserted, **values), created=True)
 
