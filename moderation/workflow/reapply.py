@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..models import Comment, utcnow
-from ..pipeline import Pipeline
+from ..pipeline import ParallelPipeline, Pipeline
 from .audit import Notify, record_change
 from .decisions import adjust_rejections
 from .submission import comment_context, verdict_columns
@@ -34,8 +34,24 @@ def reapply_rules(
     since_hours: float = 24,
     dry_run: bool = False,
     batch: int = 500,
+    jobs: int = 1,
 ) -> ReapplyResult:
-    """Re-assess comments stored in the last ``since_hours`` that no moderator has decided."""
+    """Re-assess comments stored in the last ``since_hours`` that no moderator has decided.
+
+    ``jobs`` worker processes share each batch's scoring; the database work stays here.
+    """
+    with ParallelPipeline(pipeline, jobs) as parallel:
+        return _reapply(sessions, parallel, notify, since_hours, dry_run, batch)
+
+
+def _reapply(
+    sessions: sessionmaker[Session],
+    pipeline: ParallelPipeline,
+    notify: Notify,
+    since_hours: float,
+    dry_run: bool,
+    batch: int,
+) -> ReapplyResult:
     result = ReapplyResult()
     since = utcnow() - timedelta(hours=since_hours)
     last_id = 0
@@ -53,7 +69,7 @@ def reapply_rules(
                 return result
             last_id = comments[-1].id
             verdicts = pipeline.run([comment_context(c.text, c.author) for c in comments])
-            rules = pipeline.rules
+            rules = pipeline.pipeline.rules
             for comment, verdict in zip(comments, verdicts, strict=True):
                 result.checked += 1
                 if comment.queue == "reported" and verdict.status in ("approved", "flagged"):
