@@ -37,8 +37,11 @@ class CompactTfidfVectorizer(TfidfVectorizer):
     """A TfidfVectorizer that saves its vocabulary as one array of terms.
 
     skops writes a plain dict entry by entry into its JSON schema (tens of
-    megabytes, seconds to load); an array of terms is written as one .npy
-    and rebuilt into the dict on load.
+    megabytes, seconds to load); the terms are written as one array of UTF-8
+    bytes, newline-separated (a fixed-width string array of the same terms is
+    padded to the longest word pair: 35 MB to inflate on every start), and
+    rebuilt into the dict on load. Artifacts written with the older ``terms_``
+    string array still load.
     """
 
     def __getstate__(self) -> dict[str, Any]:
@@ -51,14 +54,22 @@ class CompactTfidfVectorizer(TfidfVectorizer):
             terms = [""] * len(vocabulary)
             for term, index in vocabulary.items():
                 terms[index] = term
-            state["terms_"] = np.array(terms, dtype=str)
+            if any("\n" in term for term in terms):
+                raise ValueError("a vocabulary term contains a newline")
+            state["terms_utf8_"] = np.frombuffer("\n".join(terms).encode("utf-8"), dtype=np.uint8)
+            state["n_terms_"] = len(terms)
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         state = dict(state)
+        packed = state.pop("terms_utf8_", None)
+        count = state.pop("n_terms_", None)
         terms = state.pop("terms_", None)
         super().__setstate__(state)
-        if terms is not None:
+        if packed is not None:
+            words = packed.tobytes().decode("utf-8").split("\n") if count else []
+            self.vocabulary_ = dict(zip(words, range(len(words)), strict=True))
+        elif terms is not None:
             self.vocabulary_ = {term: index for index, term in enumerate(terms.tolist())}
 
     def transform(self, raw_documents: Any) -> sp.csr_matrix:
