@@ -113,10 +113,42 @@ def test_fast_tfidf_transform_equals_sklearns(tiny_model: Path) -> None:
     from sklearn.feature_extraction.text import TfidfVectorizer
 
     clf = artifact.load(tiny_model)
-    texts = ["you pathetic idiot idiot", "Thanks for the clear reporting", "", "zzzz unknown words only", "a"]
+    texts = [
+        "you pathetic idiot idiot",
+        "Thanks for the clear reporting",
+        "",
+        "zzzz unknown words only",
+        "a",
+        "tabs\tand\nnew lines  and   runs of spaces",
+        "idiot " * 300,
+        "ünïcödé wörds, ½ and emoji 🙂 stay",
+    ]
     prepared = clf.pipeline.named_steps["prepare"].transform(texts)
     for _, vectorizer in clf.pipeline.named_steps["features"].transformer_list[:2]:
         fast = vectorizer.transform(prepared)
         slow = TfidfVectorizer.transform(vectorizer, prepared)
         assert fast.shape == slow.shape
         assert np.allclose(fast.toarray(), slow.toarray(), atol=1e-6)
+        again = vectorizer.transform(prepared)  # now from the per-word cache
+        assert np.allclose(again.toarray(), slow.toarray(), atol=1e-6)
+
+
+def test_vocabulary_is_saved_as_packed_text_and_old_artifacts_still_load(tiny_model: Path) -> None:
+    import numpy as np
+
+    from moderation.classifier.estimators import CompactTfidfVectorizer
+
+    clf = artifact.load(tiny_model)
+    for _, vectorizer in clf.pipeline.named_steps["features"].transformer_list[:2]:
+        state = vectorizer.__getstate__()
+        assert "vocabulary_" not in state and state["terms_utf8_"].dtype == np.uint8
+        restored = CompactTfidfVectorizer.__new__(CompactTfidfVectorizer)
+        restored.__setstate__(state)
+        assert restored.vocabulary_ == vectorizer.vocabulary_
+
+        terms = sorted(vectorizer.vocabulary_, key=vectorizer.vocabulary_.__getitem__)
+        old = {k: v for k, v in state.items() if k not in ("terms_utf8_", "n_terms_")}
+        old["terms_"] = np.array(terms, dtype=str)  # how artifacts were written before
+        restored_old = CompactTfidfVectorizer.__new__(CompactTfidfVectorizer)
+        restored_old.__setstate__(old)
+        assert restored_old.vocabulary_ == vectorizer.vocabulary_

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import itertools
 import sys
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -35,67 +37,127 @@ class CompactTfidfVectorizer(TfidfVectorizer):
     """A TfidfVectorizer that saves its vocabulary as one array of terms.
 
     skops writes a plain dict entry by entry into its JSON schema (tens of
-    megabytes, seconds to load); an array of terms is written as one .npy
-    and rebuilt into the dict on load.
+    megabytes, seconds to load); the terms are written as one array of UTF-8
+    bytes, newline-separated (a fixed-width string array of the same terms is
+    padded to the longest word pair: 35 MB to inflate on every start), and
+    rebuilt into the dict on load. Artifacts written with the older ``terms_``
+    string array still load.
     """
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(super().__getstate__())
         state.pop("stop_words_", None)  # only explains which terms were dropped
         state.pop("_analyzer_cache", None)  # rebuilt on first use
+        state.pop("_word_ids_cache", None)
         vocabulary = state.pop("vocabulary_", None)
         if vocabulary is not None:
             terms = [""] * len(vocabulary)
             for term, index in vocabulary.items():
                 terms[index] = term
-            state["terms_"] = np.array(terms, dtype=str)
+            if any("\n" in term for term in terms):
+                raise ValueError("a vocabulary term contains a newline")
+            state["terms_utf8_"] = np.frombuffer("\n".join(terms).encode("utf-8"), dtype=np.uint8)
+            state["n_terms_"] = len(terms)
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         state = dict(state)
+        packed = state.pop("terms_utf8_", None)
+        count = state.pop("n_terms_", None)
         terms = state.pop("terms_", None)
         super().__setstate__(state)
-        if terms is not None:
+        if packed is not None:
+            words = packed.tobytes().decode("utf-8").split("\n") if count else []
+            self.vocabulary_ = dict(zip(words, range(len(words)), strict=True))
+        elif terms is not None:
             self.vocabulary_ = {term: index for index, term in enumerate(terms.tolist())}
 
     def transform(self, raw_documents: Any) -> sp.csr_matrix:
         """The same matrix as TfidfVectorizer.transform, without its per-call validation.
 
         Scoring one comment at a time made sklearn's checks cost more than the counting.
-        Supports what build_pipeline uses: l2 norm, idf, optional sublinear tf.
+        Supports what build_pipeline uses: l2 norm, idf, optional sublinear tf. Character
+        n-grams inside word boundaries (``char_wb``) are counted per word: a word's feature ids
+        are computed once and kept in a per-process cache, so the words a comment section
+        repeats all day (Zipf) cost one dictionary lookup instead of every n-gram's.
         """
         if self.norm != "l2" or not self.use_idf or self.binary:
             return super().transform(raw_documents)
+        if self.analyzer == "char_wb" and self.tokenizer is None and self.preprocessor is None:
+            rows, columns, indptr = self._count_char_wb(raw_documents)
+        else:
+            rows, columns, indptr = self._count_terms(raw_documents)
+        n_rows = len(indptr) - 1
+        counts = sp.csr_matrix(
+            (np.ones(len(columns), dtype=np.float64), (rows, columns)), shape=(n_rows, len(self.vocabulary_))
+        )  # duplicates summed: each cell is a term's count in the comment
+        data = counts.data
+        if self.sublinear_tf:
+            np.log(data, out=data)
+            data += 1
+        data *= self.idf_[counts.indices]
+        row_of = np.repeat(np.arange(n_rows), np.diff(counts.indptr))
+        norms = np.sqrt(np.bincount(row_of, weights=data * data, minlength=n_rows))
+        norms[norms == 0] = 1
+        data /= norms[row_of]
+        counts.data = data.astype(self.dtype)
+        return counts
+
+    def _count_terms(self, raw_documents: Any) -> tuple[np.ndarray, np.ndarray, list[int]]:
         analyze = self.__dict__.get("_analyzer_cache")
         if analyze is None:
             analyze = self._analyzer_cache = self.build_analyzer()
         vocabulary = self.vocabulary_
         indptr = [0]
-        indices: list[int] = []
-        values: list[int] = []
+        columns: list[int] = []
         for document in raw_documents:
-            counts: dict[int, int] = {}
-            for term in analyze(document):
-                index = vocabulary.get(term)
-                if index is not None:
-                    counts[index] = counts.get(index, 0) + 1
-            indices.extend(counts)
-            values.extend(counts.values())
-            indptr.append(len(indices))
-        data = np.asarray(values, dtype=np.float64)
-        if self.sublinear_tf:
-            np.log(data, out=data)
-            data += 1
-        columns = np.asarray(indices, dtype=np.int32)
-        data *= self.idf_[columns]
-        row_of = np.repeat(np.arange(len(indptr) - 1), np.diff(indptr))
-        norms = np.sqrt(np.bincount(row_of, weights=data * data, minlength=len(indptr) - 1))
-        norms[norms == 0] = 1
-        data /= norms[row_of]
-        shape = (len(indptr) - 1, len(vocabulary))
-        return sp.csr_matrix(
-            (data.astype(self.dtype), columns, np.asarray(indptr, dtype=np.int32)), shape=shape
-        )
+            terms = analyze(document)
+            columns.extend(map(vocabulary.get, terms, itertools.repeat(-1, len(terms))))
+            indptr.append(len(columns))
+        return _known(indptr, columns)
+
+    def _count_char_wb(self, raw_documents: Any) -> tuple[np.ndarray, np.ndarray, list[int]]:
+        word_ids = self.__dict__.get("_word_ids_cache")
+        if word_ids is None:
+            word_ids = self._word_ids_cache = functools.lru_cache(maxsize=WORD_CACHE_SIZE)(self._word_ids)
+        lower = self.lowercase
+        indptr = [0]
+        pieces: list[np.ndarray] = []
+        total = 0
+        for document in raw_documents:
+            if not isinstance(document, str):
+                raise ValueError(f"expected a string, got {type(document).__name__}")
+            for word in (document.lower() if lower else document).split():
+                ids = word_ids(word)
+                pieces.append(ids)
+                total += len(ids)
+            indptr.append(total)
+        columns = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.int32)
+        return _rows(indptr), columns, indptr
+
+    def _word_ids(self, word: str) -> np.ndarray:
+        """Feature ids of one word's character n-grams, exactly as ``_char_wb_ngrams`` makes them."""
+        grams = self._char_wb_ngrams(word)
+        array = np.fromiter(map(self.vocabulary_.get, grams, itertools.repeat(-1)), np.int32, len(grams))
+        array = array[array >= 0]
+        array.flags.writeable = False
+        return array
+
+
+# Distinct words whose character n-gram ids each process keeps (about 300 bytes each).
+WORD_CACHE_SIZE = 50_000
+
+
+def _rows(indptr: list[int]) -> np.ndarray:
+    bounds = np.asarray(indptr, dtype=np.int64)
+    return np.repeat(np.arange(len(bounds) - 1, dtype=np.int32), np.diff(bounds))
+
+
+def _known(indptr: list[int], columns: list[int]) -> tuple[np.ndarray, np.ndarray, list[int]]:
+    """Rows and columns of the terms in the vocabulary (the others were looked up as -1)."""
+    all_columns = np.asarray(columns, dtype=np.int32)
+    keep = all_columns >= 0
+    return _rows(indptr)[keep], all_columns[keep], indptr
 
 
 class CalibratedLinearMultiLabel(ClassifierMixin, BaseEstimator):

@@ -84,6 +84,7 @@ class LexiconFeatures(TransformerMixin, BaseEstimator):
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
         state.pop("_cache", None)  # a memo, rebuilt as comments are scored
+        state.pop("_phrase_firsts", None)
         return state
 
     def _token_hits(self, token: str) -> tuple[int, ...]:
@@ -101,9 +102,15 @@ class LexiconFeatures(TransformerMixin, BaseEstimator):
         return found
 
     def _hits(self, tokens: list[str]) -> list[tuple[int, ...]]:
-        hits = [self._token_hits(token) for token in tokens]
+        get = self.__dict__.setdefault("_cache", {}).get
+        hits = [found if (found := get(token)) is not None else self._token_hits(token) for token in tokens]
         if self.phrases_:
+            firsts = self.__dict__.get("_phrase_firsts")
+            if firsts is None:
+                firsts = self._phrase_firsts = frozenset(p.split()[0] for p in self.phrases_)
             for i in range(len(tokens)):
+                if tokens[i] not in firsts:
+                    continue
                 for n in self.phrase_lengths_:
                     if i + n <= len(tokens):
                         extra = self.phrases_.get(" ".join(tokens[i : i + n]))

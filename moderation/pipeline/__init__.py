@@ -6,7 +6,8 @@ Submission, ``POST /api/v1/score``, ``flask score`` and ``flask rules reapply`` 
 """
 
 from .context import CommentContext, Finding
+from .parallel import ParallelPipeline, available_cores
 from .phases import PHASES, Scorer
 from .run import Pipeline
 
-__all__ = ["PHASES", "CommentContext", "Finding", "Pipeline", "Scorer"]
+__all__ = ["PHASES", "CommentContext", "Finding", "ParallelPipeline", "Pipeline", "Scorer", "available_cores"]

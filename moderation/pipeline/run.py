@@ -34,6 +34,12 @@ class Pipeline:
             return self._rules
         return self._rules.rules
 
+    def frozen(self) -> Pipeline:
+        """A copy that keeps the rules in force now, whatever reloads later (for worker processes)."""
+        copy = Pipeline(self.rules, self.scorer, self.model_required, self.model_error)
+        copy.time_budget = self.time_budget
+        return copy
+
     def run(self, comments: Sequence[CommentContext]) -> list[Verdict]:
         """The machine verdict for each comment: every phase in order, merged by one rule."""
         setup = Setup(self.rules, self.scorer, self.model_required, self.time_budget)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import sys
+from collections import deque
+from collections.abc import Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import click
 from flask import Flask, current_app
@@ -21,6 +24,7 @@ from ..accounts.moderators import (
     set_disabled,
 )
 from ..models import Author
+from ..pipeline import CommentContext, ParallelPipeline, available_cores
 from ..rules import RulesError, load_rules
 from ..workflow.submission import comment_context, find_authors
 from ..workflow.webhooks import (
@@ -33,7 +37,7 @@ from ..workflow.webhooks import (
     run_worker,
 )
 from .batch import read_records
-from .extension import services
+from .extension import Services, services
 from .model_cli import model_cli
 from .rules_cli import rules_test
 
@@ -61,12 +65,20 @@ def rules_check(path: str | None) -> None:
 @rules_cli.command("reapply")
 @click.option("--since-hours", default=24.0, show_default=True, help="Only comments stored this recently.")
 @click.option("--dry-run", is_flag=True, help="List what would change; change nothing.")
-def rules_reapply(since_hours: float, dry_run: bool) -> None:
+@click.option(
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Worker processes that score each batch (default: every core this process may use).",
+)
+def rules_reapply(since_hours: float, dry_run: bool, jobs: int | None) -> None:
     """Re-run the current rules over recent comments no moderator has decided."""
     from ..workflow.reapply import reapply_rules
 
     svc = services()
-    result = reapply_rules(svc.sessions, svc.pipeline, svc.notify, since_hours, dry_run)
+    result = reapply_rules(
+        svc.sessions, svc.pipeline, svc.notify, since_hours, dry_run, jobs=jobs or available_cores()
+    )
     for site_id, before, after in result.changed:
         click.echo(f"{site_id}\t{before} -> {after}")
     verb = "would change" if dry_run else "changed"
@@ -138,41 +150,58 @@ def api_key_revoke(name: str) -> None:
     "--author-column", default="author", show_default=True, help="CSV column with the author's id, if any."
 )
 @click.option("--batch-size", default=256, show_default=True, help="Comments scored at once.")
+@click.option(
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Worker processes (default: every core this process may use). Output keeps the input order.",
+)
 def score_cli(
-    source: IO[str], fmt: str, text_column: str, id_column: str, author_column: str, batch_size: int
+    source: IO[str],
+    fmt: str,
+    text_column: str,
+    id_column: str,
+    author_column: str,
+    batch_size: int,
+    jobs: int | None,
 ) -> None:
     """Write one verdict per input comment as JSON lines; nothing is stored.
 
     A record with an author id gets that author's ban or pre-moderation, as a submission would.
+    The input is read as a stream: a file of any length runs in bounded memory.
     """
     name = getattr(source, "name", "-")
+    svc = services()
+    records = read_records(source, fmt, Path(name).suffix, text_column, id_column, author_column)
+    pending: deque[list[dict[str, Any]]] = deque()
+
+    def batches() -> Iterator[list[CommentContext]]:
+        while batch := list(itertools.islice(records, batch_size)):
+            pending.append(batch)
+            yield _contexts(svc, batch)
+
+    out = sys.stdout
     try:
-        batch: list[dict] = []
-        for record in read_records(source, fmt, Path(name).suffix, text_column, id_column, author_column):
-            batch.append(record)
-            if len(batch) >= batch_size:
-                _write_verdicts(batch)
-                batch = []
-        _write_verdicts(batch)
+        with ParallelPipeline(svc.pipeline, jobs or available_cores()) as parallel:
+            for verdicts in parallel.stream(batches()):
+                batch = pending.popleft()
+                for record, verdict in zip(batch, verdicts, strict=True):
+                    line = verdict.to_dict()
+                    if "id" in record:
+                        line = {"id": record["id"], **line}
+                    out.write(json.dumps(line, ensure_ascii=False) + "\n")
+                out.flush()
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
 
 
-def _write_verdicts(batch: list[dict]) -> None:
-    if not batch:
-        return
-    svc = services()
+def _contexts(svc: Services, batch: list[dict[str, Any]]) -> list[CommentContext]:
     known: dict[str, Author] = {}
     wanted = {r["author"] for r in batch if "author" in r}
     if wanted:
         with svc.sessions() as session:
             known = find_authors(session, wanted)
-    verdicts = svc.pipeline.run([comment_context(r["text"], known.get(r.get("author", ""))) for r in batch])
-    out = sys.stdout
-    for record, verdict in zip(batch, verdicts, strict=True):
-        line = {"id": record.get("id"), **verdict.to_dict()} if "id" in record else verdict.to_dict()
-        out.write(json.dumps(line, ensure_ascii=False) + "\n")
-    out.flush()
+    return [comment_context(r["text"], known.get(r.get("author", ""))) for r in batch]
 
 
 webhooks_cli = AppGroup("webhooks", help="Deliver and inspect webhook deliveries.")

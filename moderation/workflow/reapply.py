@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..models import Comment, utcnow
-from ..pipeline import Pipeline
+from ..pipeline import ParallelPipeline, Pipeline
 from .audit import Notify, record_change
 from .decisions import adjust_rejections
 from .rulehits import replace_hits
@@ -35,8 +35,24 @@ def reapply_rules(
     since_hours: float = 24,
     dry_run: bool = False,
     batch: int = 500,
+    jobs: int = 1,
 ) -> ReapplyResult:
-    """Re-assess comments stored in the last ``since_hours`` that no moderator has decided."""
+    """Re-assess comments stored in the last ``since_hours`` that no moderator has decided.
+
+    ``jobs`` worker processes share each batch's scoring; the database work stays here.
+    """
+    with ParallelPipeline(pipeline, jobs) as parallel:
+        return _reapply(sessions, parallel, notify, since_hours, dry_run, batch)
+
+
+def _reapply(
+    sessions: sessionmaker[Session],
+    pipeline: ParallelPipeline,
+    notify: Notify,
+    since_hours: float,
+    dry_run: bool,
+    batch: int,
+) -> ReapplyResult:
     result = ReapplyResult()
     since = utcnow() - timedelta(hours=since_hours)
     last_id = 0
@@ -54,7 +70,7 @@ def reapply_rules(
                 return result
             last_id = comments[-1].id
             verdicts = pipeline.run([comment_context(c.text, c.author) for c in comments])
-            rules = pipeline.rules
+            rules = pipeline.pipeline.rules
             if not dry_run:
                 # Every re-assessed comment's hits follow the rules now in force (a new shadow
                 # rule starts counting on recent comments), even where the status stays.
