@@ -1,0 +1,113 @@
+"""The fast scoring paths give what the straightforward ones give: on the shipped model and
+rules, over a fixed sample of realistic comments, the verdicts are the same and the scores agree
+to 1e-6 with scikit-learn's own feature extraction."""
+
+from __future__ import annotations
+
+import re
+import string
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+from bench.generate import generate
+from moderation.classifier import artifact
+from moderation.config import PROJECT_ROOT
+from moderation.pipeline import CommentContext, Pipeline
+from moderation.rules import load_rules
+from moderation.text import textstats
+
+EDGE_CASES = [
+    "",
+    "a",
+    "x" * 10_000,
+    "idiot " * 500,
+    "Ünïcödé wörds, ½, emoji 🙂 and a zero\u200bwidth space",
+    "tabs\tand\nnew lines  and   runs of spaces",
+    "f u c k you, sh1t, a$$, fuuuuuck",
+    "SHOUTING IN CAPITALS IS NOT AN ARGUMENT, YOU KNOW",
+    "see http://a.example.com, www.b.org and c.net",
+]
+
+
+class SklearnScorer:
+    """The shipped model scored through scikit-learn's own TfidfVectorizer.transform."""
+
+    def __init__(self, classifier: artifact.Classifier) -> None:
+        self.classifier = classifier
+        self.version = classifier.version
+
+    def predict_proba(self, texts: list[str]) -> np.ndarray:
+        steps = self.classifier.pipeline.named_steps
+        prepared = steps["prepare"].transform(texts)
+        blocks = [
+            TfidfVectorizer.transform(step, prepared)
+            if hasattr(step, "vocabulary_")
+            else step.transform(prepared)
+            for _, step in steps["features"].transformer_list
+        ]
+        return steps["model"].predict_proba(sp.hstack(blocks, format="csr"))
+
+    def score(self, texts: list[str]) -> list[dict[str, float]]:
+        rows = self.predict_proba(list(texts))
+        return [dict(zip(self.classifier.categories, map(float, row), strict=True)) for row in rows]
+
+
+@pytest.fixture(scope="module")
+def shipped() -> artifact.Classifier:
+    return artifact.load(artifact.DEFAULT_MODEL)
+
+
+@pytest.fixture(scope="module")
+def sample() -> list[str]:
+    return generate(1500, seed=5) + EDGE_CASES
+
+
+def test_scores_match_scikit_learns_features(shipped: artifact.Classifier, sample: list[str]) -> None:
+    fast = shipped.predict_proba(sample)
+    again = shipped.predict_proba(sample)  # the per-word caches are warm now
+    reference = SklearnScorer(shipped).predict_proba(sample)
+    assert np.abs(fast - reference).max() <= 1e-6
+    assert np.array_equal(fast, again)
+
+
+def test_verdicts_are_the_same(shipped: artifact.Classifier, sample: list[str]) -> None:
+    rules = load_rules(PROJECT_ROOT / "rules.yaml")
+    fast = Pipeline(rules, shipped, model_required=True).run([CommentContext(t) for t in sample])
+    slow = Pipeline(rules, SklearnScorer(shipped), model_required=True).run(
+        [CommentContext(t) for t in sample]
+    )
+    for a, b in zip(fast, slow, strict=True):
+        assert (a.status, a.visible, a.reasons, a.matches) == (b.status, b.visible, b.reasons, b.matches)
+        assert a.scores.keys() == b.scores.keys()
+        assert all(abs(a.scores[k] - b.scores[k]) <= 1e-4 for k in a.scores)  # rounded to 4 places
+
+
+_LINK = re.compile(textstats.LINK.pattern, textstats.LINK.flags)
+
+
+def _reference_caps(text: str) -> tuple[float, int]:
+    letters = [c for c in text if c.isalpha()]
+    if not letters:
+        return 0.0, 0
+    return sum(c.isupper() for c in letters) / len(letters), len(letters)
+
+
+@settings(max_examples=600, deadline=None)
+@given(
+    st.text(alphabet=string.printable + "ÄéßİıǅΣ\u212a", max_size=60)
+    | st.builds(
+        lambda a, b: a + b,
+        st.text(max_size=20),
+        st.sampled_from(
+            ["http://x", "www.a", "a.com", "b.co.uk/x", "WWW.X", "x.COM", "x.\u212aR", "ftp://h"]
+        ),
+    )
+)
+def test_text_statistics_shortcuts_change_nothing(text: str) -> None:
+    assert textstats.links(text) == [m.span() for m in _LINK.finditer(text)]
+    assert textstats.caps_ratio(text) == _reference_caps(text)
