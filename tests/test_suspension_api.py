@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from conftest import post_comment
 from flask import Flask
 from flask.testing import FlaskClient
-from test_openapi import _check, _spec
+from test_openapi import Contract, _document
 
 from moderation.models import utcnow
 from moderation.web.extension import services
@@ -20,7 +20,7 @@ def test_suspend_and_lift(app: Flask, client: FlaskClient, auth: dict, mod_auth:
         "/api/v1/authors/u-7/suspension", json={"hours": 24, "note": "cooling off"}, headers=mod_auth
     )
     assert resp.status_code == 200, resp.get_json()
-    _check(_spec(client), "/api/v1/authors/{id}/suspension", "put", resp)  # as documented
+    Contract(_document(client)).check("put", "/api/v1/authors/{site_id}/suspension", resp)  # as documented
     body = resp.get_json()
     assert body["suspended"] is True and body["banned"] is False
     until = datetime.fromisoformat(body["suspended_until"])

@@ -304,16 +304,8 @@ def test_events_are_numbered_per_comment(make_app, receiver: Receiver) -> None:
     schema = {**described["application/json"]["schema"], "components": spec["components"]}
     for headers, body in receiver.received:
         event = json.loads(body)
+        # The documented schema (from the StatusChanged shape) requires every key and allows no other.
         jsonschema.validate(event, schema, cls=jsonschema.Draft202012Validator)
-        assert set(event) == {
-            "event",
-            "comment",
-            "sequence",
-            "previous_status",
-            "previous_visible",
-            "by",
-            "at",
-        }
         assert headers[SEQUENCE_HEADER] == str(event["sequence"])
         assert headers["X-Moderation-Event"] == event["event"] == "comment.status_changed"
         assert verify(SECRET, body, headers[SIGNATURE_HEADER])

@@ -7,22 +7,24 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from flask import Blueprint, current_app, g, jsonify, request
+from flask import Blueprint, current_app, g, request
 from sqlalchemy import text
 
 from ..accounts.apikeys import verify_key_cached
+from ..verdict import VerdictPayload
+from ..workflow.audit import comment_verdict
 from ..workflow.submission import (
     DuplicateIdConflict,
     comment_context,
-    comment_verdict,
     find_author,
     get_comment,
     submit_comment,
 )
 from .errors import ApiError, outage_summary
 from .extension import services
-from .openapi import openapi_document
-from .schemas import CommentIn, ScoreIn, parse_body
+from .openapi import SCOPE, Reply, openapi_document, operation
+from .responses import CommentVerdict, Health, OpenApiDocument, StoredComment
+from .schemas import CommentIn, ScoreIn
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -47,6 +49,7 @@ def require_key(scope: str) -> Callable[[Callable[..., Any]], Callable[..., Any]
             g.caller = caller
             return view(*args, **kwargs)
 
+        vars(wrapped)[SCOPE] = scope
         return wrapped
 
     return decorator
@@ -60,9 +63,16 @@ def _check_length(text_value: str) -> None:
 
 @bp.post("/comments")
 @require_key("submit")
-def post_comment():  # type: ignore[no-untyped-def]
+@operation(
+    {
+        201: (CommentVerdict, "stored; the verdict"),
+        200: (CommentVerdict, "the same id and text again: the stored verdict"),
+    },
+    errors=(409,),
+    body=CommentIn,
+)
+def post_comment(body: CommentIn) -> Reply:
     """Assess a new comment and store it; re-posting the same id is idempotent."""
-    body = parse_body(CommentIn, request.get_data(cache=False))
     _check_length(body.text)
     svc = services()
     try:
@@ -71,32 +81,33 @@ def post_comment():  # type: ignore[no-untyped-def]
         raise ApiError(
             409, "id_conflict", f"comment {body.id!r} was already submitted with different text"
         ) from None
-    payload = {"id": result.comment.site_id, **comment_verdict(result.comment)}
-    return jsonify(payload), 201 if result.created else 200
+    payload: CommentVerdict = {"id": result.comment.site_id, **comment_verdict(result.comment)}
+    return payload, 201 if result.created else 200
 
 
 @bp.get("/comments/<site_id:site_id>")
 @require_key("submit")
-def get_comment_view(site_id: str):  # type: ignore[no-untyped-def]
+@operation({200: (StoredComment, "the comment")}, errors=(404,))
+def get_comment_view(site_id: str) -> StoredComment:
     """A stored comment's current status and verdict."""
     with services().sessions() as session:
         comment = get_comment(session, site_id)
         if comment is None:
             raise ApiError(404, "not_found", f"no comment with id {site_id!r}")
-        payload = {
+        payload: StoredComment = {
             "id": comment.site_id,
             **comment_verdict(comment),
             "created_at": comment.created_at.isoformat(),
             "updated_at": comment.updated_at.isoformat(),
         }
-    return jsonify(payload)
+    return payload
 
 
 @bp.post("/score")
 @require_key("submit")
-def score():  # type: ignore[no-untyped-def]
+@operation({200: (VerdictPayload, "the verdict")}, body=ScoreIn)
+def score(body: ScoreIn) -> VerdictPayload:
     """The verdict a comment would get, the author's ban or pre-moderation included; nothing is stored."""
-    body = parse_body(ScoreIn, request.get_data(cache=False))
     _check_length(body.text)
     svc = services()
     comment = comment_context(body.text, None)
@@ -106,11 +117,12 @@ def score():  # type: ignore[no-untyped-def]
             with svc.sessions() as session:
                 known = find_author(session, body.author.id)
         comment = comment_context(body.text, known, body.author.created_at)
-    return jsonify(svc.pipeline.assess(comment).to_dict())
+    return svc.pipeline.assess(comment).to_dict()
 
 
 @bp.get("/health")
-def health():  # type: ignore[no-untyped-def]
+@operation({200: (Health, "healthy"), 503: (Health, "the database is unreachable")})
+def health() -> tuple[Health, int]:
     """Liveness for load balancers: database reachable, rules and model versions."""
     svc = services()
     database_ok = True
@@ -125,7 +137,7 @@ def health():  # type: ignore[no-untyped-def]
     rules, scorer = pipeline.rules, pipeline.scorer
     model_ok = scorer is not None or not pipeline.model_required
     status = "ok" if database_ok and model_ok else ("degraded" if database_ok else "unavailable")
-    payload = {
+    payload: Health = {
         "status": status,
         "database": {"ok": database_ok, "backend": svc.engine.dialect.name},
         "rules": {"version": rules.version, "count": len(rules.rules), "reload_error": svc.rules.last_error},
@@ -136,10 +148,11 @@ def health():  # type: ignore[no-untyped-def]
             "error": pipeline.model_error,
         },
     }
-    return jsonify(payload), 200 if database_ok else 503
+    return payload, 200 if database_ok else 503
 
 
 @bp.get("/openapi.json")
-def openapi():  # type: ignore[no-untyped-def]
-    """The OpenAPI 3 description of this API."""
-    return jsonify(openapi_document())
+@operation({200: (OpenApiDocument, "OpenAPI 3.1")})
+def openapi() -> dict[str, Any]:
+    """The OpenAPI 3.1 description of this API."""
+    return openapi_document(current_app)

@@ -186,7 +186,7 @@ def score_cli(
             for verdicts in parallel.stream(batches()):
                 batch = pending.popleft()
                 for record, verdict in zip(batch, verdicts, strict=True):
-                    line = verdict.to_dict()
+                    line: dict[str, Any] = dict(verdict.to_dict())
                     if "id" in record:
                         line = {"id": record["id"], **line}
                     out.write(json.dumps(line, ensure_ascii=False) + "\n")

@@ -10,14 +10,32 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, Response, jsonify, request
+from flask.typing import ResponseReturnValue
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm.exc import StaleDataError
+from typing_extensions import TypedDict
 from werkzeug.exceptions import HTTPException, NotFound
 
 from ..logs import RateLimitedLog
+from ..shapes import shape
 from ..workflow.decisions import DecisionError
 from ..workflow.queue import QueueConflict
+
+
+@shape
+class ErrorDetail(TypedDict):
+    """What went wrong: a stable code to branch on, and a message for people."""
+
+    code: str
+    message: str
+
+
+@shape
+class ErrorBody(TypedDict):
+    """Every error the API answers."""
+
+    error: ErrorDetail
 
 
 class ApiError(Exception):
@@ -52,7 +70,8 @@ def outage_summary(exc: BaseException) -> str:
 
 def error_response(status: int, code: str, message: str) -> tuple[Response, int]:
     """The API's error body with its status."""
-    return jsonify({"error": {"code": code, "message": message}}), status
+    body: ErrorBody = {"error": {"code": code, "message": message}}
+    return jsonify(body), status
 
 
 _CODES = {
@@ -76,11 +95,11 @@ def init_app(app: Flask) -> None:
     app.extensions["error_log"] = log
 
     @app.errorhandler(ApiError)
-    def _api_error(exc: ApiError):  # type: ignore[no-untyped-def]
+    def _api_error(exc: ApiError) -> ResponseReturnValue:
         return error_response(exc.status, exc.code, exc.message)
 
     @app.errorhandler(HTTPException)
-    def _http_error(exc: HTTPException):  # type: ignore[no-untyped-def]
+    def _http_error(exc: HTTPException) -> ResponseReturnValue:
         if not request.path.startswith("/api/"):
             return exc
         status = exc.code or 500
@@ -100,15 +119,15 @@ def init_app(app: Flask) -> None:
         return response, status
 
     @app.errorhandler(QueueConflict)
-    def _conflict(exc: QueueConflict):  # type: ignore[no-untyped-def]
+    def _conflict(exc: QueueConflict) -> ResponseReturnValue:
         return error_response(409, "conflict", str(exc))
 
     @app.errorhandler(DecisionError)
-    def _bad_decision(exc: DecisionError):  # type: ignore[no-untyped-def]
+    def _bad_decision(exc: DecisionError) -> ResponseReturnValue:
         return error_response(422, "invalid_field", str(exc))
 
     @app.errorhandler(StaleDataError)
-    def _stale(exc: StaleDataError):  # type: ignore[no-untyped-def]
+    def _stale(exc: StaleDataError) -> ResponseReturnValue:
         return error_response(
             409,
             "conflict",
@@ -117,7 +136,7 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(DBAPIError)
     @app.errorhandler(PoolTimeoutError)
-    def _database_error(exc: Exception):  # type: ignore[no-untyped-def]
+    def _database_error(exc: Exception) -> ResponseReturnValue:
         if not is_outage(exc):
             return _unexpected(exc)
         log(
@@ -138,7 +157,7 @@ def init_app(app: Flask) -> None:
         return response, status
 
     @app.errorhandler(Exception)
-    def _unexpected(exc: Exception):  # type: ignore[no-untyped-def]
+    def _unexpected(exc: Exception) -> ResponseReturnValue:
         # A traceback for the first of a kind; a count for the rest (a broken dependency can fail
         # every request, and the log must stay readable).
         log(

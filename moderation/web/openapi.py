@@ -1,631 +1,286 @@
-"""The OpenAPI 3.1 document for /api/v1. Request schemas come from the pydantic models."""
+"""The API contract, declared once per view and turned into the OpenAPI 3.1 document.
+
+Each view under /api/ declares with ``@operation`` what it takes (a pydantic body model, a query
+model) and what it answers (a shape per status); ``require_key`` adds the scope it needs. That one
+declaration parses and validates the request, serialises the answer (checking it against its
+shape when the app is testing) and, through ``openapi_document``, describes the route: paths come
+from the URL map, path parameters from their converters, schemas from pydantic. A route under
+/api/ without a declaration cannot be described, so the document fails to build.
+"""
 
 from __future__ import annotations
 
-from functools import cache
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from functools import wraps
 from typing import Any
 
-from pydantic.json_schema import models_json_schema
+from flask import Flask, current_app, request
+from flask.typing import ResponseReturnValue
+from pydantic import BaseModel, TypeAdapter
+from pydantic.json_schema import JsonSchemaMode
+from werkzeug.routing import Rule
 
 from .. import __version__
-from ..categories import RULE_CATEGORIES, STATUSES
-from ..workflow.webhooks import STATES
-from .schemas import INT4_MAX, ClaimIn, CommentIn, DecisionIn, NoteIn, ReportIn, ScoreIn, SuspensionIn
+from ..workflow.audit import STATUS_CHANGED, StatusChanged
+from ..workflow.webhooks import DELIVERY_HEADER, EVENT_HEADER, SEQUENCE_HEADER, SIGNATURE_HEADER
+from .errors import ErrorBody
+from .schemas import parse_body, parse_query
 
-_REF = "#/components/schemas/{model}"
+REF = "#/components/schemas/{model}"
+OPERATION = "api_operation"  # a view's declaration, in its __dict__ (functools.wraps carries it)
+SCOPE = "api_scope"  # the key scope require_key asks for
+RETRY_AFTER = {"Retry-After": {"description": "seconds to wait", "schema": {"type": "integer"}}}
 
-
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-_MATCH = {
-    "type": "object",
-    "required": ["rule", "site_rule", "category", "action", "start", "end", "text"],
-    "properties": {
-        "rule": {"type": "string", "description": "id of the rule in rules.yaml"},
-        "site_rule": {"type": "string", "description": "title of the site rule it enforces"},
-        "category": {"type": "string", "enum": list(RULE_CATEGORIES)},
-        "action": {"type": "string", "enum": ["approve", "flag", "hold", "reject"]},
-        "start": {"type": ["integer", "null"], "description": "offset in the original text"},
-        "end": {"type": ["integer", "null"]},
-        "text": {"type": ["string", "null"], "description": "the original text[start:end]"},
-    },
+# What each error status means on this API; its body is always an ErrorBody.
+ERRORS = {
+    400: "malformed JSON, or a body that is not a JSON object",
+    401: "missing or invalid API key",
+    403: "the key lacks the scope",
+    404: "unknown id (or one no stored object can have)",
+    409: "a conflict: the id was used with other text, or another moderator acted first",
+    413: "text over MAX_TEXT_LENGTH, or a body over MAX_REQUEST_BYTES",
+    422: "a field or query parameter missing, of the wrong type or out of range (named in the message)",
+    503: "the database is unavailable; retry after Retry-After seconds",
 }
 
-_VERDICT = {
-    "type": "object",
-    "required": ["status", "visible", "scores", "matches", "reasons", "rules_version", "model_version"],
-    "properties": {
-        "status": {"type": "string", "enum": list(STATUSES)},
-        "visible": {"type": "boolean", "description": "show the comment now (approved or flagged)"},
-        "scores": {"type": "object", "additionalProperties": {"type": "number", "minimum": 0, "maximum": 1}},
-        "matches": {"type": "array", "items": _ref("Match")},
-        "reasons": {"type": "array", "items": {"type": "string"}},
-        "rules_version": {"type": "string"},
-        "model_version": {"type": ["string", "null"]},
-    },
-}
+Reply = Mapping[str, Any] | tuple[Mapping[str, Any], int]
+View = Callable[..., Any]
 
-_COMMENT_VERDICT = {
-    "allOf": [
-        _ref("Verdict"),
-        {"type": "object", "required": ["id"], "properties": {"id": {"type": "string"}}},
+
+@dataclass(frozen=True, slots=True)
+class Operation:
+    """What one view takes and answers."""
+
+    responses: Mapping[int, tuple[Any, str]]  # status -> (shape, description)
+    errors: tuple[int, ...] = ()  # beyond those implied by a scope, a body or a query
+    body: type[BaseModel] | None = None
+    body_required: bool = True  # False: an empty body means every field's default
+    query: type[BaseModel] | None = None
+
+    def error_statuses(self, scope: str | None) -> list[int]:
+        """Every error status the view can answer with an ErrorBody."""
+        implied = {*self.errors}
+        if scope:
+            implied |= {401, 403, 503}
+        if self.body:
+            implied |= {400, 413, 422}
+        if self.query:
+            implied.add(422)
+        return sorted(implied - set(self.responses))
+
+
+def operation(
+    responses: Mapping[int, tuple[Any, str]],
+    *,
+    errors: tuple[int, ...] = (),
+    body: type[BaseModel] | None = None,
+    body_required: bool = True,
+    query: type[BaseModel] | None = None,
+) -> Callable[[View], View]:
+    """Declare a view's contract; the view gets ``body=`` and ``query=`` parsed, and returns
+    its payload, or ``(payload, status)``. Put ``require_key`` above it, so a caller without a
+    key learns that before anything about the body."""
+    declared = Operation(responses, errors, body, body_required, query)
+    unknown = set(errors) - set(ERRORS)
+    if unknown:
+        raise ValueError(f"undescribed error statuses {sorted(unknown)}")
+
+    adapters: dict[int, TypeAdapter[Any]] = {}
+
+    def check(view: View, payload: Any, status: int) -> None:
+        # In tests, an answer that does not fit its declared shape is a bug in the view.
+        if status not in responses:
+            raise AssertionError(f"{view.__name__} answered {status}, which it does not declare")
+        if status not in adapters:
+            adapters[status] = TypeAdapter(responses[status][0])
+        adapters[status].validate_python(payload)
+
+    def decorator(view: View) -> View:
+        @wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> ResponseReturnValue:
+            if body is not None:
+                raw = request.get_data(cache=False)
+                kwargs["body"] = body() if not body_required and not raw.strip() else parse_body(body, raw)
+            if query is not None:
+                kwargs["query"] = parse_query(query, request.args)
+            reply = view(*args, **kwargs)
+            payload, status = reply if isinstance(reply, tuple) else (reply, 200)
+            if current_app.testing:
+                check(view, payload, status)
+            return current_app.json.response(payload), status
+
+        vars(wrapped)[OPERATION] = declared
+        return wrapped
+
+    return decorator
+
+
+# -- the document ---------------------------------------------------------------------------------
+
+_VARIABLE = re.compile(r"<(?:(?P<converter>\w+)(?:\([^)]*\))?:)?(?P<name>\w+)>")
+
+
+def _path(app: Flask, rule: Rule) -> tuple[str, list[dict[str, Any]]]:
+    params = []
+    for match in _VARIABLE.finditer(rule.rule):
+        converter = app.url_map.converters[match["converter"] or "default"]
+        schema = getattr(converter, "openapi_schema", {"type": "string"})
+        params.append({"name": match["name"], "in": "path", "required": True, "schema": schema})
+    return _VARIABLE.sub(r"{\g<name>}", rule.rule), params
+
+
+def _without_null(schema: dict[str, Any]) -> dict[str, Any]:
+    """A query parameter is absent or text: ``X | None`` is documented as X."""
+    options = [s for s in schema.get("anyOf", []) if s != {"type": "null"}]
+    if len(options) != 1:
+        return schema
+    rest = {k: v for k, v in schema.items() if k != "anyOf" and not (k == "default" and v is None)}
+    return {**rest, **options[0]}
+
+
+def _query_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
+    schema = model.model_json_schema(ref_template=REF)
+    required = set(schema.get("required", []))
+    return [
+        {"name": name, "in": "query", "required": name in required, "schema": _without_null(prop)}
+        for name, prop in schema["properties"].items()
     ]
-}
-
-_STORED = {
-    "allOf": [
-        _ref("CommentVerdict"),
-        {
-            "type": "object",
-            "required": ["created_at", "updated_at"],
-            "properties": {
-                "created_at": {"type": "string", "format": "date-time"},
-                "updated_at": {"type": "string", "format": "date-time"},
-            },
-        },
-    ]
-}
-
-_ERROR = {
-    "type": "object",
-    "required": ["error"],
-    "properties": {
-        "error": {
-            "type": "object",
-            "required": ["code", "message"],
-            "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
-        }
-    },
-}
-
-_HEALTH = {
-    "type": "object",
-    "required": ["status", "database", "rules", "model"],
-    "properties": {
-        "status": {
-            "type": "string",
-            "enum": ["ok", "degraded", "unavailable"],
-            "description": "degraded: a configured classifier is not loaded, so comments are held",
-        },
-        "database": {"type": "object", "required": ["ok"], "properties": {"ok": {"type": "boolean"}}},
-        "rules": {"type": "object", "required": ["version"], "properties": {"version": {"type": "string"}}},
-        "model": {
-            "type": "object",
-            "required": ["loaded", "required", "version", "error"],
-            "properties": {
-                "loaded": {"type": "boolean"},
-                "required": {"type": "boolean", "description": "false when MODERATION_MODEL=none"},
-                "version": {"type": ["string", "null"]},
-                "error": {"type": ["string", "null"]},
-            },
-        },
-    },
-}
-
-
-_NULLABLE_STR = {"type": ["string", "null"]}
-
-_REPORT_RESULT = {
-    "type": "object",
-    "required": ["comment_id", "report_count", "status", "visible"],
-    "properties": {
-        "comment_id": {"type": "string"},
-        "report_count": {"type": "integer"},
-        "status": {"type": "string", "enum": list(STATUSES)},
-        "visible": {"type": "boolean"},
-    },
-}
-
-_QUEUE_ITEM = {
-    "allOf": [
-        _ref("Verdict"),
-        {
-            "type": "object",
-            "required": ["id", "text", "queue", "priority", "brigade", "revision", "report_count", "reports"],
-            "properties": {
-                "id": {"type": "string"},
-                "text": {"type": "string"},
-                "queue": {"type": ["string", "null"], "enum": ["pending", "flagged", "reported", None]},
-                "priority": {"type": "number"},
-                "brigade": {"type": "boolean", "description": "a burst of reports: possibly coordinated"},
-                "revision": {"type": "integer", "description": "send back with a decision"},
-                "report_count": {"type": "integer"},
-                "report_weight": {"type": "number"},
-                "claimed_by": _NULLABLE_STR,
-                "claimed_until": _NULLABLE_STR,
-                "decided_by": _NULLABLE_STR,
-                "decided_at": _NULLABLE_STR,
-                "author_id": _NULLABLE_STR,
-                "article": {"type": ["object", "null"]},
-                "shadow_matches": {
-                    "type": "array",
-                    "description": "what rules in `mode: shadow` would have matched (they never act)",
-                    "items": {"type": "object"},
-                },
-                "reports": {
-                    "type": "array",
-                    "items": {
-                        "type": "object",
-                        "required": ["reporter_id", "reason", "weight", "new_account", "outcome"],
-                        "properties": {
-                            "reporter_id": {"type": "string"},
-                            "reason": {"type": "string"},
-                            "note": _NULLABLE_STR,
-                            "weight": {"type": "number"},
-                            "new_account": {"type": "boolean"},
-                            "outcome": {"type": ["string", "null"], "enum": ["upheld", "dismissed", None]},
-                        },
-                    },
-                },
-            },
-        },
-    ]
-}
-
-_QUEUE_LISTING = {
-    "type": "object",
-    "required": ["state", "page", "per_page", "total", "counts", "items"],
-    "properties": {
-        "state": {"type": "string"},
-        "sort": {"type": "string"},
-        "page": {"type": "integer"},
-        "per_page": {"type": "integer"},
-        "total": {"type": "integer"},
-        "counts": {"type": "object", "additionalProperties": {"type": "integer"}},
-        "items": {"type": "array", "items": _ref("QueueItem")},
-    },
-}
-
-_AUTHOR = {
-    "type": "object",
-    "required": [
-        "id",
-        "premoderated",
-        "banned",
-        "notes",
-        "recent_comments",
-        "comment_count",
-        "rejected_count",
-    ],
-    "properties": {
-        "id": {"type": "string"},
-        "name": _NULLABLE_STR,
-        "premoderated": {"type": "boolean"},
-        "banned": {"type": "boolean"},
-        "suspended": {"type": "boolean", "description": "a suspension is running now"},
-        "suspended_until": {"type": ["string", "null"], "format": "date-time"},
-        "comment_count": {"type": "integer"},
-        "rejected_count": {"type": "integer"},
-        "notes": {"type": "array", "items": {"type": "object"}},
-        "recent_comments": {"type": "array", "items": {"type": "object"}},
-    },
-}
-
-_AUDIT = {
-    "type": "object",
-    "required": ["comment_id", "entries"],
-    "properties": {
-        "comment_id": {"type": "string"},
-        "entries": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "required": ["action", "actor", "at", "from_status", "to_status"],
-                "properties": {
-                    "action": {"type": "string"},
-                    "actor": {"type": "string"},
-                    "at": {"type": "string"},
-                    "from_status": _NULLABLE_STR,
-                    "to_status": _NULLABLE_STR,
-                    "site_rule": _NULLABLE_STR,
-                    "reason": _NULLABLE_STR,
-                    "note": _NULLABLE_STR,
-                },
-            },
-        },
-    },
-}
-
-_HEADER = {"required": True, "schema": {"type": "string"}}
-
-# What the service POSTs to WEBHOOK_URL (README, "Webhooks").
-_WEBHOOKS = {
-    "comment.status_changed": {
-        "post": {
-            "summary": "A comment's status or visibility changed",
-            "description": "A comment's events carry `sequence` 1, 2, 3, ...; each is sent only after "
-            "every earlier one of the same comment was acknowledged (any 2xx). At least once: "
-            "de-duplicate on X-Moderation-Delivery.",
-            "parameters": [
-                {
-                    **_HEADER,
-                    "name": "X-Moderation-Signature",
-                    "in": "header",
-                    "description": "sha256= and the hex HMAC-SHA256 of the raw body with WEBHOOK_SECRET",
-                },
-                {
-                    **_HEADER,
-                    "name": "X-Moderation-Delivery",
-                    "in": "header",
-                    "description": "the delivery id, the same on every retry",
-                },
-                {**_HEADER, "name": "X-Moderation-Event", "in": "header"},
-                {
-                    **_HEADER,
-                    "name": "X-Moderation-Sequence",
-                    "in": "header",
-                    "description": "the body's sequence",
-                },
-            ],
-            "requestBody": {
-                "required": True,
-                "content": {
-                    "application/json": {
-                        "schema": {
-                            "type": "object",
-                            "required": [
-                                "event",
-                                "comment",
-                                "sequence",
-                                "previous_status",
-                                "previous_visible",
-                                "by",
-                                "at",
-                            ],
-                            "properties": {
-                                "event": {"const": "comment.status_changed"},
-                                "comment": {
-                                    "allOf": [
-                                        _ref("CommentVerdict"),
-                                        {
-                                            "type": "object",
-                                            "properties": {
-                                                "author_id": _NULLABLE_STR,
-                                                "article_id": _NULLABLE_STR,
-                                                "parent_id": _NULLABLE_STR,
-                                                "queue": _NULLABLE_STR,
-                                                "report_count": {"type": "integer"},
-                                                "decided_by": _NULLABLE_STR,
-                                                "decided_at": _NULLABLE_STR,
-                                            },
-                                        },
-                                    ],
-                                    "description": "the comment's whole state after the change",
-                                },
-                                "sequence": {
-                                    "type": "integer",
-                                    "minimum": 1,
-                                    "description": "this comment's event number: 1, 2, 3, ... in order",
-                                },
-                                "previous_status": {"type": "string", "enum": list(STATUSES)},
-                                "previous_visible": {"type": "boolean"},
-                                "by": {"type": "string", "description": "who made the change"},
-                                "at": {"type": "string", "format": "date-time"},
-                            },
-                        }
-                    }
-                },
-            },
-            "responses": {"2XX": {"description": "acknowledged; anything else is retried"}},
-        }
-    }
-}
-
-_DELIVERIES = {
-    "type": "object",
-    "required": ["deliveries"],
-    "properties": {
-        "deliveries": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "required": ["id", "event", "state", "attempts"],
-                "properties": {
-                    "id": {"type": "integer"},
-                    "event": {"type": "string"},
-                    "state": {"type": "string", "enum": ["pending", "delivered", "failed"]},
-                    "attempts": {"type": "integer"},
-                    "last_status": {"type": ["integer", "null"]},
-                    "last_error": _NULLABLE_STR,
-                },
-            },
-        }
-    },
-}
-
-
-_SHARE = {"type": ["number", "null"], "minimum": 0, "maximum": 1}
-_RULE_STATS = {
-    "type": "object",
-    "required": ["since", "days", "rules_version", "ready", "rules", "drift"],
-    "properties": {
-        "since": {"type": "string"},
-        "days": {"type": "integer", "description": "UTC days counted, today included"},
-        "rules_version": {"type": "string"},
-        "ready": {"type": "object", "description": "when a shadow rule is ready to go live"},
-        "rules": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "required": ["rule", "mode", "hits", "hits_per_day", "decided", "agreed", "overturned"],
-                "properties": {
-                    "rule": {"type": "string"},
-                    "mode": {"type": "string", "enum": ["live", "shadow"]},
-                    "current_mode": {
-                        "type": ["string", "null"],
-                        "description": "null: no longer in rules.yaml",
-                    },
-                    "hits": {"type": "integer"},
-                    "hits_per_day": {"type": "array", "items": {"type": "object"}},
-                    "decided": {"type": "integer", "description": "hits on comments a moderator decided"},
-                    "agreed": {"type": "integer", "description": "of those, rejected by the moderator"},
-                    "overturned": {"type": "integer", "description": "of those, approved by the moderator"},
-                    "agreement": _SHARE,
-                    "interval": {"type": ["array", "null"], "description": "95% Wilson score interval"},
-                    "ready_to_go_live": {"type": "boolean"},
-                },
-            },
-        },
-        "drift": {"type": "object", "description": "per day: share of comments the classifier rules act on"},
-    },
-}
-
-
-def _path_id(name: str = "id") -> dict[str, Any]:
-    return {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
-
-
-def _moderate(
-    summary: str,
-    response: str,
-    *errors: int,
-    body: str | None = None,
-    status: int = 200,
-    params: list[dict[str, Any]] | None = None,
-) -> dict[str, Any]:
-    op: dict[str, Any] = {
-        "summary": summary,
-        "security": [{"bearer": []}],
-        "responses": {str(status): _json(_ref(response), "OK"), **_errors(401, 403, *errors, 503)},
-    }
-    if body:
-        op["responses"].update(_errors(400, 413, 422))
-        op["requestBody"] = {
-            "required": body != "ClaimIn",  # queue/next takes an empty body as all defaults
-            "content": {"application/json": {"schema": _ref(body)}},
-        }
-    if params:
-        op["parameters"] = params
-    return op
 
 
 def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
-def _errors(*statuses: int) -> dict[str, Any]:
-    text = {
-        400: "malformed JSON, or a body that is not a JSON object",
-        401: "missing or invalid API key",
-        403: "the key lacks the scope",
-        404: "unknown id (or one no stored object can have)",
-        409: "a conflict: the id was used with other text, or another moderator acted first",
-        413: "text over MAX_TEXT_LENGTH, or a body over MAX_REQUEST_BYTES",
-        422: "a field or query parameter missing, of the wrong type or out of range (named in the message)",
-        503: "the database is unavailable; retry after Retry-After seconds",
-    }
-    responses = {str(s): _json(_ref("Error"), text[s]) for s in statuses}
-    if "503" in responses:
-        responses["503"]["headers"] = {
-            "Retry-After": {"description": "seconds to wait", "schema": {"type": "integer"}}
+class _Schemas:
+    """Collects the types the document names, then has pydantic describe them all at once."""
+
+    def __init__(self) -> None:
+        self.inputs: list[tuple[int, JsonSchemaMode, TypeAdapter[Any]]] = []
+        self._keys: dict[tuple[Any, JsonSchemaMode], int] = {}
+
+    def add(self, shape: Any, mode: JsonSchemaMode) -> dict[str, Any]:
+        """A placeholder filled by ``resolve``."""
+        key = self._keys.get((shape, mode))
+        if key is None:
+            key = self._keys[shape, mode] = len(self.inputs)
+            self.inputs.append((key, mode, TypeAdapter(shape)))
+        return {"__schema__": key}
+
+    def resolve(self, document: dict[str, Any]) -> dict[str, Any]:
+        """The document with every placeholder replaced, and the named schemas."""
+        found, definitions = TypeAdapter.json_schemas(self.inputs, ref_template=REF)
+        by_key = {key: schema for (key, _), schema in found.items()}
+
+        def fill(node: Any) -> Any:
+            if isinstance(node, dict):
+                if set(node) == {"__schema__"}:
+                    return by_key[node["__schema__"]]
+                return {k: fill(v) for k, v in node.items()}
+            if isinstance(node, list):
+                return [fill(v) for v in node]
+            return node
+
+        resolved: dict[str, Any] = fill(document)
+        resolved["components"]["schemas"] = definitions.get("$defs", {})
+        return resolved
+
+
+def _describe(view: View, declared: Operation, scope: str | None, schemas: _Schemas) -> dict[str, Any]:
+    doc = (view.__doc__ or "").strip()
+    summary, _, description = doc.partition("\n")
+    op: dict[str, Any] = {"summary": summary.strip(), "operationId": view.__name__}
+    if scope:
+        op["security"] = [{"bearer": []}]
+        description = f"Needs an API key with the `{scope}` scope. {description.strip()}"
+    if description.strip():
+        op["description"] = description.strip()
+    if declared.query:
+        op["parameters"] = _query_parameters(declared.query)
+    if declared.body:
+        op["requestBody"] = {
+            "required": declared.body_required,
+            "content": {"application/json": {"schema": schemas.add(declared.body, "validation")}},
         }
-    return responses
+    responses = {
+        str(status): _json(schemas.add(shape, "serialization"), text)
+        for status, (shape, text) in sorted(declared.responses.items())
+    }
+    error = schemas.add(ErrorBody, "serialization")
+    for code in declared.error_statuses(scope):
+        responses[str(code)] = _json(error, ERRORS[code])
+        if code == 503:
+            responses["503"]["headers"] = RETRY_AFTER
+    op["responses"] = responses
+    return op
 
 
-def _moderation_paths(secured: list[dict[str, list[str]]]) -> dict[str, Any]:
-    states = ["pending", "flagged", "reported", "decided", "approved", "rejected"]
-    query = [
-        {"name": "state", "in": "query", "schema": {"type": "string", "enum": states}},
-        {
-            "name": "sort",
-            "in": "query",
-            "schema": {"type": "string", "enum": ["priority", "newest", "oldest"]},
-        },
-        {"name": "article", "in": "query", "schema": {"type": "string"}},
-        {"name": "category", "in": "query", "schema": {"type": "string"}},
-        {"name": "site_rule", "in": "query", "schema": {"type": "string"}},
-        {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": INT4_MAX}},
-        {"name": "per_page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 200}},
-    ]
-    author_id = [_path_id()]
-    note_id = {
-        "name": "note_id",
-        "in": "path",
-        "required": True,
-        "schema": {"type": "integer", "minimum": 0, "maximum": INT4_MAX},
+def _webhooks(schemas: _Schemas) -> dict[str, Any]:
+    headers = {
+        SIGNATURE_HEADER: "sha256= and the hex HMAC-SHA256 of the raw body with WEBHOOK_SECRET",
+        DELIVERY_HEADER: "the delivery id, the same on every retry",
+        EVENT_HEADER: "the event's name",
+        SEQUENCE_HEADER: "the body's sequence",
     }
     return {
-        "/api/v1/comments/{id}/reports": {
+        STATUS_CHANGED: {
             "post": {
-                "summary": "A reader reports a comment (a `submit` key)",
-                "security": secured,
-                "parameters": [_path_id()],
+                "summary": "A comment's status or visibility changed",
+                "description": "A comment's events carry `sequence` 1, 2, 3, ...; each is sent only after "
+                "every earlier one of the same comment was acknowledged (any 2xx). At least once: "
+                f"de-duplicate on {DELIVERY_HEADER}.",
+                "parameters": [
+                    {
+                        "name": name,
+                        "in": "header",
+                        "required": True,
+                        "schema": {"type": "string"},
+                        "description": text,
+                    }
+                    for name, text in headers.items()
+                ],
                 "requestBody": {
                     "required": True,
-                    "content": {"application/json": {"schema": _ref("ReportIn")}},
+                    "content": {"application/json": {"schema": schemas.add(StatusChanged, "serialization")}},
                 },
-                "responses": {
-                    "201": _json(_ref("ReportResult"), "counted"),
-                    "200": _json(
-                        _ref("ReportResult"), "this reader had already reported it: not counted again"
-                    ),
-                    **_errors(400, 401, 403, 404, 413, 422, 503),
-                },
+                "responses": {"2XX": {"description": "acknowledged; anything else is retried"}},
             }
-        },
-        "/api/v1/queue": {"get": _moderate("List a queue", "QueueListing", 422, params=query)},
-        "/api/v1/queue/next": {
-            "post": _moderate("Claim the most urgent unclaimed item", "QueueItem", 404, body="ClaimIn")
-        },
-        "/api/v1/comments/{id}/claim": {
-            "post": _moderate("Claim one item", "QueueItem", 404, 409, params=author_id)
-        },
-        "/api/v1/comments/{id}/decision": {
-            "post": _moderate(
-                "Approve or reject", "QueueItem", 404, 409, 422, body="DecisionIn", params=author_id
-            )
-        },
-        "/api/v1/comments/{id}/undo": {
-            "post": _moderate("Undo the last decision", "QueueItem", 404, 409, params=author_id)
-        },
-        "/api/v1/comments/{id}/audit": {
-            "get": _moderate("Everything that happened to a comment", "AuditLog", 404, params=author_id)
-        },
-        "/api/v1/authors/{id}": {
-            "get": _moderate("An author's state and history", "Author", 404, params=author_id)
-        },
-        "/api/v1/authors/{id}/notes": {
-            "post": _moderate("Add a note", "Author", 404, 422, body="NoteIn", status=201, params=author_id)
-        },
-        "/api/v1/authors/{id}/notes/{note_id}": {
-            "delete": _moderate("Remove a note", "Author", 404, params=[_path_id(), note_id])
-        },
-        "/api/v1/authors/{id}/premoderation": {
-            "put": _moderate("Hold the author's future comments", "Author", 404, params=author_id),
-            "delete": _moderate("Stop pre-moderating the author", "Author", 404, params=author_id),
-        },
-        "/api/v1/authors/{id}/ban": {
-            "put": _moderate("Reject the author's future comments", "Author", 404, params=author_id),
-            "delete": _moderate("Lift the ban", "Author", 404, params=author_id),
-        },
-        "/api/v1/authors/{id}/suspension": {
-            "put": _moderate(
-                "Reject the author's comments for a set time; it ends by itself",
-                "Author",
-                404,
-                422,
-                body="SuspensionIn",
-                params=author_id,
-            ),
-            "delete": _moderate("End the suspension now", "Author", 404, params=author_id),
-        },
-        "/api/v1/webhooks/deliveries": {
-            "get": _moderate(
-                "Webhook deliveries and their state",
-                "Deliveries",
-                422,
-                params=[{"name": "state", "in": "query", "schema": {"type": "string", "enum": list(STATES)}}],
-            )
-        },
+        }
     }
 
 
-@cache
-def openapi_document() -> dict[str, Any]:
-    """Build (once) the OpenAPI document served at /api/v1/openapi.json."""
-    bodies = (CommentIn, ScoreIn, ReportIn, DecisionIn, NoteIn, ClaimIn, SuspensionIn)
-    _, defs = models_json_schema([(m, "validation") for m in bodies], ref_template=_REF)
-    schemas = dict(defs["$defs"])
-    schemas.update(
-        Match=_MATCH,
-        Verdict=_VERDICT,
-        CommentVerdict=_COMMENT_VERDICT,
-        StoredComment=_STORED,
-        Error=_ERROR,
-        Health=_HEALTH,
-        ReportResult=_REPORT_RESULT,
-        QueueItem=_QUEUE_ITEM,
-        QueueListing=_QUEUE_LISTING,
-        Author=_AUTHOR,
-        AuditLog=_AUDIT,
-        Deliveries=_DELIVERIES,
-        RuleStats=_RULE_STATS,
-    )
-    secured = [{"bearer": []}]
-    moderation_paths = _moderation_paths(secured)
-    return {
+def openapi_document(app: Flask) -> dict[str, Any]:
+    """The OpenAPI document of ``app``'s routes under /api/ (built once per app)."""
+    cached = app.extensions.get("openapi_document")
+    if cached is not None:
+        return cached
+    schemas = _Schemas()
+    paths: dict[str, dict[str, Any]] = {}
+    for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
+        if not rule.rule.startswith("/api/"):
+            continue
+        view = app.view_functions[rule.endpoint]
+        declared = vars(view).get(OPERATION)
+        if not isinstance(declared, Operation):
+            raise LookupError(f"{rule.endpoint} ({rule.rule}) declares no @operation")
+        path, parameters = _path(app, rule)
+        methods = sorted((rule.methods or set()) - {"HEAD", "OPTIONS"})
+        for method in methods:
+            op = _describe(view, declared, vars(view).get(SCOPE), schemas)
+            if len(methods) > 1:
+                op["operationId"] += f"_{method.lower()}"
+            if parameters:
+                op["parameters"] = [*parameters, *op.get("parameters", [])]
+            paths.setdefault(path, {})[method.lower()] = op
+    document = {
         "openapi": "3.1.0",
         "info": {"title": "Comment moderation API", "version": __version__},
         "servers": [{"url": "/"}],
-        "components": {
-            "schemas": schemas,
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-        },
-        "paths": {
-            "/api/v1/comments": {
-                "post": {
-                    "summary": "Submit a comment and get its verdict",
-                    "security": secured,
-                    "requestBody": {
-                        "required": True,
-                        "content": {"application/json": {"schema": _ref("CommentIn")}},
-                    },
-                    "responses": {
-                        "201": _json(_ref("CommentVerdict"), "stored; the verdict"),
-                        "200": _json(
-                            _ref("CommentVerdict"), "the same id and text again: the stored verdict"
-                        ),
-                        **_errors(400, 401, 403, 409, 413, 422, 503),
-                    },
-                }
-            },
-            "/api/v1/comments/{id}": {
-                "get": {
-                    "summary": "A stored comment's current status and verdict",
-                    "security": secured,
-                    "parameters": [
-                        {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
-                    ],
-                    "responses": {
-                        "200": _json(_ref("StoredComment"), "the comment"),
-                        **_errors(401, 403, 404, 503),
-                    },
-                }
-            },
-            "/api/v1/score": {
-                "post": {
-                    "summary": "The verdict a comment would get; nothing is stored",
-                    "security": secured,
-                    "requestBody": {
-                        "required": True,
-                        "content": {"application/json": {"schema": _ref("ScoreIn")}},
-                    },
-                    "responses": {
-                        "200": _json(_ref("Verdict"), "the verdict"),
-                        **_errors(400, 401, 403, 413, 422, 503),
-                    },
-                }
-            },
-            "/api/v1/health": {
-                "get": {
-                    "summary": "Service health",
-                    "responses": {
-                        "200": _json(_ref("Health"), "healthy"),
-                        "503": _json(_ref("Health"), "the database is unreachable"),
-                    },
-                }
-            },
-            "/api/v1/openapi.json": {
-                "get": {"summary": "This document", "responses": {"200": {"description": "OpenAPI 3.1"}}}
-            },
-            **moderation_paths,
-            "/api/v1/rules/stats": {
-                "get": _moderate(
-                    "Per-rule agreement with moderators (live and shadow rules), and drift",
-                    "RuleStats",
-                    422,
-                    params=[
-                        {
-                            "name": "since",
-                            "in": "query",
-                            "description": "window, e.g. 7d (default) or 36h; at most 366d",
-                            "schema": {"type": "string", "pattern": "^[1-9][0-9]{0,4}[hd]$"},
-                        }
-                    ],
-                )
-            },
-        },
-        "webhooks": _WEBHOOKS,
+        "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+        "paths": paths,
+        "webhooks": _webhooks(schemas),
     }
+    document = schemas.resolve(document)
+    app.extensions["openapi_document"] = document
+    return document

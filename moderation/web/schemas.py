@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import io
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from flask import Flask, current_app, request
 from pydantic import (
@@ -29,6 +29,9 @@ from pydantic_core import PydanticCustomError, core_schema
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.routing import BaseConverter, PathConverter
 
+from ..rules.reportpolicy import REPORT_REASONS
+from ..shapes import OneOf
+from ..workflow.decisions import DECISIONS
 from ..workflow.queue import LISTINGS, QUEUE_STATES, SORTS
 from ..workflow.submission import NewComment
 from ..workflow.webhooks import STATES
@@ -131,17 +134,12 @@ class ScoreIn(_Body):
     article: ArticleIn | None = None
 
 
-ReportReason = Literal[
-    "obscene", "sexual", "threat", "identity_attack", "insult", "false_information", "spam", "other"
-]
-
-
 class ReportIn(_Body):
     """POST /api/v1/comments/{id}/reports."""
 
     # The audit log records the reporter as "reader:<id>" in 200 characters.
     reporter_id: Annotated[Text, Field(min_length=1, max_length=193)]
-    reason: ReportReason
+    reason: Annotated[str, OneOf(REPORT_REASONS)]
     note: Annotated[Text, Field(max_length=2000)] | None = None
     reporter_created_at: UtcDatetime | None = None
 
@@ -149,7 +147,7 @@ class ReportIn(_Body):
 class DecisionIn(_Body):
     """POST /api/v1/comments/{id}/decision."""
 
-    action: Literal["approve", "reject"]
+    action: Annotated[str, OneOf(DECISIONS)]
     site_rule: Annotated[Text, Field(max_length=200)] | None = None
     note: Annotated[Text, Field(max_length=2000)] | None = None
     revision: DbInt | None = None
@@ -171,7 +169,7 @@ class SuspensionIn(_Body):
 class ClaimIn(_Body):
     """POST /api/v1/queue/next."""
 
-    listing: Literal[QUEUE_STATES] = "pending"  # type: ignore[valid-type]
+    listing: Annotated[str, OneOf(QUEUE_STATES)] = "pending"
     article: Text | None = None
     category: Text | None = None
     site_rule: Text | None = None
@@ -192,14 +190,14 @@ class QueueFilters(BaseModel):
     article: Filter = None
     category: Filter = None
     site_rule: Filter = None
-    sort: Literal[SORTS] = "priority"  # type: ignore[valid-type]
+    sort: Annotated[str, OneOf(SORTS)] = "priority"
     page: Annotated[int, Field(ge=1, le=INT4_MAX)] = 1
 
 
 class QueueQuery(QueueFilters):
     """GET /api/v1/queue query parameters."""
 
-    state: Literal[LISTINGS] = "pending"  # type: ignore[valid-type]
+    state: Annotated[str, OneOf(LISTINGS)] = "pending"
     per_page: Annotated[int, Field(ge=1, le=200)] = 50
 
 
@@ -208,7 +206,7 @@ class DeliveriesQuery(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    state: Literal[STATES] | None = None  # type: ignore[valid-type]
+    state: Annotated[str, OneOf(STATES)] | None = None
 
 
 _MESSAGES = {
@@ -216,6 +214,7 @@ _MESSAGES = {
     "int_parsing": "must be a whole number",
     "less_than_equal": "must be at most {le}",
     "greater_than_equal": "must be at least {ge}",
+    "value_error": "{error}",  # a validator's own message, without pydantic's "Value error, "
 }
 
 

@@ -5,13 +5,18 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
+from pydantic import Field
 from sqlalchemy import update
 from sqlalchemy.orm import Session
+from typing_extensions import TypedDict
 
-from ..categories import VISIBLE_STATUSES
+from ..categories import STATUSES, VISIBLE_STATUSES
 from ..models import AuditEntry, Comment, WebhookDelivery, utcnow
+from ..shapes import OneOf, Timestamp, shape
+from ..verdict import VerdictPayload
+from .queue import QUEUE_STATES
 
 STATUS_CHANGED = "comment.status_changed"
 
@@ -40,14 +45,51 @@ def lock(session: Session, comment: Comment) -> None:
         session.refresh(comment)
 
 
-def comment_payload(comment: Comment) -> dict[str, Any]:
+class CommentPayload(VerdictPayload):
+    """A comment's whole state: its verdict, current status and where it is in the queue."""
+
+    id: str
+    author_id: str | None
+    article_id: str | None
+    parent_id: str | None
+    queue: Annotated[str, OneOf(QUEUE_STATES)] | None
+    report_count: int
+    decided_by: str | None
+    decided_at: Timestamp | None
+
+
+@shape
+class StatusChanged(TypedDict):
+    """The body of a `comment.status_changed` webhook."""
+
+    event: Annotated[str, OneOf((STATUS_CHANGED,))]
+    comment: Annotated[CommentPayload, Field(description="the comment's whole state after the change")]
+    sequence: Annotated[int, Field(ge=1, description="this comment's event number: 1, 2, 3, ... in order")]
+    previous_status: Annotated[str, OneOf(STATUSES)]
+    previous_visible: bool
+    by: Annotated[str, Field(description="who made the change")]
+    at: Timestamp
+
+
+def comment_verdict(comment: Comment) -> VerdictPayload:
+    """The comment's verdict as it stands now (status and visibility may have changed since)."""
+    verdict = comment.verdict
+    return {
+        "status": comment.status,
+        "visible": comment.visible,
+        "scores": verdict["scores"],
+        "matches": verdict["matches"],
+        "reasons": verdict["reasons"],
+        "rules_version": verdict["rules_version"],
+        "model_version": verdict["model_version"],
+    }
+
+
+def comment_payload(comment: Comment) -> CommentPayload:
     """The comment as webhooks and the moderation API show it: the verdict plus its state."""
-    verdict = dict(comment.verdict)
-    verdict["status"] = comment.status
-    verdict["visible"] = comment.visible
     return {
         "id": comment.site_id,
-        **verdict,
+        **comment_verdict(comment),
         "author_id": comment.author.site_id if comment.author else None,
         "article_id": comment.article.site_id if comment.article else None,
         "parent_id": comment.parent_site_id,
@@ -102,7 +144,7 @@ def record_change(
         # Numbered in the comment's own row, which this transaction updates under its revision
         # check: a comment's events get 1, 2, 3, ... in the order their changes committed.
         comment.event_seq = (comment.event_seq or 0) + 1
-        body = {
+        body: StatusChanged = {
             "event": STATUS_CHANGED,
             "comment": comment_payload(comment),
             "sequence": comment.event_seq,

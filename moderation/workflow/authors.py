@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
+from pydantic import Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from typing_extensions import TypedDict
 
+from ..categories import STATUSES
 from ..models import AuditEntry, Author, AuthorNote, Comment, utcnow
+from ..shapes import OneOf, Timestamp, shape
 
 FLAGS = {"premoderated": ("premoderate", "unpremoderate"), "banned": ("ban", "unban")}
 
@@ -64,7 +68,46 @@ def remove_note(session: Session, author: Author, note_id: int, actor: str) -> A
     return note
 
 
-def author_summary(session: Session, author: Author, recent: int = 20) -> dict[str, Any]:
+@shape
+class NotePayload(TypedDict):
+    """A moderator's note on an author."""
+
+    id: int
+    text: str
+    by: str
+    at: Timestamp
+
+
+@shape
+class RecentComment(TypedDict):
+    """One of an author's recent comments and its outcome."""
+
+    id: str
+    status: Annotated[str, OneOf(STATUSES)]
+    visible: bool
+    created_at: Timestamp
+    decided_by: str | None
+
+
+@shape
+class AuthorPayload(TypedDict):
+    """An author's state, notes and recent comments."""
+
+    id: str
+    name: str | None
+    account_created_at: Timestamp | None
+    first_seen_at: Timestamp
+    comment_count: int
+    rejected_count: int
+    premoderated: bool
+    banned: bool
+    suspended: Annotated[bool, Field(description="suspended now: comments rejected until suspended_until")]
+    suspended_until: Timestamp | None
+    notes: list[NotePayload]
+    recent_comments: list[RecentComment]
+
+
+def author_summary(session: Session, author: Author, recent: int = 20) -> AuthorPayload:
     """An author's state, notes and recent comments with their outcomes."""
     notes = session.scalars(
         select(AuthorNote)

@@ -15,6 +15,7 @@ from .audit import Notify, lock, record_change
 from .queue import QueueConflict
 
 DECISIONS = ("approve", "reject")
+REPORT_OUTCOMES = ("upheld", "dismissed")  # a rejection upholds the open reports, an approval dismisses them
 
 
 class DecisionError(ValueError):

@@ -9,15 +9,31 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import date
-from typing import Any
+from typing import Annotated, Any
 
+from pydantic import Field
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
+from typing_extensions import TypedDict
 
+from ..categories import RULE_CATEGORIES, Action
 from ..models import Comment, RuleHit
+from ..shapes import OneOf, shape
 from ..verdict import Verdict
 
 LIVE, SHADOW = "live", "shadow"
+
+
+@shape
+class ShadowMatch(TypedDict):
+    """What a shadow rule would have done: never applied, shown to moderators only."""
+
+    rule: str
+    category: Annotated[str, OneOf(RULE_CATEGORIES)]
+    action: Annotated[str, OneOf(tuple(a.value for a in Action))]
+    start: Annotated[int | None, Field(description="offset in the original text")]
+    end: int | None
+    text: str | None
 
 
 def hit_rows(verdict: Verdict) -> list[dict[str, Any]]:
@@ -81,12 +97,12 @@ def replace_hits(session: Session, assessed: Sequence[tuple[Comment, Verdict]]) 
     return changed
 
 
-def shadow_matches(session: Session, comment: Comment) -> list[dict[str, Any]]:
+def shadow_matches(session: Session, comment: Comment) -> list[ShadowMatch]:
     """What shadow rules matched on a comment, one entry per span, like a verdict's matches."""
     hits = session.scalars(
         select(RuleHit).where(RuleHit.comment_id == comment.id, RuleHit.mode == SHADOW).order_by(RuleHit.id)
     )
-    out = []
+    out: list[ShadowMatch] = []
     for hit in hits:
         pairs: list[tuple[int | None, int | None]] = [(s, e) for s, e in hit.spans] or [(None, None)]
         for start, end in pairs:

@@ -13,23 +13,84 @@ import re
 from collections import defaultdict
 from collections.abc import Collection, Mapping
 from datetime import date, timedelta
-from typing import Any
+from typing import Annotated, Any
 
+from pydantic import Field
 from sqlalchemy import Date, and_, case, cast, distinct, func, select
 from sqlalchemy.orm import Session
+from typing_extensions import TypedDict
 
 from ..models import Comment, RuleHit, utcnow
+from ..rules.ruleset import MODES
+from ..shapes import OneOf, shape
 
 Z_95 = 1.959964  # two-sided 95% confidence
 READY_AGREEMENT = 0.95  # a shadow rule is ready when even the interval's lower bound reaches this
 READY_MIN_DECIDED = 20  # ... over at least this many decided hits
 MAX_WINDOW_DAYS = 366
-_WINDOW = re.compile(r"([1-9][0-9]{0,4})([hd])")
+WINDOW_PATTERN = re.compile(r"([1-9][0-9]{0,4})([hd])")
+
+
+@shape
+class DayHits(TypedDict):
+    """A rule's hits on one UTC day."""
+
+    day: Annotated[str, Field(description="YYYY-MM-DD (UTC)")]
+    hits: int
+
+
+@shape
+class RuleStats(TypedDict):
+    """One rule (live or shadow) over the window, judged by moderators' decisions on its hits."""
+
+    rule: str
+    mode: Annotated[str, OneOf(MODES)]
+    current_mode: Annotated[str | None, Field(description="its mode in the rules in force; null: removed")]
+    hits: int
+    hits_per_day: list[DayHits]
+    decided: Annotated[int, Field(description="hits a moderator approved or rejected")]
+    agreed: Annotated[int, Field(description="decided hits the moderator rejected")]
+    overturned: Annotated[int, Field(description="decided hits the moderator approved")]
+    agreement: float | None
+    interval: Annotated[list[float] | None, Field(description="95% Wilson interval of the agreement")]
+    ready_to_go_live: bool
+
+
+@shape
+class CategoryDrift(TypedDict):
+    """One category's classifier thresholds on one day."""
+
+    acted: int
+    decided: int
+    overturned: int
+    share: Annotated[float | None, Field(description="of the day's comments")]
+
+
+@shape
+class DayDrift(TypedDict):
+    """One UTC day: comments stored, how many the classifier thresholds acted on, overturns."""
+
+    day: str
+    comments: int
+    acted: int
+    decided: int
+    overturned: int
+    share: float | None
+    overturn_rate: float | None
+    categories: dict[str, CategoryDrift]
+
+
+@shape
+class Drift(TypedDict):
+    """Per day, the share of comments each category's thresholds act on, and the overturn rate."""
+
+    categories: list[str]
+    days: list[DayDrift]
 
 
 def parse_window(text: str) -> timedelta:
     """A window such as ``7d`` or ``36h``, up to a year; raises ValueError saying what is allowed."""
-    found = _WINDOW.fullmatch(text.strip())
+    found = WINDOW_PATTERN.fullmatch(text.strip())
     allowed = f"a whole number of days or hours such as 7d or 36h, at most {MAX_WINDOW_DAYS}d"
     if not found:
         raise ValueError(f"must be {allowed}")
@@ -68,9 +129,7 @@ def _decided() -> Any:
     return and_(Comment.decided_by.is_not(None), Comment.status.in_(("approved", "rejected")))
 
 
-def rule_stats(
-    session: Session, days: int = 7, modes: Mapping[str, str] | None = None
-) -> list[dict[str, Any]]:
+def rule_stats(session: Session, days: int = 7, modes: Mapping[str, str] | None = None) -> list[RuleStats]:
     """For each rule and mode with hits in the last ``days`` days (and each rule in ``modes``, the
     rules in force, even without hits): hits per day, decided, agreed, overturned, the agreement
     rate with its 95% Wilson interval, and whether a shadow rule is ready to go live."""
@@ -97,7 +156,7 @@ def rule_stats(
     for rule, mode in modes.items():
         entry(rule, mode)
     calendar = [(first + timedelta(days=i)).isoformat() for i in range(days)]
-    out = []
+    out: list[RuleStats] = []
     for (rule, mode), found in table.items():
         decided = found["agreed"] + found["overturned"]
         interval = wilson(found["agreed"], decided)
@@ -137,7 +196,7 @@ def _comment_day(session: Session) -> Any:
     return func.substr(Comment.created_at, 1, 10)
 
 
-def drift(session: Session, classifier_rules: Collection[str], days: int = 14) -> dict[str, Any]:
+def drift(session: Session, classifier_rules: Collection[str], days: int = 14) -> Drift:
     """Per day: comments stored, the share each category's classifier thresholds acted on (live
     hits of ``classifier_rules``, the rules that read a score), and how often moderators
     overturned those acts. A jump in a share or in the overturn rate means the comment stream
@@ -170,20 +229,27 @@ def drift(session: Session, classifier_rules: Collection[str], days: int = 14) -
         for d, n, dec, over in session.execute(base.group_by(RuleHit.day)):
             overall[_iso(d)] = {"acted": n, "decided": dec, "overturned": over}
     categories = sorted({c for per_day in acted.values() for c in per_day})
-    out = []
+    out: list[DayDrift] = []
     for i in range(days):
         key = (first + timedelta(days=i)).isoformat()
         total = comments.get(key, 0)
-        per_category = {}
+        per_category: dict[str, CategoryDrift] = {}
         for category in categories:
             found = acted[key].get(category, {"acted": 0, "decided": 0, "overturned": 0})
-            per_category[category] = {**found, "share": found["acted"] / total if total else None}
+            per_category[category] = {
+                "acted": found["acted"],
+                "decided": found["decided"],
+                "overturned": found["overturned"],
+                "share": found["acted"] / total if total else None,
+            }
         summed = overall.get(key, {"acted": 0, "decided": 0, "overturned": 0})
         out.append(
             {
                 "day": key,
                 "comments": total,
-                **summed,
+                "acted": summed["acted"],
+                "decided": summed["decided"],
+                "overturned": summed["overturned"],
                 "share": summed["acted"] / total if total else None,
                 "overturn_rate": summed["overturned"] / summed["decided"] if summed["decided"] else None,
                 "categories": per_category,

@@ -251,11 +251,6 @@ def submit_comment(
         return Submitted(Comment(id=inserted, **values), created=True)
 
 
-def comment_verdict(comment: Comment) -> dict:
-    """The comment's verdict as it stands now (status and visibility may have changed since)."""
-    return {**comment.verdict, "status": comment.status, "visible": comment.visible}
-
-
 def tag_string(tags: Iterable[str]) -> str:
     """Tags stored as " a b " so a filter can look for " a "."""
     unique = sorted(set(tags))
