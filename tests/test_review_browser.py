@@ -98,8 +98,7 @@ def console_errors(page: Page) -> list[str]:
     errors: list[str] = []
 
     def on_console(message: ConsoleMessage) -> None:
-        # Browsers ask for /favicon.ico on their own; the service has none, and that 404 is harmless.
-        if message.type == "error" and not message.location.get("url", "").endswith("/favicon.ico"):
+        if message.type == "error":
             errors.append(f"{message.text} ({message.location.get('url')})")
 
     page.on("console", on_console)
@@ -178,7 +177,7 @@ def test_undo_on_the_item_page(page: Page, server: tuple[str, Flask]) -> None:
     assert status(app, "c2") == "rejected"
     page.goto("/review/comments/c2")
     page.keyboard.press("u")
-    expect(page.locator(".flash.success")).to_contain_text("Undid the last decision on c2")
+    expect(page.locator(".flash.success")).to_contain_text("Undid your rejection of c2")
     assert status(app, "c2") == "flagged"
 
 

@@ -34,6 +34,7 @@ TEXTS = [
 REPORTS = [("r1", "spam"), ("r2", "spam"), ("r3", "insult"), ("r4", "other"), ("r5", "false_information")]
 
 Open = Callable[..., Page]
+REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
 @pytest.fixture
@@ -93,6 +94,8 @@ def open_as(browser: Browser, site: tuple[str, Flask]) -> Iterator[Open]:  # noq
 
     yield open_page
     for context, errors in opened:
+        # A refused form is answered 400 (and Chromium logs that); anything else is a broken page.
+        errors = [e for e in errors if "responded with a status of 400" not in e]
         assert errors == [], "the page broke its Content-Security-Policy or raised an error"
         context.close()  # type: ignore[attr-defined]
 
@@ -399,14 +402,13 @@ def test_reject_without_a_rule_explains_and_keeps_the_keys(open_as: Open, site: 
     page.keyboard.press("r")
     expect(page.locator("[data-item].selected select[data-reject-rule]")).to_be_focused()
     page.keyboard.press("Enter")
+    expect(page.locator("[data-item].selected [data-rule-hint]")).to_be_visible()  # says why
     page.keyboard.press("?")
     expect(page.locator("#help")).to_be_visible()
     page.keyboard.press("Escape")
     expect(page.locator("#help")).to_be_hidden()
     page.keyboard.press("j")
     expect(page.locator("[data-item].selected")).to_have_attribute("data-id", "c1")
-    # And it said why nothing happened.
-    expect(page.locator("[data-item][data-id=c0] [data-rule-hint]")).to_be_visible()
 
 
 # 10 ---------------------------------------------------------------------------------------------
@@ -546,3 +548,23 @@ def test_an_admin_unlocks_and_resets_a_moderator(
     actions = audit_actions(app)
     assert ("moderator-unlock", "moderator:boss") in actions
     assert ("moderator-password", "moderator:boss") in actions
+
+
+@pytest.mark.parametrize("kind", ["memory", "redis"])
+def test_unlock_forgets_every_address_of_one_username(kind: str) -> None:
+    from moderation.throttle import LoginThrottle, MemoryCounter, RedisCounter
+
+    counter = MemoryCounter() if kind == "memory" else RedisCounter(REDIS_URL, f"t-{time.monotonic_ns()}:")
+    throttle = LoginThrottle(counter, limit=2, window=60)
+    for username, address in [
+        ("bea", "10.0.0.1"),
+        ("bea", "10.0.0.1"),
+        ("bea", "10.0.0.2"),
+        ("beat", "10.0.0.1"),
+    ]:
+        throttle.failed(username, address)
+    throttle.failed("beat", "10.0.0.1")
+    assert throttle.locked("bea") and throttle.locked("beat")
+    assert throttle.unlock("bea") == 2
+    assert not throttle.locked("bea") and not throttle.blocked("bea", "10.0.0.1")
+    assert throttle.blocked("beat", "10.0.0.1")  # another account, untouched
