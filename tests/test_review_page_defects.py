@@ -522,12 +522,13 @@ def test_an_admin_unlocks_and_resets_a_moderator(
     base, app = site
     context = browser.new_context(base_url=base)
     locked = context.new_page()
-    for _ in range(app.config["LOGIN_MAX_FAILURES"]):
-        locked.goto("/login")
+    locked.goto("/login")
+    for _ in range(app.config["LOGIN_MAX_FAILURES"]):  # each refusal draws the form again
         locked.fill("input[name=username]", "bea")
         locked.fill("input[name=password]", "wrong password")
         locked.click("form.login-form button[type=submit]")
-    locked.goto("/login")
+        expect(locked.locator(".flash.error")).to_contain_text("Wrong username or password")
+        locked.wait_for_load_state("load")
     locked.fill("input[name=username]", "bea")
     locked.fill("input[name=password]", MOD_PASSWORD)
     locked.click("form.login-form button[type=submit]")

@@ -270,7 +270,7 @@ def undo_view(site_id: str):  # type: ignore[no-untyped-def]
             entry = undo(
                 session, comment, current_user.actor, svc.notify, request.form.get("revision", type=int)
             )
-            message = f"Undid the last decision on {site_id} ({entry.reason}): {_where(comment)}."
+            message = f"{entry.reason} on {site_id}: {_where(comment)}."  # "Undid reject by ..."
         flash(message, "success")
     except (QueueConflict, StaleDataError) as exc:
         flash(f"{site_id}: {exc or 'changed meanwhile'}", "error")
