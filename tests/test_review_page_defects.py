@@ -130,6 +130,7 @@ def test_u_undoes_my_last_decision_from_the_queue(open_as: Open, site: tuple[str
     page.keyboard.press("a")
     expect(page.locator(".flash.success")).to_contain_text("Approved c0")
     assert status(app, "c0") == "approved"
+    expect(page.locator("[data-item].selected")).to_be_visible()  # the shortcuts are loaded
     page.keyboard.press("u")
     expect(page.locator(".flash.success")).to_contain_text("c0")
     expect(page.locator(".flash.success")).to_contain_text("Undid")
@@ -149,6 +150,7 @@ def test_u_undoes_my_last_decision_after_the_item_page_moved_on(
     expect(page.locator(".flash.success")).to_contain_text("Rejected c1")
     assert status(app, "c1") == "rejected"
     expect(page.locator(".main[data-item]")).not_to_have_attribute("data-id", "c1")  # moved on
+    page.wait_for_load_state("load")  # the shortcuts are loaded
     page.keyboard.press("u")
     expect(page.locator(".flash.success")).to_contain_text("Undid your rejection of c1")
     assert status(app, "c1") == "flagged"
