@@ -151,6 +151,7 @@ def test_work_the_queue_with_the_keyboard(page: Page, server: tuple[str, Flask])
     page.keyboard.press("a")
     expect(page.locator(".flash.success")).to_contain_text("Approved c1")
     assert status(app, "c1") == "approved"
+    expect(page.locator("[data-item].selected")).to_be_visible()  # review.js (deferred) has run
 
     # Reject the first item with a site rule: r focuses the rule, Enter submits.
     page.keyboard.press("r")
@@ -160,6 +161,7 @@ def test_work_the_queue_with_the_keyboard(page: Page, server: tuple[str, Flask])
     page.keyboard.press("Enter")
     expect(page.locator(".flash.success")).to_contain_text("Rejected c0")
     assert status(app, "c0") == "rejected"
+    expect(page.locator("[data-item].selected")).to_be_visible()
 
     page.keyboard.press("?")
     expect(page.locator("#help")).to_be_visible()
