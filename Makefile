@@ -17,6 +17,7 @@ PYTEST_ARGS ?= -n 2
 
 run: setup
 	@$(FLASK) api-key list | grep -q . || printf '\nNo API key yet. Create one for your site with:\n  %s api-key create my-site\n\n' "$(FLASK)"
+	@$(FLASK) moderator list | grep -q . || printf '\nNo moderator account yet: the review page at http://$(HOST):$(PORT)/ needs one. Create an admin with:\n  %s moderator create admin --role admin\n\n' "$(FLASK)"
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
 setup: $(VENV)/.installed db model

@@ -98,8 +98,7 @@ def console_errors(page: Page) -> list[str]:
     errors: list[str] = []
 
     def on_console(message: ConsoleMessage) -> None:
-        # Browsers ask for /favicon.ico on their own; the service has none, and that 404 is harmless.
-        if message.type == "error" and not message.location.get("url", "").endswith("/favicon.ico"):
+        if message.type == "error":
             errors.append(f"{message.text} ({message.location.get('url')})")
 
     page.on("console", on_console)
@@ -152,6 +151,7 @@ def test_work_the_queue_with_the_keyboard(page: Page, server: tuple[str, Flask])
     page.keyboard.press("a")
     expect(page.locator(".flash.success")).to_contain_text("Approved c1")
     assert status(app, "c1") == "approved"
+    expect(page.locator("[data-item].selected")).to_be_visible()  # review.js (deferred) has run
 
     # Reject the first item with a site rule: r focuses the rule, Enter submits.
     page.keyboard.press("r")
@@ -161,6 +161,7 @@ def test_work_the_queue_with_the_keyboard(page: Page, server: tuple[str, Flask])
     page.keyboard.press("Enter")
     expect(page.locator(".flash.success")).to_contain_text("Rejected c0")
     assert status(app, "c0") == "rejected"
+    expect(page.locator("[data-item].selected")).to_be_visible()
 
     page.keyboard.press("?")
     expect(page.locator("#help")).to_be_visible()
@@ -178,7 +179,7 @@ def test_undo_on_the_item_page(page: Page, server: tuple[str, Flask]) -> None:
     assert status(app, "c2") == "rejected"
     page.goto("/review/comments/c2")
     page.keyboard.press("u")
-    expect(page.locator(".flash.success")).to_contain_text("Undid the last decision on c2")
+    expect(page.locator(".flash.success")).to_contain_text("Undid your rejection of c2")
     assert status(app, "c2") == "flagged"
 
 

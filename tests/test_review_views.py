@@ -170,7 +170,7 @@ def test_statistics_page_draws_charts(mod: FlaskClient, auth: dict) -> None:
     mod.post("/api/v1/comments/c1/reports", json={"reporter_id": "r", "reason": "insult"}, headers=auth)
     post(mod, "/review/comments/c1/decide", action="approve")
     page = mod.get("/review/stats").get_data(as_text=True)
-    assert page.count("<svg") == 5  # queue, decisions, overturned, reports, drift
+    assert page.count('<figure class="chart">') == 5  # queue, decisions, overturned, reports, drift
     assert "insult-directed" in page and "100%" in page  # the rule was overturned once out of once
     assert "dismissed" in page
 
@@ -185,10 +185,15 @@ def test_admin_is_for_admins(app: Flask, mod: FlaskClient) -> None:
     post(mod, "/review/admin/moderators", username="newbie", password=PASSWORD, role="moderator")
     short = post(mod, "/review/admin/moderators", username="weak", password="short", role="moderator")
     assert "at least 10" in mod.get(short.headers["Location"], follow_redirects=True).get_data(as_text=True)
-    created = post(mod, "/review/admin/api-keys", name="partner", scopes="moderate").get_data(as_text=True)
-    key = re.search(r"data-new-key>([^<]+)<", created).group(1)
+    created = post(mod, "/review/admin/api-keys", name="partner", scopes="moderate")
+    assert created.headers["Location"] == "/review/admin"  # redirect after POST: a reload makes no key
+    key = re.search(r"data-new-key>([^<]+)<", mod.get("/review/admin").get_data(as_text=True)).group(1)
+    assert "data-new-key" not in mod.get("/review/admin").get_data(as_text=True)  # shown once
     assert mod.get("/api/v1/queue", headers={"Authorization": f"Bearer {key}"}).status_code == 200
-    post(mod, "/review/admin/api-keys/partner/revoke")
+    key_id = re.search(
+        r'action="/review/admin/api-keys/(\d+)/revoke"', mod.get("/review/admin").get_data(as_text=True)
+    )
+    post(mod, f"/review/admin/api-keys/{key_id.group(1)}/revoke")
     assert mod.get("/api/v1/queue", headers={"Authorization": f"Bearer {key}"}).status_code == 401
     post(mod, "/review/admin/moderators/newbie/disable", disable="1")
     assert "disabled" in mod.get("/review/admin").get_data(as_text=True)

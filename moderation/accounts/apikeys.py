@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 import time
 from dataclasses import dataclass
@@ -15,6 +16,8 @@ from ..models import ApiKey, utcnow
 
 SCOPES = ("submit", "moderate")
 KEY_PREFIX = "mk_"
+# Names go into URLs and log lines: no slashes, spaces or other characters that need escaping.
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 
 
 class ApiKeyError(ValueError):
@@ -40,6 +43,11 @@ def create_key(session: Session, name: str, scopes: tuple[str, ...] = ("submit",
     name = name.strip()
     if not name:
         raise ApiKeyError("a key needs a name")
+    if not _NAME.match(name):
+        raise ApiKeyError(
+            f"key names are 1-100 letters, digits, '.', '_' or '-' (starting with a letter or digit), "
+            f"not {name[:100]!r}"
+        )
     for scope in scopes:
         if scope not in SCOPES:
             raise ApiKeyError(f"unknown scope {scope!r} (use {', '.join(SCOPES)})")
@@ -98,11 +106,18 @@ def list_keys(session: Session) -> list[ApiKey]:
     return list(session.scalars(select(ApiKey).order_by(ApiKey.created_at, ApiKey.id)))
 
 
-def revoke_key(session: Session, name: str) -> None:
-    """Revoke a key by name; it stops working at once."""
-    key = session.scalar(select(ApiKey).where(ApiKey.name == name))
-    if key is None:
-        raise ApiKeyError(f"no key named {name!r}")
+def revoke_key(session: Session, name: str | None = None, key_id: int | None = None) -> ApiKey:
+    """Revoke a key by name or by id (names made before names were checked may not fit a URL);
+    it stops working at once."""
+    if key_id is not None:
+        key = session.get(ApiKey, key_id)
+        if key is None:
+            raise ApiKeyError(f"no key with id {key_id}")
+    else:
+        key = session.scalar(select(ApiKey).where(ApiKey.name == name))
+        if key is None:
+            raise ApiKeyError(f"no key named {name!r}")
     if key.revoked_at is None:
         key.revoked_at = utcnow()
     _CACHE.clear()
+    return key

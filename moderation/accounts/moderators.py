@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..database import rowcount
-from ..models import Moderator, ModeratorSession, utcnow
+from ..models import AuditEntry, Moderator, ModeratorSession, utcnow
 
 ROLES = ("moderator", "admin")
 MIN_PASSWORD = 10
@@ -64,6 +64,20 @@ def set_disabled(session: Session, moderator: Moderator, disabled: bool) -> None
     moderator.disabled_at = utcnow() if disabled else None
     if disabled:
         revoke_sessions(session, moderator)
+
+
+def set_password(session: Session, moderator: Moderator, password: str, actor: str) -> None:
+    """An admin sets a new password; the moderator's open sessions end, and the audit log says who did it."""
+    if len(password) < MIN_PASSWORD:
+        raise ModeratorError(f"passwords need at least {MIN_PASSWORD} characters")
+    moderator.password_hash = generate_password_hash(password)
+    revoke_sessions(session, moderator)
+    record_account_action(session, actor, "moderator-password", moderator)
+
+
+def record_account_action(session: Session, actor: str, action: str, moderator: Moderator) -> None:
+    """Audit what an admin did to an account (never a password)."""
+    session.add(AuditEntry(action=action, actor=actor, details={"moderator": moderator.username}))
 
 
 def list_moderators(session: Session) -> list[Moderator]:

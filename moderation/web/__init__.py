@@ -65,5 +65,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     for blueprint in (review_search.bp, review_author.bp, review_live.bp, rules_admin.bp):
         app.register_blueprint(blueprint)
     app.add_url_rule("/", "index", lambda: redirect(url_for("review.home")))
+    # Browsers ask for /favicon.ico on their own; the pages name the SVG icon too.
+    app.add_url_rule(
+        "/favicon.ico", "favicon", lambda: redirect(url_for("static", filename="favicon.svg"), 301)
+    )
     cli.init_app(app)
     return app

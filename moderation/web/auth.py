@@ -29,6 +29,7 @@ from flask import (
 )
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 from flask_wtf.csrf import CSRFProtect
+from sqlalchemy import select
 
 from ..accounts.moderators import authenticate, end_session, prune_sessions, session_moderator, start_session
 from ..models import Moderator
@@ -102,6 +103,8 @@ def _safe_next(target: str | None) -> str:
 @bp.route("/login", methods=["GET", "POST"])
 def login():  # type: ignore[no-untyped-def]
     """Log in with username and password."""
+    if request.method == "GET" and current_user.is_authenticated:
+        return redirect(_safe_next(request.args.get("next")))
     if request.method == "POST":
         username = request.form.get("username", "").strip()
         password = request.form.get("password", "")
@@ -129,7 +132,9 @@ def login():  # type: ignore[no-untyped-def]
         session.clear()
         login_user(user)
         return redirect(_safe_next(request.args.get("next")))
-    return render_template("review/login.html", username="")
+    with services().sessions() as db:
+        first_run = db.scalar(select(Moderator.id).limit(1)) is None
+    return render_template("review/login.html", username="", first_run=first_run)
 
 
 @bp.post("/logout")

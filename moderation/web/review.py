@@ -6,13 +6,18 @@ approve/reject flow works without JavaScript. `static/review.js` adds keyboard s
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
+from urllib.parse import parse_qs, parse_qsl, urlsplit
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import session as session_store
 from flask_login import current_user, login_required
-from sqlalchemy import select
+from flask_wtf.csrf import CSRFError
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
+from werkzeug.datastructures import MultiDict
 
 from ..accounts.apikeys import SCOPES, ApiKeyError, create_key, list_keys, revoke_key
 from ..accounts.moderators import (
@@ -21,11 +26,14 @@ from ..accounts.moderators import (
     create_moderator,
     find_moderator,
     list_moderators,
+    record_account_action,
     set_disabled,
+    set_password,
 )
-from ..models import AuditEntry, Comment
+from ..categories import RULE_CATEGORIES
+from ..models import Article, AuditEntry, Comment
 from ..workflow.authors import AuthorActionError, add_note, author_summary, remove_note, set_flag
-from ..workflow.decisions import DecisionError, decide, undo
+from ..workflow.decisions import DecisionError, decide, last_decision_by, undo, undoable
 from ..workflow.moderator_stats import moderator_stats
 from ..workflow.queue import LISTINGS, Filters, QueueConflict, list_queue, listing_query, queue_counts
 from ..workflow.reports import list_reports
@@ -54,16 +62,34 @@ def _listing_args() -> QueueFilters:
         abort(400, exc.message)
 
 
-def _item(session: Session, comment: Comment, with_reports: bool = True) -> dict[str, Any]:
+def _item(session: Session, comment: Comment, can_undo: bool = False) -> dict[str, Any]:
     verdict = comment.verdict
+    unique = {(m["rule"], m.get("start"), m.get("end")): m for m in verdict.get("matches", [])}
+    matches = list(unique.values())
+    reports = list_reports(session, comment)
     return {
         "comment": comment,
         "pieces": pieces(comment.text, verdict.get("matches", [])),
-        "matches": verdict.get("matches", []),
-        "reasons": verdict.get("reasons", []),
+        "matches": matches,
+        "chips": _chips(matches),
+        "reasons": list(dict.fromkeys(verdict.get("reasons", []))),
         "scores": verdict.get("scores", {}),
-        "reports": list_reports(session, comment) if with_reports else [],
+        "reports": reports,
+        "report_reasons": Counter(r["reason"] for r in reports).most_common(),
+        "undoable": can_undo,
     }
+
+
+def _chips(matches: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One chip per site rule, category and action, however many passages matched."""
+    chips: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for m in matches:
+        if not m.get("site_rule"):
+            continue
+        key = (m["site_rule"], m["category"], m["action"])
+        chip = chips.setdefault(key, {"site_rule": key[0], "category": key[1], "action": key[2], "rules": []})
+        chip["rules"].append(m["rule"])
+    return list(chips.values())
 
 
 def _back(default: str) -> str:
@@ -84,14 +110,28 @@ def queue_view(state: str):  # type: ignore[no-untyped-def]
     """One listing, most urgent first, with counts, filters and pagination."""
     if state not in LISTINGS:
         abort(404)
-    args = _listing_args()
+    return _queue_page(state, _listing_args(), request.full_path)
+
+
+def _queue_page(  # type: ignore[no-untyped-def]
+    state: str, args: QueueFilters, back: str, kept: dict[str, Any] | None = None, status: int = 200
+):
+    """The listing page; ``kept`` re-checks what the moderator chose when their form was refused."""
     sort, page = args.sort, args.page
-    filters = Filters(args.article, args.category, args.site_rule)
+    category = (args.category or "").strip().lower().replace(" ", "_") or None
     svc = services()
     with svc.sessions() as session:
+        article, article_title = _article(session, args.article)
+        filters = Filters(article, category, args.site_rule)
         comments, total = list_queue(session, state, filters, sort, page, PER_PAGE)
-        items = [_item(session, c) for c in comments]
-        counts = queue_counts(session)
+        last_page = max(1, -(-total // PER_PAGE))
+        if page > last_page and request.method == "GET":
+            # Past the end (e.g. after deciding the last page's items): the last page there is.
+            target: dict[str, Any] = {**request.args, "state": state, "page": last_page}
+            return redirect(url_for("review.queue_view", **target))
+        can_undo = undoable(session, [c.id for c in comments])
+        items = [_item(session, c, c.id in can_undo) for c in comments]
+        counts = queue_counts(session, filters)
     return render_template(
         "review/queue.html",
         state=state,
@@ -101,10 +141,29 @@ def queue_view(state: str):  # type: ignore[no-untyped-def]
         per_page=PER_PAGE,
         sort=sort,
         filters=filters,
+        article_title=article_title,
         counts=counts,
+        categories=RULE_CATEGORIES,
         site_rules=svc.pipeline.rules.site_rules,
         listings=LISTINGS,
-    )
+        back=back,
+        kept=kept or {"ids": (), "site_rule": None},
+    ), status
+
+
+def _article(session: Session, typed: str | None) -> tuple[str | None, str | None]:
+    """The article filter as an id, from the id or the title the page shows; and that title."""
+    if not typed:
+        return None, None
+    typed = typed.strip()
+    found = session.scalar(select(Article).where(Article.site_id == typed))
+    if found is None:
+        found = session.scalars(
+            select(Article).where(func.lower(Article.title) == typed.lower()).order_by(Article.id.desc())
+        ).first()
+    if found is None:
+        return typed, None
+    return found.site_id, found.title
 
 
 def _neighbours(session: Session, comment: Comment, state: str | None) -> tuple[str | None, str | None]:
@@ -124,13 +183,20 @@ def item_view(site_id: str):  # type: ignore[no-untyped-def]
     reviewing = claim_on_open(site_id, current_user.actor)  # opening a queued comment claims it
     if reviewing:
         flash(f"{reviewing} is reviewing this comment; deciding it now is refused.", "warning")
+    return _item_page(site_id, request.args.get("state"))
+
+
+def _item_page(  # type: ignore[no-untyped-def]
+    site_id: str, state: str | None, kept: dict[str, Any] | None = None, status: int = 200
+):
+    """The item page; ``kept`` re-fills the decision form when the moderator's form was refused."""
     svc = services()
     with svc.sessions() as session:
         comment = get_comment(session, site_id)
         if comment is None:
             abort(404)
-        state = request.args.get("state") or comment.queue
-        item = _item(session, comment)
+        state = state or comment.queue
+        item = _item(session, comment, comment.id in undoable(session, [comment.id]))
         parent = get_comment(session, comment.parent_site_id) if comment.parent_site_id else None
         author = author_summary(session, comment.author)
         audit = list(
@@ -151,7 +217,9 @@ def item_view(site_id: str):  # type: ignore[no-untyped-def]
         previous_id=previous_id,
         next_id=next_id,
         site_rules=svc.pipeline.rules.site_rules,
-    )
+        back=url_for("review.item_view", site_id=site_id, state=state),
+        kept=kept or {},
+    ), status
 
 
 def _decide_one(
@@ -194,25 +262,66 @@ def decide_view(site_id: str):  # type: ignore[no-untyped-def]
     ok, message = _decide_one(
         site_id, form.get("action", ""), form.get("site_rule") or None, form.get("note") or None, revision
     )
-    flash(message, "success" if ok else "error")
+    # A decision can be undone from the message it leaves (and with `u` from anywhere).
+    flash(message, "success undoable" if ok else "error")
     return redirect(_back(url_for("review.item_view", site_id=site_id)))
 
 
 @bp.post("/comments/<site_id:site_id>/undo")
 @login_required
 def undo_view(site_id: str):  # type: ignore[no-untyped-def]
-    """Undo the comment's last decision."""
+    """Undo the comment's last decision; refused when the comment changed since the page was loaded."""
     svc = services()
     try:
         with svc.sessions() as session, session.begin():
             comment = get_comment(session, site_id)
             if comment is None:
                 abort(404)
-            undo(session, comment, current_user.actor, svc.notify)
-        flash(f"Undid the last decision on {site_id}.", "success")
+            entry = undo(
+                session, comment, current_user.actor, svc.notify, request.form.get("revision", type=int)
+            )
+            message = f"{entry.reason} on {site_id}: {_where(comment)}."  # "Undid reject by ..."
+        flash(message, "success")
     except (QueueConflict, StaleDataError) as exc:
         flash(f"{site_id}: {exc or 'changed meanwhile'}", "error")
     return redirect(_back(url_for("review.item_view", site_id=site_id)))
+
+
+_YOUR = {"approve": "your approval", "reject": "your rejection"}
+
+
+def _where(comment: Comment) -> str:
+    return f"back in the {comment.queue} queue" if comment.queue else f"{comment.status} again"
+
+
+@bp.post("/undo-last")
+@login_required
+def undo_last_view():  # type: ignore[no-untyped-def]
+    """Undo the moderator's own last decision, wherever they are now (the `u` key)."""
+    svc = services()
+    back = _back(url_for("review.home"))
+    with svc.sessions() as session:
+        entry = last_decision_by(session, current_user.actor)
+        comment = session.get(Comment, entry.comment_id) if entry and entry.comment_id else None
+        site_id = comment.site_id if comment else None
+    if entry is None or site_id is None:
+        flash("You have no decision left to undo.", "error")
+        return redirect(back)
+    what = _YOUR[entry.action]
+    try:
+        with svc.sessions() as session, session.begin():
+            comment = get_comment(session, site_id)
+            assert comment is not None
+            revision = (entry.details or {}).get("revision_after")
+            undo(session, comment, current_user.actor, svc.notify, revision)
+            flash(f"Undid {what} of {site_id}: {_where(comment)}.", "success")
+    except (QueueConflict, StaleDataError) as exc:
+        flash(f"Cannot undo {what} of {site_id}: {exc or 'it changed meanwhile'}", "error")
+    if back.startswith("/review/comments/"):
+        # On an item page, go back to the comment restored, in the listing being worked.
+        state = request.args.get("state") or parse_qs(urlsplit(back).query).get("state", [None])[0]
+        return redirect(url_for("review.item_view", site_id=site_id, state=state))
+    return redirect(back)
 
 
 @bp.post("/bulk")
@@ -334,11 +443,21 @@ def stats_view():  # type: ignore[no-untyped-def]
 @bp.get("/admin")
 @admin_required
 def admin_view():  # type: ignore[no-untyped-def]
-    """Moderators and API keys."""
+    """Moderators and API keys; a key just created is shown here once."""
+    throttle = current_app.extensions["login_throttle"]
     with services().sessions() as session:
         moderators = list_moderators(session)
         keys = list_keys(session)
-    return render_template("review/admin.html", moderators=moderators, keys=keys, roles=ROLES, scopes=SCOPES)
+    locked = {m.username for m in moderators if throttle.locked(m.username)}
+    return render_template(
+        "review/admin.html",
+        moderators=moderators,
+        locked=locked,
+        keys=keys,
+        roles=ROLES,
+        scopes=SCOPES,
+        new_key=session_store.pop("new_key", None),
+    )
 
 
 @bp.post("/admin/moderators")
@@ -377,32 +496,102 @@ def admin_disable_moderator(username: str):  # type: ignore[no-untyped-def]
     return redirect(url_for("review.admin_view"))
 
 
+@bp.post("/admin/moderators/<username>/unlock")
+@admin_required
+def admin_unlock_moderator(username: str):  # type: ignore[no-untyped-def]
+    """Forget a moderator's failed log-ins, so a locked-out moderator can log in again (audited)."""
+    with services().sessions() as session, session.begin():
+        moderator = find_moderator(session, username)
+        if moderator is None:
+            abort(404)
+        current_app.extensions["login_throttle"].unlock(username)
+        record_account_action(session, current_user.actor, "moderator-unlock", moderator)
+    flash(f"{username} can log in again.", "success")
+    return redirect(url_for("review.admin_view"))
+
+
+@bp.post("/admin/moderators/<username>/password")
+@admin_required
+def admin_set_password(username: str):  # type: ignore[no-untyped-def]
+    """Set a moderator's password (audited); their open sessions end."""
+    try:
+        with services().sessions() as session, session.begin():
+            moderator = find_moderator(session, username)
+            if moderator is None:
+                abort(404)
+            set_password(session, moderator, request.form.get("password", ""), current_user.actor)
+        current_app.extensions["login_throttle"].unlock(username)
+        flash(f"New password set for {username}; their open sessions have ended.", "success")
+    except ModeratorError as exc:
+        flash(str(exc), "error")
+    return redirect(url_for("review.admin_view"))
+
+
 @bp.post("/admin/api-keys")
 @admin_required
 def admin_create_key():  # type: ignore[no-untyped-def]
-    """Create an API key and show it once."""
+    """Create an API key, then show it once on the Admin page (redirect after POST: a reload
+    does not create another)."""
     scopes = tuple(s for s in request.form.getlist("scopes") if s in SCOPES) or ("submit",)
+    name = request.form.get("name", "").strip()
     try:
         with services().sessions() as session, session.begin():
-            key = create_key(session, request.form.get("name", ""), scopes)
+            key = create_key(session, name, scopes)
     except ApiKeyError as exc:
         flash(str(exc), "error")
         return redirect(url_for("review.admin_view"))
-    with services().sessions() as session:
-        moderators, keys = list_moderators(session), list_keys(session)
-    return render_template(
-        "review/admin.html", moderators=moderators, keys=keys, roles=ROLES, scopes=SCOPES, new_key=key
-    )
+    session_store["new_key"] = {"name": name, "key": key}
+    return redirect(url_for("review.admin_view"))
 
 
-@bp.post("/admin/api-keys/<name>/revoke")
+@bp.post("/admin/api-keys/<row_id:key_id>/revoke")
 @admin_required
-def admin_revoke_key(name: str):  # type: ignore[no-untyped-def]
-    """Revoke an API key."""
+def admin_revoke_key(key_id: int):  # type: ignore[no-untyped-def]
+    """Revoke an API key (by id: any name, even one made before names were checked)."""
     try:
         with services().sessions() as session, session.begin():
-            revoke_key(session, name)
+            name = revoke_key(session, key_id=key_id).name
         flash(f"Key {name} revoked.", "success")
     except ApiKeyError as exc:
         flash(str(exc), "error")
     return redirect(url_for("review.admin_view"))
+
+
+@bp.app_errorhandler(CSRFError)
+def csrf_refused(exc: CSRFError):  # type: ignore[no-untyped-def]
+    """A form whose CSRF token expired (or is missing): nothing is done, and nothing chosen is lost.
+
+    The page is drawn again with a fresh token and the moderator's choices filled in, so one more
+    click does what they meant.
+    """
+    expired = "expired" in (exc.description or "")
+    message = (
+        "This page was open so long that its form expired, so nothing was done."
+        if expired
+        else "The form's security token was missing or wrong, so nothing was done."
+    )
+    form = request.form
+    if request.endpoint == "auth.login":
+        flash(f"{message} Log in again.", "error")
+        return render_template("review/login.html", username=form.get("username", "")), 400
+    if not current_user.is_authenticated:
+        return redirect(url_for("auth.login"))
+    back = _back(url_for("review.home"))
+    if request.endpoint == "review.decide_view" and request.view_args:
+        flash(f"{message} Your choice is kept: press the button again.", "error")
+        state = parse_qs(urlsplit(back).query).get("state", [None])[0]
+        kept = {"site_rule": form.get("site_rule"), "note": form.get("note")}
+        return _item_page(request.view_args["site_id"], state, kept, 400)
+    if request.endpoint == "review.bulk_view":
+        target = urlsplit(back)
+        state = target.path.rsplit("/", 1)[-1]
+        if target.path.startswith("/review/queue/") and state in LISTINGS:
+            flash(f"{message} Your selection is kept: press the button again.", "error")
+            try:
+                args = parse_query(QueueFilters, MultiDict(parse_qsl(target.query)))
+            except ApiError:
+                args = QueueFilters()
+            selection: dict[str, Any] = {"ids": form.getlist("ids"), "site_rule": form.get("site_rule")}
+            return _queue_page(state, args, back, selection, 400)
+    flash(f"{message} Please do it again.", "error")
+    return redirect(back)

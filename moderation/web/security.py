@@ -6,7 +6,7 @@ must not be usable from a page that frames it (clickjacking), so the policy is s
 
 from __future__ import annotations
 
-from flask import Flask, Response
+from flask import Flask, Response, request
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [
@@ -26,10 +26,17 @@ HEADERS = {
 }
 
 
+# Pages a moderator sees hold comments, authors' notes and fresh API keys: no cache keeps them
+# (a shared computer's back button, a proxy). Static files may be cached.
+NO_STORE_BLUEPRINTS = ("review", "auth")
+
+
 def add_security_headers(response: Response) -> Response:
     """Set each header the view did not set itself."""
     for name, value in HEADERS.items():
         response.headers.setdefault(name, value)
+    if request.blueprint in NO_STORE_BLUEPRINTS:
+        response.headers["Cache-Control"] = "no-store"
     return response
 
 

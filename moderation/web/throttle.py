@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from typing import Protocol
@@ -20,6 +21,10 @@ class Counter(Protocol):
 
     def reset(self, key: str) -> None:
         """Forget the key."""
+        ...
+
+    def matching(self, prefix: str) -> dict[str, int]:
+        """Counts in the current window of every key starting with ``prefix``."""
         ...
 
 
@@ -47,6 +52,13 @@ class MemoryCounter:
         with self._lock:
             self._counts.pop(key, None)
 
+    def matching(self, prefix: str) -> dict[str, int]:
+        now = time.monotonic()
+        with self._lock:
+            return {
+                k: n for k, (expires, n) in self._counts.items() if k.startswith(prefix) and expires > now
+            }
+
 
 class RedisCounter:
     """Counts kept in Redis, so every process sees the same numbers."""
@@ -71,6 +83,13 @@ class RedisCounter:
     def reset(self, key: str) -> None:
         self._redis.delete(self._prefix + key)
 
+    def matching(self, prefix: str) -> dict[str, int]:
+        pattern = re.sub(r"([*?\[\]\\])", r"\\\1", self._prefix + prefix) + "*"
+        names = list(self._redis.scan_iter(match=pattern, count=500))
+        values = self._redis.mget(names) if names else []
+        start = len(self._prefix)
+        return {name.decode()[start:]: int(v) for name, v in zip(names, values, strict=True) if v is not None}
+
 
 class LoginThrottle:
     """At most ``limit`` failed log-ins per username and address within ``window`` seconds."""
@@ -93,6 +112,17 @@ class LoginThrottle:
     def succeeded(self, username: str, address: str) -> None:
         """A good log-in clears the count."""
         self.counter.reset(self._key(username, address))
+
+    def locked(self, username: str) -> bool:
+        """Whether the username is locked out from any address."""
+        return any(n >= self.limit for n in self.counter.matching(self._key(username, "")).values())
+
+    def unlock(self, username: str) -> int:
+        """Forget the username's failed log-ins from every address (an admin's unlock); how many."""
+        found = self.counter.matching(self._key(username, ""))
+        for key in found:
+            self.counter.reset(key)
+        return len(found)
 
 
 def make_throttle(redis_url: str, limit: int, window: float) -> LoginThrottle:

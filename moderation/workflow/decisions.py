@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from ..models import AuditEntry, Author, Comment, Report, Reporter, utcnow
@@ -141,9 +141,22 @@ def decide(
     return entry
 
 
-def undo(session: Session, comment: Comment, actor: str, notify: Notify) -> AuditEntry:
-    """Undo the comment's last decision, if nothing happened to the comment since."""
+def undo(
+    session: Session, comment: Comment, actor: str, notify: Notify, revision: int | None = None
+) -> AuditEntry:
+    """Undo the comment's last decision, if nothing happened to the comment since.
+
+    With the ``revision`` the caller saw, refused when the comment changed since then: an undo
+    from a stale page must not reverse a decision its author never saw.
+    """
+    seen = comment.revision
     lock(session, comment)
+    if comment.revision != (seen if revision is None else revision):
+        state = comment.status if comment.queue is None else f"{comment.status}, in the {comment.queue} queue"
+        raise QueueConflict(
+            f"this comment changed since you loaded it (now {state}; last decided"
+            f"{_last_decided(comment)}); not undone, reload and try again"
+        )
     entries = list(
         session.scalars(
             select(AuditEntry)
@@ -185,6 +198,41 @@ def undo(session: Session, comment: Comment, actor: str, notify: Notify) -> Audi
     )
     adjust_rejections(session, comment, previous_status)
     return entry
+
+
+def undoable(session: Session, comment_ids: list[int]) -> set[int]:
+    """Which of these comments have a decision to undo (their last decision was not undone)."""
+    last = (
+        select(AuditEntry.comment_id, func.max(AuditEntry.id).label("id"))
+        .where(AuditEntry.comment_id.in_(comment_ids), AuditEntry.action.in_((*DECISIONS, "undo")))
+        .group_by(AuditEntry.comment_id)
+        .subquery()
+    )
+    query = select(AuditEntry.comment_id).join(last, AuditEntry.id == last.c.id)
+    return set(session.scalars(query.where(AuditEntry.action.in_(DECISIONS))))
+
+
+def last_decision_by(session: Session, actor: str, look_back: int = 50) -> AuditEntry | None:
+    """The actor's most recent approval or rejection that has not been undone since."""
+    recent = list(
+        session.scalars(
+            select(AuditEntry)
+            .where(AuditEntry.actor == actor, AuditEntry.action.in_(DECISIONS))
+            .order_by(AuditEntry.id.desc())
+            .limit(look_back)
+        )
+    )
+    if not recent:
+        return None
+    undos = session.scalars(
+        select(AuditEntry).where(
+            AuditEntry.action == "undo",
+            AuditEntry.comment_id.in_({e.comment_id for e in recent}),
+            AuditEntry.id > recent[-1].id,
+        )
+    )
+    undone = {(e.details or {}).get("undid") for e in undos}
+    return next((e for e in recent if e.id not in undone), None)
 
 
 def _parse(value: str | None) -> datetime | None:
