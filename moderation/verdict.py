@@ -45,6 +45,10 @@ class Verdict:
     rules_version: str = ""
     model_version: str | None = None
     shadow: list[Match] = field(default_factory=list)
+    # The contribution head's finding (kind, score, spans, candidate); None without that model.
+    contribution: dict[str, Any] | None = None
+    # Live ``feature_candidate`` rules that matched: they decide candidates, never the status.
+    feature_rules: list[str] = field(default_factory=list)
 
     @property
     def visible(self) -> bool:
@@ -52,8 +56,9 @@ class Verdict:
         return self.status in VISIBLE_STATUSES
 
     def to_dict(self) -> dict[str, Any]:
-        """The verdict as the API returns it (without the comment id)."""
-        return {
+        """The verdict as the API returns it (without the comment id); ``contribution`` only when
+        the contribution model scored the comment."""
+        out = {
             "status": self.status,
             "visible": self.visible,
             "scores": dict(self.scores),
@@ -62,3 +67,6 @@ class Verdict:
             "rules_version": self.rules_version,
             "model_version": self.model_version,
         }
+        if self.contribution is not None:
+            out["contribution"] = dict(self.contribution)
+        return out

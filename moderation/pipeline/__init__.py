@@ -6,7 +6,7 @@ Submission, ``POST /api/v1/score``, ``flask score`` and ``flask rules reapply`` 
 """
 
 from .context import CommentContext, Finding
-from .phases import PHASES, Scorer
+from .phases import PHASES, ContributionScorer, Scorer
 from .run import Pipeline
 
-__all__ = ["PHASES", "CommentContext", "Finding", "Pipeline", "Scorer"]
+__all__ = ["PHASES", "CommentContext", "ContributionScorer", "Finding", "Pipeline", "Scorer"]
