@@ -55,6 +55,8 @@ def comment_payload(comment: Comment) -> dict[str, Any]:
         "report_count": comment.report_count,
         "decided_by": comment.decided_by,
         "decided_at": comment.decided_at.isoformat() if comment.decided_at else None,
+        "featured": comment.feature_state == "featured",
+        "featured_at": comment.featured_at.isoformat() if comment.featured_at else None,
     }
 
 
@@ -71,8 +73,13 @@ def record_change(
     site_rule: str | None = None,
     note: str | None = None,
     details: dict[str, Any] | None = None,
+    event: str | None = None,
 ) -> AuditEntry:
-    """Apply a new status/visibility (if given), audit it, and queue a webhook if it changed."""
+    """Apply a new status/visibility (if given), audit it, and queue a webhook if it changed.
+
+    ``event`` names a change that is pushed to the site even when status and visibility stay
+    (``comment.featured``); it then names the webhook instead of ``comment.status_changed``.
+    """
     before_status, before_visible = comment.status, comment.visible
     if status is not None:
         comment.status = status
@@ -98,12 +105,13 @@ def record_change(
     )
     session.add(entry)
     changed = (before_status, before_visible) != (comment.status, comment.visible)
-    if changed and notify.enabled:
+    if (changed or event) and notify.enabled:
+        name = event or STATUS_CHANGED
         # Numbered in the comment's own row, which this transaction updates under its revision
         # check: a comment's events get 1, 2, 3, ... in the order their changes committed.
         comment.event_seq = (comment.event_seq or 0) + 1
         body = {
-            "event": STATUS_CHANGED,
+            "event": name,
             "comment": comment_payload(comment),
             "sequence": comment.event_seq,
             "previous_status": before_status,
@@ -113,7 +121,7 @@ def record_change(
         }
         session.add(
             WebhookDelivery(
-                event=STATUS_CHANGED,
+                event=name,
                 comment_id=comment.id,
                 sequence=comment.event_seq,
                 body=json.dumps(body, ensure_ascii=False, sort_keys=True),
