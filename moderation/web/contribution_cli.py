@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 from flask import current_app
+from flask.cli import with_appcontext
 
 from ..classifier import artifact, contribution
 from ..classifier.datasets import DatasetError, Example
@@ -23,6 +24,7 @@ def _contribution_path(value: str | None) -> Path:
 
 
 @click.command("train-contribution")
+@with_appcontext
 @click.option(
     "--out",
     type=click.Path(dir_okay=False),
@@ -61,6 +63,7 @@ def train_contribution_command(out: str | None, corpus: str | None, from_decisio
 
 
 @click.command("check-contribution")
+@with_appcontext
 @click.option("--model", "model", type=click.Path(dir_okay=False), default=None)
 def check_contribution_command(model: str | None) -> None:
     """Check the contribution artifact loads and matches its sidecar (never trains)."""

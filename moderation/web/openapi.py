@@ -10,6 +10,7 @@ from pydantic.json_schema import models_json_schema
 from .. import __version__
 from ..categories import RULE_CATEGORIES, STATUSES
 from ..workflow.webhooks import STATES
+from .featured_openapi import CONTRIBUTION, FEATURED_LIST, featured_paths, featured_webhooks
 from .schemas import INT4_MAX, ClaimIn, CommentIn, DecisionIn, NoteIn, ReportIn, ScoreIn, SuspensionIn
 
 _REF = "#/components/schemas/{model}"
@@ -44,6 +45,7 @@ _VERDICT = {
         "reasons": {"type": "array", "items": {"type": "string"}},
         "rules_version": {"type": "string"},
         "model_version": {"type": ["string", "null"]},
+        "contribution": _ref("Contribution"),
     },
 }
 
@@ -542,6 +544,8 @@ def openapi_document() -> dict[str, Any]:
         AuditLog=_AUDIT,
         Deliveries=_DELIVERIES,
         RuleStats=_RULE_STATS,
+        Contribution=CONTRIBUTION,
+        FeaturedList=FEATURED_LIST,
     )
     secured = [{"bearer": []}]
     moderation_paths = _moderation_paths(secured)
@@ -626,6 +630,7 @@ def openapi_document() -> dict[str, Any]:
                     ],
                 )
             },
+            **featured_paths(_json, _errors, _ref),
         },
-        "webhooks": _WEBHOOKS,
+        "webhooks": {**_WEBHOOKS, **featured_webhooks(_WEBHOOKS["comment.status_changed"])},
     }
