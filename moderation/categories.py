@@ -14,6 +14,16 @@ SCORED_CATEGORIES: tuple[str, ...] = (
     "insult",
 )
 
+# Labels the contribution head scores: what editors would pick to feature (issue 14).
+CONTRIBUTION_LABELS: tuple[str, ...] = ("eyewitness", "background", "constructive")
+
+# Every score a rule's ``score`` condition may test.
+RULE_SCORES: tuple[str, ...] = (*SCORED_CATEGORIES, *CONTRIBUTION_LABELS)
+
+# The rule action that marks an approved comment as a candidate to feature; it never changes
+# status or visibility, so it is not an :class:`Action`.
+FEATURE_CANDIDATE = "feature_candidate"
+
 # Everything a rule may be filed under.
 RULE_CATEGORIES: tuple[str, ...] = (
     *SCORED_CATEGORIES,

@@ -69,6 +69,13 @@ SETTINGS: tuple[Setting, ...] = (
         "comments are held for review.",
     ),
     Setting(
+        "MODERATION_CONTRIBUTION_MODEL",
+        lambda: str(PROJECT_ROOT / "models" / "contribution.skops"),
+        str,
+        "Path of the contribution head (candidates to feature); 'none' turns it off. If it cannot be "
+        "loaded, verdicts simply have no contribution block.",
+    ),
+    Setting(
         "RULES_RELOAD_SECONDS",
         lambda: 2.0,
         float,

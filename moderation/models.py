@@ -18,6 +18,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -126,6 +127,13 @@ class Comment(Base):
     submitted_by: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # Featuring (issue 14): the contribution head's top score, whether the verdict made the
+    # comment a candidate, and the editor's choice: featured | dismissed, by whom and when.
+    contribution: Mapped[float | None] = mapped_column(Float)
+    candidate: Mapped[bool] = mapped_column(default=False, server_default=false())
+    feature_state: Mapped[str | None] = mapped_column(String(20))
+    featured_at: Mapped[datetime | None]
+    featured_by: Mapped[str | None] = mapped_column(String(200))
 
     author: Mapped[Author] = relationship(lazy="joined")
     article: Mapped[Article | None] = relationship(lazy="joined")
@@ -269,6 +277,9 @@ class ModeratorSession(Base):
 
 # The statistics count comments per day; without this index that is a scan of every comment.
 Index("ix_comments_created_at", Comment.created_at)
+# "Candidates to feature" per article by score, and an article's featured comments in order.
+Index("ix_comments_candidates", Comment.candidate, Comment.article_id, Comment.contribution)
+Index("ix_comments_featured", Comment.article_id, Comment.feature_state, Comment.featured_at)
 
 
 class RuleHit(Base):

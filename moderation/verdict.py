@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Annotated
+from typing import Annotated, NotRequired
 
 from pydantic import Field
 from typing_extensions import TypedDict
 
-from .categories import RULE_CATEGORIES, STATUSES, VISIBLE_STATUSES, Action
+from .categories import CONTRIBUTION_LABELS, RULE_CATEGORIES, STATUSES, VISIBLE_STATUSES, Action
 from .shapes import OneOf, shape
 
 
@@ -48,6 +48,31 @@ class MatchPayload(TypedDict):
 
 
 @shape
+class ContributionSpan(TypedDict):
+    """A sentence that shows the contribution's kind."""
+
+    start: Annotated[int, Field(description="offset in the original text")]
+    end: int
+    text: Annotated[str, Field(description="the sentence, text[start:end]")]
+    score: Annotated[float | None, Field(description="the sentence's own score (null: the whole text)")]
+
+
+@shape
+class ContributionPayload(TypedDict):
+    """What the contribution head found: whether editors may want to feature the comment."""
+
+    kind: Annotated[
+        Annotated[str, OneOf(CONTRIBUTION_LABELS)] | None,
+        Field(description="the best label over its threshold"),
+    ]
+    score: Annotated[float, Field(ge=0, le=1, description="the top label's score")]
+    candidate: Annotated[bool, Field(description="listed for editors to feature (approved only)")]
+    spans: Annotated[list[ContributionSpan], Field(description="the sentences that show the kind")]
+    rules: Annotated[list[str], Field(description="feature_candidate rules that matched")]
+    model_version: str
+
+
+@shape
 class VerdictPayload(TypedDict):
     """A verdict as the API returns it."""
 
@@ -58,6 +83,9 @@ class VerdictPayload(TypedDict):
     reasons: list[str]
     rules_version: str
     model_version: str | None
+    contribution: NotRequired[
+        Annotated[ContributionPayload, Field(description="absent when the contribution model is not loaded")]
+    ]
 
 
 @dataclass(slots=True)
@@ -75,6 +103,10 @@ class Verdict:
     rules_version: str = ""
     model_version: str | None = None
     shadow: list[Match] = field(default_factory=list)
+    # The contribution head's finding (kind, score, spans, candidate); None without that model.
+    contribution: ContributionPayload | None = None
+    # Live ``feature_candidate`` rules that matched: they decide candidates, never the status.
+    feature_rules: list[str] = field(default_factory=list)
 
     @property
     def visible(self) -> bool:
@@ -82,8 +114,9 @@ class Verdict:
         return self.status in VISIBLE_STATUSES
 
     def to_dict(self) -> VerdictPayload:
-        """The verdict as the API returns it (without the comment id)."""
-        return {
+        """The verdict as the API returns it (without the comment id); ``contribution`` only when
+        the contribution model scored the comment."""
+        out: VerdictPayload = {
             "status": self.status,
             "visible": self.visible,
             "scores": dict(self.scores),
@@ -103,3 +136,6 @@ class Verdict:
             "rules_version": self.rules_version,
             "model_version": self.model_version,
         }
+        if self.contribution is not None:
+            out["contribution"] = self.contribution
+        return out

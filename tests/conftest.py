@@ -79,7 +79,13 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 
 def _migrate(url: str, tmp: Path) -> None:
     app = create_app(
-        {"DATABASE_URL": url, "SECRET_KEY": "test", "LOG_LEVEL": "WARNING", "MODERATION_MODEL": "none"}
+        {
+            "DATABASE_URL": url,
+            "SECRET_KEY": "test",
+            "LOG_LEVEL": "WARNING",
+            "MODERATION_MODEL": "none",
+            "MODERATION_CONTRIBUTION_MODEL": "none",
+        }
     )
     with app.app_context():
         upgrade(directory=str(PROJECT_ROOT / "migrations"))
@@ -139,6 +145,7 @@ def make_app(db_url: str) -> Iterator[Callable[..., Flask]]:
             "LOG_LEVEL": "WARNING",
             "TESTING": True,
             "MODERATION_MODEL": "none",
+            "MODERATION_CONTRIBUTION_MODEL": "none",
         }
         config.update(overrides)
         app = create_app(config)

@@ -249,6 +249,11 @@ def test_every_operation_answers_as_documented(contract_app: Flask) -> None:
     suspension = "/api/v1/authors/{site_id}/suspension"
     assert call("put", suspension, "/api/v1/authors/u1/suspension", mods, {"hours": 2})["suspended"]
     assert not call("delete", suspension, "/api/v1/authors/u1/suspension", mods)["suspended"]
+    featured = "/api/v1/articles/{site_id}/featured"
+    on_article = {**comment, "id": "c9", "text": "I was there", "article": {"id": "a1", "title": "A"}}
+    call("post", "/api/v1/comments", "/api/v1/comments", submit, on_article)
+    picks = call("get", featured, "/api/v1/articles/a1/featured", submit)
+    assert picks == {"article_id": "a1", "featured": []}
     stats = call("get", "/api/v1/rules/stats", "/api/v1/rules/stats?since=7d", mods)
     assert stats["days"] == 7 and len(stats["drift"]["days"]) == 7
     deliveries = call("get", "/api/v1/webhooks/deliveries", "/api/v1/webhooks/deliveries?state=pending", mods)

@@ -113,7 +113,7 @@ def test_item_page_of_a_machine_verdict_offers_the_other_decision(
         # And a moderator's own overturn can be undone, restoring the machine's verdict.
         page.goto("/review/comments/spam1")
         page.keyboard.press("u")
-        expect(page.locator(".flash.success")).to_contain_text("Undid the last decision on spam1")
+        expect(page.locator(".flash.success")).to_contain_text("Undid your rejection of spam1")
         assert state(app, "spam1") == ("approved", None)
 
 

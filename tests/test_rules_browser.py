@@ -96,7 +96,7 @@ def test_statistics_show_rule_agreement_and_drift(page: Page) -> None:
     expect(darn).to_contain_text("50% (")  # one approved, one rejected
     expect(darn.locator("[data-ready]")).to_have_count(0)
     drift = page.locator("[data-drift]")
-    expect(drift.locator("figure.chart svg")).to_be_visible()
+    expect(drift.locator("figure.chart svg")).to_have_count(14)  # one bar per day
     expect(drift.locator("tbody tr")).to_have_count(14)
     OUTPUT.mkdir(exist_ok=True)
     page.screenshot(path=str(OUTPUT / "rule-stats.png"), full_page=True)

@@ -7,7 +7,16 @@ Submission, ``POST /api/v1/score``, ``flask score`` and ``flask rules reapply`` 
 
 from .context import CommentContext, Finding
 from .parallel import ParallelPipeline, available_cores
-from .phases import PHASES, Scorer
+from .phases import PHASES, ContributionScorer, Scorer
 from .run import Pipeline
 
-__all__ = ["PHASES", "CommentContext", "Finding", "ParallelPipeline", "Pipeline", "Scorer", "available_cores"]
+__all__ = [
+    "PHASES",
+    "CommentContext",
+    "ContributionScorer",
+    "Finding",
+    "ParallelPipeline",
+    "Pipeline",
+    "Scorer",
+    "available_cores",
+]

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from ..categories import Action
-from ..verdict import AuthorFacts, Match, Verdict
+from ..verdict import AuthorFacts, ContributionPayload, Match, Verdict
 
 _STRENGTH_OF_STATUS = {action.status: action.strength for action in Action}
 
@@ -37,6 +37,9 @@ class Finding:
     scores: Mapping[str, float] | None = None
     model_version: str | None = None
     shadow: tuple[Match, ...] = ()  # what shadow rules would have matched; never acted on
+    feature_rules: tuple[str, ...] = ()  # live feature_candidate rules that matched
+    contribution_scores: Mapping[str, float] | None = None
+    contribution: ContributionPayload | None = None  # the verdict's contribution block
 
 
 @dataclass(slots=True)
@@ -46,6 +49,14 @@ class Assessment:
     comment: CommentContext
     verdict: Verdict
     scores: Mapping[str, float] | None = None  # as the classifier gave them, unrounded
+    contribution_scores: Mapping[str, float] | None = None  # as the contribution head gave them
+
+    @property
+    def rule_scores(self) -> Mapping[str, float] | None:
+        """Every score the rules may test: the classifier's and the contribution head's."""
+        if self.contribution_scores is None:
+            return self.scores
+        return {**(self.scores or {}), **self.contribution_scores}
 
     def merge(self, finding: Finding) -> None:
         """The one merge rule: the strongest action wins; every match and reason is kept."""
@@ -53,10 +64,21 @@ class Assessment:
             self.verdict.status = finding.action.status
         self.verdict.matches.extend(finding.matches)
         self.verdict.shadow.extend(finding.shadow)
+        self.verdict.feature_rules.extend(finding.feature_rules)
         for reason in finding.reasons:
             if reason not in self.verdict.reasons:
                 self.verdict.reasons.append(reason)
         if finding.scores is not None:
             self.scores = finding.scores
-            self.verdict.scores = {k: round(float(v), 4) for k, v in finding.scores.items()}
             self.verdict.model_version = finding.model_version
+            self._round_scores()
+        if finding.contribution_scores is not None:
+            self.contribution_scores = finding.contribution_scores
+            self._round_scores()
+        if finding.contribution is not None:
+            self.verdict.contribution = finding.contribution
+
+    def _round_scores(self) -> None:
+        """The verdict's scores: the classifier's, then the contribution head's, rounded."""
+        every = {**(self.scores or {}), **(self.contribution_scores or {})}
+        self.verdict.scores = {k: round(float(v), 4) for k, v in every.items()}

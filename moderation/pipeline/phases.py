@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
 
-from ..categories import Action
+from ..categories import CONTRIBUTION_LABELS, Action
 from ..rules import RuleSet
 from ..rules.budget import TimeBudget
-from ..verdict import Match
+from ..text.sentences import sentence_spans
+from ..verdict import ContributionPayload, ContributionSpan, Match
 from .context import Assessment, Finding
 
 log = logging.getLogger(__name__)
@@ -38,14 +39,21 @@ class Scorer(Protocol):
         ...
 
 
+class ContributionScorer(Scorer, Protocol):
+    """The contribution head: scores per label and the score each label needs to name a kind."""
+
+    thresholds: Mapping[str, float]
+
+
 @dataclass(frozen=True, slots=True)
 class Setup:
-    """What one run works with: the rules in force when it started and the classifier."""
+    """What one run works with: the rules in force when it started and the classifier(s)."""
 
     rules: RuleSet
     scorer: Scorer | None
     model_required: bool
     time_budget: float | None  # seconds per comment for the rules
+    contribution: ContributionScorer | None = None
 
 
 Phase = Callable[[Setup, Sequence[Assessment]], Sequence[Finding | None]]
@@ -64,6 +72,19 @@ def classify(setup: Setup, batch: Sequence[Assessment]) -> Sequence[Finding | No
     return [Finding(scores=s, model_version=version) for s in scores]
 
 
+def score_contribution(setup: Setup, batch: Sequence[Assessment]) -> Sequence[Finding | None]:
+    """The contribution head's scores; nothing without the model or when it fails (then the
+    verdict simply has no contribution block: a comment is never held for it)."""
+    if setup.contribution is None:
+        return [None] * len(batch)
+    try:
+        scores = setup.contribution.score([a.comment.text for a in batch])
+    except Exception:
+        log.exception("contribution model failed on a batch of %d comments", len(batch))
+        return [None] * len(batch)
+    return [Finding(contribution_scores=s) for s in scores]
+
+
 def apply_rules(setup: Setup, batch: Sequence[Assessment]) -> Sequence[Finding | None]:
     """Every rule over text, author facts and scores, within the per-comment time budget."""
     return [_rules_finding(setup, a) for a in batch]
@@ -72,9 +93,15 @@ def apply_rules(setup: Setup, batch: Sequence[Assessment]) -> Sequence[Finding |
 def _rules_finding(setup: Setup, assessment: Assessment) -> Finding:
     budget = None if setup.time_budget is None else TimeBudget(setup.time_budget)
     comment = assessment.comment
-    found = setup.rules.evaluate(comment.text, comment.author, assessment.scores, budget=budget)
+    found = setup.rules.evaluate(comment.text, comment.author, assessment.rule_scores, budget=budget)
     action = _ACTION_OF_STATUS[found.status]
-    return Finding(action, tuple(found.matches), tuple(found.reasons), shadow=tuple(found.shadow))
+    return Finding(
+        action,
+        tuple(found.matches),
+        tuple(found.reasons),
+        shadow=tuple(found.shadow),
+        feature_rules=tuple(found.feature_rules),
+    )
 
 
 def author_state(setup: Setup, batch: Sequence[Assessment]) -> Sequence[Finding | None]:
@@ -107,7 +134,80 @@ def hold_if_unscored(setup: Setup, batch: Sequence[Assessment]) -> Sequence[Find
     return [unscored if a.scores is None else None for a in batch]
 
 
-# The order matters: the rules read the scores, the author phase reads the verdict so far.
-PHASES: tuple[Phase, ...] = (classify, apply_rules, author_state, hold_if_unscored)
+def describe_contribution(setup: Setup, batch: Sequence[Assessment]) -> Sequence[Finding | None]:
+    """The contribution block: the kind (the best label over its threshold), the sentences that
+    show it, and whether the comment is a candidate to feature.
+
+    Only an approved comment can be a candidate. When the rules have live ``feature_candidate``
+    rules, a candidate is a comment one of them matched; without any, one with a kind.
+    """
+    if setup.contribution is None:
+        return [None] * len(batch)
+    by_rules = setup.rules.has_feature_rules()
+    out: list[Finding | None] = []
+    for assessment in batch:
+        scores = assessment.contribution_scores
+        if scores is None:
+            out.append(None)
+            continue
+        block = _contribution_block(setup.contribution, assessment, scores, by_rules)
+        out.append(Finding(contribution=block))
+    return out
+
+
+# Sentences beyond the best one are spans too when they reach the threshold; at most this many.
+MAX_SPANS = 2
+
+
+def _contribution_block(
+    model: ContributionScorer, assessment: Assessment, scores: Mapping[str, float], by_rules: bool
+) -> ContributionPayload:
+    over = {label: scores[label] for label in CONTRIBUTION_LABELS if scores[label] >= model.thresholds[label]}
+    kind = max(over, key=lambda label: over[label]) if over else None
+    text = assessment.comment.text
+    spans: list[ContributionSpan] = []
+    if kind is not None:
+        spans = _spans(model, text, kind)
+    verdict = assessment.verdict
+    wanted = bool(verdict.feature_rules) if by_rules else kind is not None
+    return {
+        "kind": kind,
+        "score": round(float(max(scores[label] for label in CONTRIBUTION_LABELS)), 4),
+        "candidate": verdict.status == "approved" and wanted,
+        "spans": spans,
+        "rules": list(verdict.feature_rules),
+        "model_version": model.version,
+    }
+
+
+def _spans(model: ContributionScorer, text: str, kind: str) -> list[ContributionSpan]:
+    """The highest-scoring sentence for ``kind`` (and the next one, when it reaches the threshold)."""
+    pieces = sentence_spans(text)
+    if len(pieces) <= 1:
+        start, end = pieces[0] if pieces else (0, len(text))
+        return [{"start": start, "end": end, "text": text[start:end], "score": None}]
+    try:
+        rows = model.score([text[start:end] for start, end in pieces])
+    except Exception:
+        log.exception("contribution model failed on the sentences of a comment")
+        return []
+    ranked = sorted(zip(pieces, (r[kind] for r in rows), strict=True), key=lambda p: -p[1])
+    chosen = [ranked[0]] + [p for p in ranked[1:MAX_SPANS] if p[1] >= model.thresholds[kind]]
+    return [
+        {"start": start, "end": end, "text": text[start:end], "score": round(float(score), 4)}
+        for (start, end), score in sorted(chosen)
+    ]
+
+
+# The order matters: the rules read both heads' scores, the author phase reads the verdict so
+# far, and the contribution block reads the final status.
+PHASES: tuple[Phase, ...] = (
+    classify,
+    score_contribution,
+    apply_rules,
+    author_state,
+    hold_if_unscored,
+    describe_contribution,
+)
 
 _ACTION_OF_STATUS: Mapping[str, Action] = {action.status: action for action in Action}

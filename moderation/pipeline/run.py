@@ -7,11 +7,11 @@ from collections.abc import Sequence
 from ..rules import RuleSet, RulesReloader
 from ..verdict import Verdict
 from .context import Assessment, CommentContext
-from .phases import PHASES, Scorer, Setup
+from .phases import PHASES, ContributionScorer, Scorer, Setup
 
 
 class Pipeline:
-    """The rules (reloaded as they change) and the classifier, run over comments by :meth:`run`."""
+    """The rules (reloaded as they change) and the classifiers, run over comments by :meth:`run`."""
 
     def __init__(
         self,
@@ -20,12 +20,14 @@ class Pipeline:
         model_required: bool = False,
         model_error: str | None = None,
         time_budget_ms: float = 0.0,
+        contribution: ContributionScorer | None = None,
     ) -> None:
         self._rules = rules
         self.scorer = scorer
         self.model_required = model_required
         self.model_error = model_error
         self.time_budget = time_budget_ms / 1000 if time_budget_ms > 0 else None
+        self.contribution = contribution  # the contribution head; None leaves verdicts without it
 
     @property
     def rules(self) -> RuleSet:
@@ -42,7 +44,7 @@ class Pipeline:
 
     def run(self, comments: Sequence[CommentContext]) -> list[Verdict]:
         """The machine verdict for each comment: every phase in order, merged by one rule."""
-        setup = Setup(self.rules, self.scorer, self.model_required, self.time_budget)
+        setup = Setup(self.rules, self.scorer, self.model_required, self.time_budget, self.contribution)
         batch = [Assessment(c, Verdict("approved", rules_version=setup.rules.version)) for c in comments]
         for phase in PHASES:
             for assessment, finding in zip(batch, phase(setup, batch), strict=True):

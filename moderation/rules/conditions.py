@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 import re2
 
-from ..categories import SCORED_CATEGORIES
+from ..categories import RULE_SCORES
 from ..text.normalize import Normalized
 from ..text.textstats import caps_ratio, links, repeated_runs
 from ..text.wordmatch import MatchMode, OutOfTime, WordListError, WordMatcher, build_matcher
@@ -446,12 +446,12 @@ class ConditionParser:
 
     def _score(self, arg: Any, line: int) -> Condition:
         if not isinstance(arg, Mapping) or not arg:
-            raise ConditionError(f"score needs thresholds on: {', '.join(SCORED_CATEGORIES)}", line)
+            raise ConditionError(f"score needs thresholds on: {', '.join(RULE_SCORES)}", line)
         tests = []
         for category, compare in arg.items():
-            if category not in SCORED_CATEGORIES:
+            if category not in RULE_SCORES:
                 raise ConditionError(
-                    f"score: unknown category {category!r} (use {', '.join(SCORED_CATEGORIES)})",
+                    f"score: unknown category {category!r} (use {', '.join(RULE_SCORES)})",
                     line_of(arg, category, line),
                 )
             tests.append(

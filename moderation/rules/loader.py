@@ -11,7 +11,7 @@ from typing import Any
 
 import yaml
 
-from ..categories import RULE_CATEGORIES, Action
+from ..categories import FEATURE_CANDIDATE, RULE_CATEGORIES, Action
 from .conditions import ConditionError, ConditionParser
 from .limits import RuleLimits, setting_for
 from .reportpolicy import ReportPolicyError, parse_report_policy
@@ -260,14 +260,13 @@ def parse_rules(
                 f"unknown category {raw['category']!r} (use {', '.join(RULE_CATEGORIES)})",
                 rule_id,
             )
+        feature = raw["action"] == FEATURE_CANDIDATE
         try:
-            action = Action(raw["action"])
+            action = Action.APPROVE if feature else Action(raw["action"])
         except ValueError:
+            known = ", ".join([*(a.value for a in Action), FEATURE_CANDIDATE])
             raise RulesError(
-                path,
-                line_of(raw, "action"),
-                f"unknown action {raw['action']!r} (use {', '.join(a.value for a in Action)})",
-                rule_id,
+                path, line_of(raw, "action"), f"unknown action {raw['action']!r} (use {known})", rule_id
             ) from None
         priority = raw.get("priority", 0)
         if isinstance(priority, bool) or not isinstance(priority, int):
@@ -300,6 +299,7 @@ def parse_rules(
                 reason,
                 line,
                 mode,
+                feature,
             )
         )
     try:

@@ -6,7 +6,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
-from ..categories import Action
+from ..categories import FEATURE_CANDIDATE, Action
 from ..text.normalize import normalize
 from ..text.wordmatch import OutOfTime
 from ..verdict import AuthorFacts, Match, Verdict
@@ -53,6 +53,14 @@ class Rule:
     reason: str | None = None
     line: int = 0
     mode: str = "live"
+    # ``action: feature_candidate``: a match marks the comment a candidate to feature and never
+    # changes its status (``action`` is then APPROVE, the weakest).
+    feature: bool = False
+
+    @property
+    def action_name(self) -> str:
+        """The action as rules.yaml names it."""
+        return FEATURE_CANDIDATE if self.feature else self.action.value
 
     def render_reason(self, matched: str | None) -> str:
         """The reason shown to moderators and the site, with fields filled in."""
@@ -62,7 +70,7 @@ class Rule:
                 rule=self.id,
                 site_rule=self.site_rule.title,
                 category=self.category,
-                action=self.action.value,
+                action=self.action_name,
                 match=matched or "",
             )
         )
@@ -102,13 +110,19 @@ class RuleSet:
         """Per category, the lowest classifier score at which some rule acts."""
         found: dict[str, float] = {}
         for rule in self.rules:
+            if rule.feature:
+                continue
             for category, bound in score_thresholds(rule.condition).items():
                 found[category] = min(found.get(category, 1.0), bound)
         return found
 
     def classifier_rules(self) -> list[str]:
         """Ids of the live rules that act from a classifier score (the thresholds drift watches)."""
-        return [r.id for r in self.rules if score_thresholds(r.condition)]
+        return [r.id for r in self.rules if not r.feature and score_thresholds(r.condition)]
+
+    def has_feature_rules(self) -> bool:
+        """Whether live ``feature_candidate`` rules decide which comments are candidates."""
+        return any(r.feature for r in self.rules)
 
     def evaluate(
         self,
@@ -128,6 +142,7 @@ class RuleSet:
         strongest = Action.APPROVE
         matches: list[Match] = []
         reasons: list[str] = []
+        feature_rules: list[str] = []
         for rule in self.rules:
             try:
                 if budget is not None and budget.expired():
@@ -149,6 +164,9 @@ class RuleSet:
                 break
             if spans is None:
                 continue
+            if rule.feature:
+                feature_rules.append(rule.id)
+                continue
             if rule.action.strength > strongest.strength:
                 strongest = rule.action
             hits, first_text = _matches(rule, text, spans)
@@ -164,6 +182,7 @@ class RuleSet:
             rules_version=self.version,
             model_version=model_version,
             shadow=self._shadow_matches(subject, budget),
+            feature_rules=feature_rules,
         )
 
     def _shadow_matches(self, subject: Subject, budget: TimeBudget | None) -> list[Match]:
@@ -195,7 +214,7 @@ class RuleSet:
 def _matches(rule: Rule, text: str, spans: list[Span]) -> tuple[list[Match], str | None]:
     """One match per distinct span (one without a span when the condition has none), and the
     first matched text (for the reason)."""
-    head = (rule.id, rule.site_rule.title, rule.category, rule.action.value)
+    head = (rule.id, rule.site_rule.title, rule.category, rule.action_name)
     if not spans:
         return [Match(*head, None, None, None)], None
     matches = [Match(*head, start, end, text[start:end]) for start, end in sorted(set(spans))]

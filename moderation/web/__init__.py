@@ -42,9 +42,11 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         api,
         auth,
         cli,
+        featured_api,
         moderation_api,
         review,
         review_author,
+        review_featured,
         review_live,
         review_search,
         rules_admin,
@@ -56,13 +58,15 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(moderation_api.bp)
     app.register_blueprint(suspension_api.bp)
     app.register_blueprint(rules_api.bp)
+    app.register_blueprint(featured_api.bp)
     auth.init_app(app)
     auth.csrf.exempt(api.bp)  # the JSON API authenticates with bearer keys, not cookies
     auth.csrf.exempt(moderation_api.bp)
     auth.csrf.exempt(suspension_api.bp)
     auth.csrf.exempt(rules_api.bp)
+    auth.csrf.exempt(featured_api.bp)
     app.register_blueprint(review.bp)
-    for blueprint in (review_search.bp, review_author.bp, review_live.bp, rules_admin.bp):
+    for blueprint in (review_search.bp, review_author.bp, review_live.bp, rules_admin.bp, review_featured.bp):
         app.register_blueprint(blueprint)
     app.add_url_rule("/", "index", lambda: redirect(url_for("review.home")))
     # Browsers ask for /favicon.ico on their own; the pages name the SVG icon too.

@@ -37,6 +37,7 @@ from ..workflow.webhooks import (
     run_worker,
 )
 from .batch import read_records
+from .contribution_cli import check_contribution_command, train_contribution_command
 from .extension import Services, services
 from .model_cli import model_cli
 from .rules_cli import rules_test
@@ -309,6 +310,8 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(rules_cli)
     app.cli.add_command(api_key_cli)
     app.cli.add_command(score_cli)
+    model_cli.add_command(train_contribution_command)
+    model_cli.add_command(check_contribution_command)
     app.cli.add_command(model_cli)
     app.cli.add_command(webhooks_cli)
     app.cli.add_command(moderator_cli)

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ..database import make_engine, make_sessionmaker
 from ..models import Base
-from ..pipeline import Pipeline
+from ..pipeline import ContributionScorer, Pipeline
 from ..rules import RulesReloader
 from ..rules.limits import RuleLimits
 from ..workflow.audit import Notify
@@ -49,6 +49,7 @@ def init_app(app: Flask) -> Services:
         RuleLimits.from_settings(app.config),
     )
     pipeline = make_pipeline(rules, app.config["MODERATION_MODEL"], app.config["RULES_TIME_BUDGET_MS"])
+    pipeline.contribution = load_contribution(app.config["MODERATION_CONTRIBUTION_MODEL"])
     url, secret = app.config["WEBHOOK_URL"], app.config["WEBHOOK_SECRET"]
     if url and not secret:
         raise RuntimeError("WEBHOOK_URL is set but WEBHOOK_SECRET is empty: webhooks must be signed")
@@ -87,6 +88,22 @@ def make_pipeline(rules: RulesReloader, model_path: str, time_budget_ms: float =
         return Pipeline(rules, None, model_required=True, model_error=str(exc), time_budget_ms=time_budget_ms)
     log.info("classifier %s loaded", classifier.version)
     return Pipeline(rules, classifier, model_required=True, time_budget_ms=time_budget_ms)
+
+
+def load_contribution(model_path: str) -> ContributionScorer | None:
+    """The contribution head, or None when it is off or cannot be loaded (comments are never
+    held for it: their verdicts just have no contribution block)."""
+    if model_path.strip().lower() in ("", "none", "off"):
+        return None
+    from ..classifier import artifact, contribution
+
+    try:
+        model = contribution.load(Path(model_path))
+    except artifact.ModelError as exc:
+        log.error("contribution model unavailable, verdicts will have no contribution block: %s", exc)
+        return None
+    log.info("contribution model %s loaded", model.version)
+    return model
 
 
 def services(app: Any = None) -> Services:

@@ -23,7 +23,13 @@ from pydantic.json_schema import JsonSchemaMode
 from werkzeug.routing import Rule
 
 from .. import __version__
-from ..workflow.audit import STATUS_CHANGED, StatusChanged
+from ..workflow.audit import (
+    FEATURED_EVENT,
+    STATUS_CHANGED,
+    UNFEATURED_EVENT,
+    WEBHOOK_EVENTS,
+    StatusChanged,
+)
 from ..workflow.webhooks import DELIVERY_HEADER, EVENT_HEADER, SEQUENCE_HEADER, SIGNATURE_HEADER
 from .errors import ErrorBody
 from .schemas import parse_body, parse_query
@@ -223,10 +229,15 @@ def _webhooks(schemas: _Schemas) -> dict[str, Any]:
         EVENT_HEADER: "the event's name",
         SEQUENCE_HEADER: "the body's sequence",
     }
+    summaries = {
+        STATUS_CHANGED: "A comment's status or visibility changed",
+        FEATURED_EVENT: "An editor featured a comment (readers' picks)",
+        UNFEATURED_EVENT: "An editor took a comment out of the readers' picks",
+    }
     return {
-        STATUS_CHANGED: {
+        event: {
             "post": {
-                "summary": "A comment's status or visibility changed",
+                "summary": summaries[event],
                 "description": "A comment's events carry `sequence` 1, 2, 3, ...; each is sent only after "
                 "every earlier one of the same comment was acknowledged (any 2xx). At least once: "
                 f"de-duplicate on {DELIVERY_HEADER}.",
@@ -247,6 +258,7 @@ def _webhooks(schemas: _Schemas) -> dict[str, Any]:
                 "responses": {"2XX": {"description": "acknowledged; anything else is retried"}},
             }
         }
+        for event in WEBHOOK_EVENTS
     }
 
 

@@ -19,6 +19,9 @@ from ..verdict import VerdictPayload
 from .queue import QUEUE_STATES
 
 STATUS_CHANGED = "comment.status_changed"
+FEATURED_EVENT = "comment.featured"
+UNFEATURED_EVENT = "comment.unfeatured"
+WEBHOOK_EVENTS = (STATUS_CHANGED, FEATURED_EVENT, UNFEATURED_EVENT)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,13 +59,15 @@ class CommentPayload(VerdictPayload):
     report_count: int
     decided_by: str | None
     decided_at: Timestamp | None
+    featured: Annotated[bool, Field(description="an editor featured it (readers' picks)")]
+    featured_at: Timestamp | None
 
 
 @shape
 class StatusChanged(TypedDict):
-    """The body of a `comment.status_changed` webhook."""
+    """The body of every webhook: `comment.status_changed`, `comment.featured`, `comment.unfeatured`."""
 
-    event: Annotated[str, OneOf((STATUS_CHANGED,))]
+    event: Annotated[str, OneOf(WEBHOOK_EVENTS)]
     comment: Annotated[CommentPayload, Field(description="the comment's whole state after the change")]
     sequence: Annotated[int, Field(ge=1, description="this comment's event number: 1, 2, 3, ... in order")]
     previous_status: Annotated[str, OneOf(STATUSES)]
@@ -74,7 +79,7 @@ class StatusChanged(TypedDict):
 def comment_verdict(comment: Comment) -> VerdictPayload:
     """The comment's verdict as it stands now (status and visibility may have changed since)."""
     verdict = comment.verdict
-    return {
+    payload: VerdictPayload = {
         "status": comment.status,
         "visible": comment.visible,
         "scores": verdict["scores"],
@@ -83,6 +88,9 @@ def comment_verdict(comment: Comment) -> VerdictPayload:
         "rules_version": verdict["rules_version"],
         "model_version": verdict["model_version"],
     }
+    if "contribution" in verdict:
+        payload["contribution"] = verdict["contribution"]
+    return payload
 
 
 def comment_payload(comment: Comment) -> CommentPayload:
@@ -97,6 +105,8 @@ def comment_payload(comment: Comment) -> CommentPayload:
         "report_count": comment.report_count,
         "decided_by": comment.decided_by,
         "decided_at": comment.decided_at.isoformat() if comment.decided_at else None,
+        "featured": comment.feature_state == "featured",
+        "featured_at": comment.featured_at.isoformat() if comment.featured_at else None,
     }
 
 
@@ -113,8 +123,13 @@ def record_change(
     site_rule: str | None = None,
     note: str | None = None,
     details: dict[str, Any] | None = None,
+    event: str | None = None,
 ) -> AuditEntry:
-    """Apply a new status/visibility (if given), audit it, and queue a webhook if it changed."""
+    """Apply a new status/visibility (if given), audit it, and queue a webhook if it changed.
+
+    ``event`` names a change that is pushed to the site even when status and visibility stay
+    (``comment.featured``); it then names the webhook instead of ``comment.status_changed``.
+    """
     before_status, before_visible = comment.status, comment.visible
     if status is not None:
         comment.status = status
@@ -140,12 +155,13 @@ def record_change(
     )
     session.add(entry)
     changed = (before_status, before_visible) != (comment.status, comment.visible)
-    if changed and notify.enabled:
+    if (changed or event) and notify.enabled:
+        name = event or STATUS_CHANGED
         # Numbered in the comment's own row, which this transaction updates under its revision
         # check: a comment's events get 1, 2, 3, ... in the order their changes committed.
         comment.event_seq = (comment.event_seq or 0) + 1
         body: StatusChanged = {
-            "event": STATUS_CHANGED,
+            "event": name,
             "comment": comment_payload(comment),
             "sequence": comment.event_seq,
             "previous_status": before_status,
@@ -155,7 +171,7 @@ def record_change(
         }
         session.add(
             WebhookDelivery(
-                event=STATUS_CHANGED,
+                event=name,
                 comment_id=comment.id,
                 sequence=comment.event_seq,
                 body=json.dumps(body, ensure_ascii=False, sort_keys=True),

@@ -10,6 +10,7 @@ from typing import Any, TypeVarTuple
 from sqlalchemy import ColumnExpressionArgument, Select, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from ..categories import SCORED_CATEGORIES
 from ..database import rowcount
 from ..models import Article, Comment, utcnow
 from ..rules.reportpolicy import ReportPolicy
@@ -24,6 +25,11 @@ class QueueConflict(Exception):
     """Someone else holds or decided the item; the message says who."""
 
 
+# The classifier's categories count towards urgency; toxicity (their sum) and the contribution
+# head's labels (good news) do not.
+_URGENT_SCORES = frozenset(SCORED_CATEGORIES) - {"toxicity"}
+
+
 def priority(
     verdict: Mapping[str, Any], report_weight: float, policy: ReportPolicy, reasons: set[str]
 ) -> float:
@@ -31,7 +37,7 @@ def priority(
     categories = {m["category"] for m in verdict.get("matches", [])} | reasons
     severity = max((policy.severity.get(c, 1.0) for c in categories), default=0.0)
     scores = verdict.get("scores") or {}
-    top_score = max((v for k, v in scores.items() if k != "toxicity"), default=0.0)
+    top_score = max((v for k, v in scores.items() if k in _URGENT_SCORES), default=0.0)
     return round(severity + 2.0 * top_score + report_weight, 4)
 
 

@@ -99,9 +99,10 @@ def _pair(
             scores = None
         scorer = _Scores(pipeline.scorer.version, scores)
     budget_ms = (pipeline.time_budget or 0.0) * 1000
+    required, contribution = pipeline.model_required, pipeline.contribution
     return (
-        Pipeline(current, scorer, pipeline.model_required, time_budget_ms=budget_ms),
-        Pipeline(candidate, scorer, pipeline.model_required, time_budget_ms=budget_ms),
+        Pipeline(current, scorer, required, time_budget_ms=budget_ms, contribution=contribution),
+        Pipeline(candidate, scorer, required, time_budget_ms=budget_ms, contribution=contribution),
     )
 
 

@@ -7,7 +7,7 @@ becomes the stored columns (tags, queue, priority), for submission and ``rules r
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -270,4 +270,13 @@ def verdict_columns(verdict: Verdict, rules: RuleSet, report_weight: float = 0.0
         "priority": priority(verdict_dict, report_weight, rules.reports, set()),
         "rules_version": verdict.rules_version,
         "model_version": verdict.model_version,
+        **contribution_columns(verdict_dict),
     }
+
+
+def contribution_columns(verdict: Mapping[str, Any]) -> dict[str, Any]:
+    """The featuring columns that follow from a verdict: top contribution score and candidacy."""
+    block = verdict.get("contribution")
+    if not block:
+        return {"contribution": None, "candidate": False}
+    return {"contribution": block.get("score"), "candidate": bool(block.get("candidate"))}
