@@ -104,7 +104,7 @@ def api_key_cli() -> None:
 )
 def api_key_create(name: str, scopes: tuple[str, ...]) -> None:
     """Create a key; it is printed once, as the only line on stdout."""
-    with services().sessions() as session, session.begin():
+    with services().transaction() as session:
         try:
             key = create_key(session, name, scopes)
         except ApiKeyError as exc:
@@ -126,7 +126,7 @@ def api_key_list() -> None:
 @click.argument("name")
 def api_key_revoke(name: str) -> None:
     """Revoke a key by name."""
-    with services().sessions() as session, session.begin():
+    with services().transaction() as session:
         try:
             revoke_key(session, name)
         except ApiKeyError as exc:
@@ -255,7 +255,7 @@ def webhooks_retry(delivery_id: int | None, all_failed: bool) -> None:
     """
     if (delivery_id is None) == (not all_failed):
         raise click.UsageError("give a delivery id or --all")
-    with services().sessions() as session, session.begin():
+    with services().transaction() as session:
         if delivery_id is None:  # and so --all
             click.echo(f"re-queued {retry_failed(session)} failed deliveries", err=True)
         elif not retry(session, delivery_id):
@@ -277,7 +277,7 @@ def moderator_create(username: str, role: str, password_stdin: bool) -> None:
         password = sys.stdin.readline().rstrip("\n")
     else:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    with services().sessions() as session, session.begin():
+    with services().transaction() as session:
         try:
             create_moderator(session, username, password, role)
         except ModeratorError as exc:
@@ -298,7 +298,7 @@ def moderator_list() -> None:
 @click.option("--enable", is_flag=True, help="Re-enable instead.")
 def moderator_disable(username: str, enable: bool) -> None:
     """Disable an account (it can no longer log in)."""
-    with services().sessions() as session, session.begin():
+    with services().transaction() as session:
         moderator = find_moderator(session, username)
         if moderator is None:
             raise click.ClickException(f"no moderator {username!r}")

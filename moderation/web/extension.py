@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,7 @@ from flask import Flask, current_app
 from sqlalchemy import Engine, MetaData
 from sqlalchemy.orm import Session, sessionmaker
 
-from ..database import make_engine, make_sessionmaker
+from ..database import make_engine, make_sessionmaker, transaction
 from ..models import Base
 from ..pipeline import ContributionScorer, Pipeline
 from ..rules import RulesReloader
@@ -38,6 +39,10 @@ class Services:
     def metadata(self) -> MetaData:
         """The tables, for Alembic."""
         return Base.metadata
+
+    def transaction(self) -> AbstractContextManager[Session]:
+        """A session in one transaction: committed on success, rolled back on error."""
+        return transaction(self.sessions)
 
 
 def init_app(app: Flask) -> Services:

@@ -67,7 +67,7 @@ def _comment(session: Session, site_id: str) -> Comment:
 def report(site_id: str, body: ReportIn) -> Reply:
     """A reader reports a comment; the same reader again is not counted twice."""
     svc = services()
-    with svc.sessions() as session, session.begin():
+    with svc.transaction() as session:
         comment = _comment(session, site_id)
         result = report_comment(
             session,
@@ -119,7 +119,7 @@ def queue_listing(query: QueueQuery) -> QueueListing:
 def queue_next(body: ClaimIn) -> QueueItem:
     """Claim the most urgent unclaimed item of a listing for a few minutes."""
     svc = services()
-    with svc.sessions() as session, session.begin():
+    with svc.transaction() as session:
         comment = claim_next(
             session,
             _actor(),
@@ -138,7 +138,7 @@ def queue_next(body: ClaimIn) -> QueueItem:
 def claim_item(site_id: str) -> QueueItem:
     """Claim one item; refused while another moderator holds it."""
     svc = services()
-    with svc.sessions() as session, session.begin():
+    with svc.transaction() as session:
         comment = _comment(session, site_id)
         claim(session, comment, _actor(), svc.claim_minutes)
         return item_payload(session, comment)
@@ -150,7 +150,7 @@ def claim_item(site_id: str) -> QueueItem:
 def decision(site_id: str, body: DecisionIn) -> QueueItem:
     """Approve or reject; send the `revision` you saw so a decision on a stale view is refused."""
     svc = services()
-    with svc.sessions() as session, session.begin():
+    with svc.transaction() as session:
         comment = _comment(session, site_id)
         rules = svc.pipeline.rules
         decide(
@@ -173,7 +173,7 @@ def decision(site_id: str, body: DecisionIn) -> QueueItem:
 def undo_decision(site_id: str) -> QueueItem:
     """Undo the comment's last decision."""
     svc = services()
-    with svc.sessions() as session, session.begin():
+    with svc.transaction() as session:
         comment = _comment(session, site_id)
         undo(session, comment, _actor(), svc.notify)
         return item_payload(session, comment)
@@ -213,7 +213,7 @@ def author_view(site_id: str) -> AuthorPayload:
 @operation({201: (AuthorPayload, "noted; the author")}, errors=(404,), body=NoteIn)
 def author_note(site_id: str, body: NoteIn) -> Reply:
     """Add a note to an author."""
-    with services().sessions() as session, session.begin():
+    with services().transaction() as session:
         author = _author(session, site_id)
         add_note(session, author, body.text, _actor())
         payload = author_summary(session, author)
@@ -225,7 +225,7 @@ def author_note(site_id: str, body: NoteIn) -> Reply:
 @operation({200: (AuthorPayload, "removed; the author")}, errors=(404,))
 def author_note_remove(site_id: str, note_id: int) -> AuthorPayload:
     """Remove a note (kept in the audit log)."""
-    with services().sessions() as session, session.begin():
+    with services().transaction() as session:
         author = _author(session, site_id)
         try:
             remove_note(session, author, note_id, _actor())
@@ -235,7 +235,7 @@ def author_note_remove(site_id: str, note_id: int) -> AuthorPayload:
 
 
 def _flag(site_id: str, flag: str, on: bool) -> AuthorPayload:
-    with services().sessions() as session, session.begin():
+    with services().transaction() as session:
         author = _author(session, site_id)
         set_flag(session, author, flag, on, _actor())
         return author_summary(session, author)

@@ -23,7 +23,7 @@ bp = Blueprint("suspension_api", __name__, url_prefix="/api/v1")
 @operation({200: (AuthorPayload, "the author, suspended")}, errors=(404,), body=SuspensionIn)
 def suspend_author(site_id: str, body: SuspensionIn) -> AuthorPayload:
     """Reject the author's comments for ``hours`` from now; replaces a running suspension."""
-    with services().sessions() as session, session.begin():
+    with services().transaction() as session:
         author = find_author(session, site_id)
         if author is None:
             raise ApiError(404, "not_found", f"no author with id {site_id!r}")
@@ -39,7 +39,7 @@ def suspend_author(site_id: str, body: SuspensionIn) -> AuthorPayload:
 @operation({200: (AuthorPayload, "the author, no longer suspended")}, errors=(404,))
 def unsuspend_author(site_id: str) -> AuthorPayload:
     """End the author's suspension now."""
-    with services().sessions() as session, session.begin():
+    with services().transaction() as session:
         author = find_author(session, site_id)
         if author is None:
             raise ApiError(404, "not_found", f"no author with id {site_id!r}")

@@ -12,6 +12,7 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from ..database import transaction
 from ..models import Comment, utcnow
 from ..pipeline import ParallelPipeline, Pipeline
 from .audit import Notify, record_change
@@ -57,7 +58,7 @@ def _reapply(
     since = utcnow() - timedelta(hours=since_hours)
     last_id = 0
     while True:
-        with sessions() as session, session.begin():
+        with transaction(sessions) as session:
             comments = list(
                 session.scalars(
                     select(Comment)

@@ -17,6 +17,7 @@ from sqlalchemy import Integer, Table, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
+from ..database import transaction
 from ..models import Article, AuditEntry, Author, Comment, utcnow
 from ..pipeline import CommentContext, Pipeline
 from ..rules import RuleSet
@@ -196,7 +197,7 @@ def submit_comment(
     winner's row.
     """
     digest = text_digest(new.text)
-    with sessions() as session, session.begin():
+    with transaction(sessions) as session:
         if session.scalar(select(Comment.id).where(Comment.site_id == new.site_id)) is not None:
             return _existing(session, new, digest)
         statements = _statements(session.get_bind().dialect.name)

@@ -34,6 +34,7 @@ from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
+from ..database import transaction
 from ..logs import RateLimitedLog
 from ..models import WebhookDelivery, utcnow
 
@@ -219,7 +220,7 @@ def deliver_due(
     counts = {"delivered": 0, "retry": 0, "failed": 0}
     after = 0
     while limit is None or sum(counts.values()) < limit:
-        with sessions() as session, session.begin():
+        with transaction(sessions) as session:
             delivery = session.scalars(_next_due(session, after)).first()
             if delivery is None:
                 break
