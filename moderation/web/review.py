@@ -12,6 +12,7 @@ from urllib.parse import parse_qs, parse_qsl, urlsplit
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask import session as session_store
+from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import func, select
@@ -99,23 +100,23 @@ def _back(default: str) -> str:
 
 @bp.get("/")
 @login_required
-def home():  # type: ignore[no-untyped-def]
+def home() -> ResponseReturnValue:
     """Start at the most urgent queue."""
     return redirect(url_for("review.queue_view", state="pending"))
 
 
 @bp.get("/queue/<state>")
 @login_required
-def queue_view(state: str):  # type: ignore[no-untyped-def]
+def queue_view(state: str) -> ResponseReturnValue:
     """One listing, most urgent first, with counts, filters and pagination."""
     if state not in LISTINGS:
         abort(404)
     return _queue_page(state, _listing_args(), request.full_path)
 
 
-def _queue_page(  # type: ignore[no-untyped-def]
+def _queue_page(
     state: str, args: QueueFilters, back: str, kept: dict[str, Any] | None = None, status: int = 200
-):
+) -> ResponseReturnValue:
     """The listing page; ``kept`` re-checks what the moderator chose when their form was refused."""
     sort, page = args.sort, args.page
     category = (args.category or "").strip().lower().replace(" ", "_") or None
@@ -178,7 +179,7 @@ def _neighbours(session: Session, comment: Comment, state: str | None) -> tuple[
 
 @bp.get("/comments/<site_id:site_id>")
 @login_required
-def item_view(site_id: str):  # type: ignore[no-untyped-def]
+def item_view(site_id: str) -> ResponseReturnValue:
     """Everything about one comment: why it is here, reports, context, author, history."""
     reviewing = claim_on_open(site_id, current_user.actor)  # opening a queued comment claims it
     if reviewing:
@@ -186,9 +187,9 @@ def item_view(site_id: str):  # type: ignore[no-untyped-def]
     return _item_page(site_id, request.args.get("state"))
 
 
-def _item_page(  # type: ignore[no-untyped-def]
+def _item_page(
     site_id: str, state: str | None, kept: dict[str, Any] | None = None, status: int = 200
-):
+) -> ResponseReturnValue:
     """The item page; ``kept`` re-fills the decision form when the moderator's form was refused."""
     svc = services()
     with svc.sessions() as session:
@@ -227,7 +228,7 @@ def _decide_one(
 ) -> tuple[bool, str]:
     svc = services()
     try:
-        with svc.sessions() as session, session.begin():
+        with svc.transaction() as session:
             comment = get_comment(session, site_id)
             if comment is None:
                 return False, f"No comment {site_id}."
@@ -255,7 +256,7 @@ def _decide_one(
 
 @bp.post("/comments/<site_id:site_id>/decide")
 @login_required
-def decide_view(site_id: str):  # type: ignore[no-untyped-def]
+def decide_view(site_id: str) -> ResponseReturnValue:
     """Approve, or reject with a site rule; refused when the comment changed meanwhile."""
     form = request.form
     revision = form.get("revision", type=int)
@@ -269,11 +270,11 @@ def decide_view(site_id: str):  # type: ignore[no-untyped-def]
 
 @bp.post("/comments/<site_id:site_id>/undo")
 @login_required
-def undo_view(site_id: str):  # type: ignore[no-untyped-def]
+def undo_view(site_id: str) -> ResponseReturnValue:
     """Undo the comment's last decision; refused when the comment changed since the page was loaded."""
     svc = services()
     try:
-        with svc.sessions() as session, session.begin():
+        with svc.transaction() as session:
             comment = get_comment(session, site_id)
             if comment is None:
                 abort(404)
@@ -296,7 +297,7 @@ def _where(comment: Comment) -> str:
 
 @bp.post("/undo-last")
 @login_required
-def undo_last_view():  # type: ignore[no-untyped-def]
+def undo_last_view() -> ResponseReturnValue:
     """Undo the moderator's own last decision, wherever they are now (the `u` key)."""
     svc = services()
     back = _back(url_for("review.home"))
@@ -309,7 +310,7 @@ def undo_last_view():  # type: ignore[no-untyped-def]
         return redirect(back)
     what = _YOUR[entry.action]
     try:
-        with svc.sessions() as session, session.begin():
+        with svc.transaction() as session:
             comment = get_comment(session, site_id)
             assert comment is not None
             revision = (entry.details or {}).get("revision_after")
@@ -326,7 +327,7 @@ def undo_last_view():  # type: ignore[no-untyped-def]
 
 @bp.post("/bulk")
 @login_required
-def bulk_view():  # type: ignore[no-untyped-def]
+def bulk_view() -> ResponseReturnValue:
     """Approve or reject the selected items."""
     form = request.form
     ids = form.getlist("ids")
@@ -355,10 +356,10 @@ def bulk_view():  # type: ignore[no-untyped-def]
 
 @bp.post("/authors/<site_id:author_id>/notes")
 @login_required
-def author_note(author_id: str):  # type: ignore[no-untyped-def]
+def author_note(author_id: str) -> ResponseReturnValue:
     """Add a note to an author."""
     text = (request.form.get("text") or "").strip()
-    with services().sessions() as session, session.begin():
+    with services().transaction() as session:
         author = find_author(session, author_id)
         if author is None:
             abort(404)
@@ -372,9 +373,9 @@ def author_note(author_id: str):  # type: ignore[no-untyped-def]
 
 @bp.post("/authors/<site_id:author_id>/notes/<row_id:note_id>/remove")
 @login_required
-def author_note_remove(author_id: str, note_id: int):  # type: ignore[no-untyped-def]
+def author_note_remove(author_id: str, note_id: int) -> ResponseReturnValue:
     """Remove a note (it stays in the audit log)."""
-    with services().sessions() as session, session.begin():
+    with services().transaction() as session:
         author = find_author(session, author_id)
         if author is None:
             abort(404)
@@ -388,13 +389,13 @@ def author_note_remove(author_id: str, note_id: int):  # type: ignore[no-untyped
 
 @bp.post("/authors/<site_id:author_id>/flag")
 @login_required
-def author_flag(author_id: str):  # type: ignore[no-untyped-def]
+def author_flag(author_id: str) -> ResponseReturnValue:
     """Turn pre-moderation or a ban on or off."""
     flag = request.form.get("flag")
     on = request.form.get("on") == "1"
     if flag not in ("premoderated", "banned"):
         abort(400)
-    with services().sessions() as session, session.begin():
+    with services().transaction() as session:
         author = find_author(session, author_id)
         if author is None:
             abort(404)
@@ -411,7 +412,7 @@ def author_flag(author_id: str):  # type: ignore[no-untyped-def]
 
 @bp.get("/stats")
 @login_required
-def stats_view():  # type: ignore[no-untyped-def]
+def stats_view() -> ResponseReturnValue:
     """Queue size, decisions over time, overturned auto-actions per rule, report accuracy."""
     svc = services()
     rules = svc.pipeline.rules
@@ -442,7 +443,7 @@ def stats_view():  # type: ignore[no-untyped-def]
 
 @bp.get("/admin")
 @admin_required
-def admin_view():  # type: ignore[no-untyped-def]
+def admin_view() -> ResponseReturnValue:
     """Moderators and API keys; a key just created is shown here once."""
     throttle = current_app.extensions["login_throttle"]
     with services().sessions() as session:
@@ -462,11 +463,11 @@ def admin_view():  # type: ignore[no-untyped-def]
 
 @bp.post("/admin/moderators")
 @admin_required
-def admin_create_moderator():  # type: ignore[no-untyped-def]
+def admin_create_moderator() -> ResponseReturnValue:
     """Create a moderator."""
     form = request.form
     try:
-        with services().sessions() as session, session.begin():
+        with services().transaction() as session:
             create_moderator(
                 session,
                 form.get("username", "").strip(),
@@ -481,13 +482,13 @@ def admin_create_moderator():  # type: ignore[no-untyped-def]
 
 @bp.post("/admin/moderators/<username>/disable")
 @admin_required
-def admin_disable_moderator(username: str):  # type: ignore[no-untyped-def]
+def admin_disable_moderator(username: str) -> ResponseReturnValue:
     """Disable or re-enable a moderator."""
     disable = request.form.get("disable") == "1"
     if disable and username == current_user.username:
         flash("You cannot disable yourself.", "error")
         return redirect(url_for("review.admin_view"))
-    with services().sessions() as session, session.begin():
+    with services().transaction() as session:
         moderator = find_moderator(session, username)
         if moderator is None:
             abort(404)
@@ -498,9 +499,9 @@ def admin_disable_moderator(username: str):  # type: ignore[no-untyped-def]
 
 @bp.post("/admin/moderators/<username>/unlock")
 @admin_required
-def admin_unlock_moderator(username: str):  # type: ignore[no-untyped-def]
+def admin_unlock_moderator(username: str) -> ResponseReturnValue:
     """Forget a moderator's failed log-ins, so a locked-out moderator can log in again (audited)."""
-    with services().sessions() as session, session.begin():
+    with services().transaction() as session:
         moderator = find_moderator(session, username)
         if moderator is None:
             abort(404)
@@ -512,10 +513,10 @@ def admin_unlock_moderator(username: str):  # type: ignore[no-untyped-def]
 
 @bp.post("/admin/moderators/<username>/password")
 @admin_required
-def admin_set_password(username: str):  # type: ignore[no-untyped-def]
+def admin_set_password(username: str) -> ResponseReturnValue:
     """Set a moderator's password (audited); their open sessions end."""
     try:
-        with services().sessions() as session, session.begin():
+        with services().transaction() as session:
             moderator = find_moderator(session, username)
             if moderator is None:
                 abort(404)
@@ -529,13 +530,13 @@ def admin_set_password(username: str):  # type: ignore[no-untyped-def]
 
 @bp.post("/admin/api-keys")
 @admin_required
-def admin_create_key():  # type: ignore[no-untyped-def]
+def admin_create_key() -> ResponseReturnValue:
     """Create an API key, then show it once on the Admin page (redirect after POST: a reload
     does not create another)."""
     scopes = tuple(s for s in request.form.getlist("scopes") if s in SCOPES) or ("submit",)
     name = request.form.get("name", "").strip()
     try:
-        with services().sessions() as session, session.begin():
+        with services().transaction() as session:
             key = create_key(session, name, scopes)
     except ApiKeyError as exc:
         flash(str(exc), "error")
@@ -546,10 +547,10 @@ def admin_create_key():  # type: ignore[no-untyped-def]
 
 @bp.post("/admin/api-keys/<row_id:key_id>/revoke")
 @admin_required
-def admin_revoke_key(key_id: int):  # type: ignore[no-untyped-def]
+def admin_revoke_key(key_id: int) -> ResponseReturnValue:
     """Revoke an API key (by id: any name, even one made before names were checked)."""
     try:
-        with services().sessions() as session, session.begin():
+        with services().transaction() as session:
             name = revoke_key(session, key_id=key_id).name
         flash(f"Key {name} revoked.", "success")
     except ApiKeyError as exc:
@@ -558,7 +559,7 @@ def admin_revoke_key(key_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.app_errorhandler(CSRFError)
-def csrf_refused(exc: CSRFError):  # type: ignore[no-untyped-def]
+def csrf_refused(exc: CSRFError) -> ResponseReturnValue:
     """A form whose CSRF token expired (or is missing): nothing is done, and nothing chosen is lost.
 
     The page is drawn again with a fresh token and the moderator's choices filled in, so one more

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 
 from ..models import utcnow
@@ -40,7 +41,7 @@ WINDOW_LABELS = {"24h": "24 hours", "7d": "7 days", "30d": "30 days"}
 
 @bp.get("/<site_id:author_id>")
 @login_required
-def author_view(author_id: str):  # type: ignore[no-untyped-def]
+def author_view(author_id: str) -> ResponseReturnValue:
     """The author's whole record."""
     page = request.args.get("page", 1, type=int) or 1
     svc = services()
@@ -73,13 +74,13 @@ def author_view(author_id: str):  # type: ignore[no-untyped-def]
 
 @bp.post("/<site_id:author_id>/suspend")
 @login_required
-def suspend_view(author_id: str):  # type: ignore[no-untyped-def]
+def suspend_view(author_id: str) -> ResponseReturnValue:
     """Suspend the author for the chosen number of hours."""
     hours = request.form.get("hours", type=int)
     if hours not in SUSPENSIONS:
         flash("Choose how long the suspension lasts.", "error")
         return redirect(url_for("review_author.author_view", author_id=author_id))
-    with services().sessions() as session, session.begin():
+    with services().transaction() as session:
         author = find_author(session, author_id)
         if author is None:
             abort(404)
@@ -100,9 +101,9 @@ def suspend_view(author_id: str):  # type: ignore[no-untyped-def]
 
 @bp.post("/<site_id:author_id>/unsuspend")
 @login_required
-def unsuspend_view(author_id: str):  # type: ignore[no-untyped-def]
+def unsuspend_view(author_id: str) -> ResponseReturnValue:
     """End the author's suspension now."""
-    with services().sessions() as session, session.begin():
+    with services().transaction() as session:
         author = find_author(session, author_id)
         if author is None:
             abort(404)
@@ -116,7 +117,7 @@ def unsuspend_view(author_id: str):  # type: ignore[no-untyped-def]
 
 @bp.post("/<site_id:author_id>/reject-recent")
 @login_required
-def reject_recent_view(author_id: str):  # type: ignore[no-untyped-def]
+def reject_recent_view(author_id: str) -> ResponseReturnValue:
     """First post: show what would be rejected. Second post (``confirm``): reject it all."""
     form = request.form
     window = form.get("window", "")
@@ -157,7 +158,7 @@ def reject_recent_view(author_id: str):  # type: ignore[no-untyped-def]
         abort(400, "The confirmation form is incomplete; start again from the author page.")
     if since.tzinfo is None or until.tzinfo is None:
         abort(400, "The confirmation form is incomplete; start again from the author page.")
-    with svc.sessions() as session, session.begin():
+    with svc.transaction() as session:
         author = find_author(session, author_id)
         if author is None:
             abort(404)

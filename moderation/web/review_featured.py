@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
@@ -35,7 +36,7 @@ def _card(comment: Comment) -> dict[str, Any]:
 
 @bp.get("/")
 @login_required
-def candidates_view():  # type: ignore[no-untyped-def]
+def candidates_view() -> ResponseReturnValue:
     """Open candidates grouped by article, best first, and the most recently featured comments."""
     article = request.args.get("article") or None
     with services().sessions() as session:
@@ -56,7 +57,7 @@ def candidates_view():  # type: ignore[no-untyped-def]
 
 @bp.post("/<site_id:site_id>/<action>")
 @login_required
-def choose_view(site_id: str, action: str):  # type: ignore[no-untyped-def]
+def choose_view(site_id: str, action: str) -> ResponseReturnValue:
     """Feature, dismiss or unfeature one comment, then back to the listing."""
     if action not in ACTIONS:
         abort(404)
@@ -64,7 +65,7 @@ def choose_view(site_id: str, action: str):  # type: ignore[no-untyped-def]
     target = back if back.startswith("/review/") else url_for("review_featured.candidates_view")
     svc = services()
     try:
-        with svc.sessions() as session, session.begin():
+        with svc.transaction() as session:
             comment = get_comment(session, site_id)
             if comment is None:
                 abort(404)

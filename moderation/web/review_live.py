@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask import Blueprint, abort, jsonify, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 
 from ..models import utcnow
@@ -21,7 +22,7 @@ POLL_SECONDS = 5
 
 @bp.get("/queue/<state>/live")
 @login_required
-def live_view(state: str):  # type: ignore[no-untyped-def]
+def live_view(state: str) -> ResponseReturnValue:
     """Counts, the watched comments' state and comments new since ``after`` (ISO 8601)."""
     if state not in LISTINGS:
         abort(404)
@@ -55,7 +56,7 @@ def claim_on_open(site_id: str, actor: str) -> str | None:
     Returns who else is reviewing it while their claim is live, else ``None`` (also for a comment
     that is not queued, or does not exist: the page says so itself).
     """
-    with services().sessions() as session, session.begin():
+    with services().transaction() as session:
         comment = get_comment(session, site_id)
         if comment is None or comment.queue is None:
             return None

@@ -8,15 +8,17 @@ the page showed, so overturning a machine verdict is an ordinary audited, webhoo
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from flask import Blueprint, abort, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import login_required
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 from sqlalchemy import select
 
 from ..categories import STATUSES
 from ..models import Article
+from ..shapes import OneOf
 from ..workflow.search import DECIDERS, SearchQuery, search_comments, word_spans
 from .extension import services
 from .highlight import pieces
@@ -42,8 +44,8 @@ class SearchArgs(BaseModel):
     q: Field200 = None
     author: Field200 = None
     article: Field200 = None
-    status: Annotated[Literal[STATUSES] | None, Blank] = None  # type: ignore[valid-type]
-    decided: Annotated[Literal[DECIDERS] | None, Blank] = None  # type: ignore[valid-type]
+    status: Annotated[Annotated[str, OneOf(STATUSES)] | None, Blank] = None
+    decided: Annotated[Annotated[str, OneOf(DECIDERS)] | None, Blank] = None
     since: Annotated[date | None, Blank] = None
     until: Annotated[date | None, Blank] = None
     page: Annotated[int, Field(ge=1, le=INT4_MAX)] = 1
@@ -63,14 +65,14 @@ def _args() -> SearchArgs:
         abort(400, f"Check the search form: {fields}.")
 
 
-def _results(  # type: ignore[no-untyped-def]
+def _results(
     title: str,
     query: SearchQuery,
     args: SearchArgs,
     endpoint: str,
     endpoint_args: dict[str, Any] | None = None,
     **extra: Any,
-):
+) -> ResponseReturnValue:
     svc = services()
     words = query.words()
     with svc.sessions() as session:
@@ -103,7 +105,7 @@ def _results(  # type: ignore[no-untyped-def]
 
 @bp.get("/search")
 @login_required
-def search():  # type: ignore[no-untyped-def]
+def search() -> ResponseReturnValue:
     """Comments by words, author, article, status, decider and date, with the words highlighted."""
     args = _args()
     return _results("Search", args.query(), args, endpoint="review_search.search")
@@ -111,7 +113,7 @@ def search():  # type: ignore[no-untyped-def]
 
 @bp.get("/all")
 @login_required
-def all_comments():  # type: ignore[no-untyped-def]
+def all_comments() -> ResponseReturnValue:
     """Every comment, newest first, whoever decided it: the machine or a moderator."""
     args = _args()
     return _results("All comments", args.query(), args, endpoint="review_search.all_comments")
@@ -119,7 +121,7 @@ def all_comments():  # type: ignore[no-untyped-def]
 
 @bp.get("/articles/<site_id:article_id>")
 @login_required
-def article_view(article_id: str):  # type: ignore[no-untyped-def]
+def article_view(article_id: str) -> ResponseReturnValue:
     """One article's comments, with its title and a link to it."""
     args = _args()
     with services().sessions() as session:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, render_template, request
+from flask.typing import ResponseReturnValue
 
 from ..rules import RulesError, RuleSet, parse_rules
 from ..workflow.replay import ReplayReport, replay
@@ -41,7 +42,7 @@ def _render(status: int = 200, **context: Any) -> tuple[str, int]:
 
 @bp.get("/test")
 @admin_required
-def replay_form():  # type: ignore[no-untyped-def]
+def replay_form() -> ResponseReturnValue:
     """The form: a rules file to paste or upload, a window and a limit."""
     return _render()
 
@@ -83,7 +84,7 @@ def _bounds() -> tuple[Any, int]:
 
 @bp.post("/test")
 @admin_required
-def replay_run():  # type: ignore[no-untyped-def]
+def replay_run() -> ResponseReturnValue:
     """Replay the candidate over recent stored comments and show what would change; nothing is written."""
     try:
         window, limit = _bounds()

@@ -114,7 +114,8 @@ def reject_recent(
     A comment someone else is reviewing right now is left alone (and named in the result). One
     author-level audit entry lists what was rejected, beside each comment's own decision.
     """
-    if rules.site_rule(site_rule) is None:
+    broken = rules.site_rule(site_rule)
+    if broken is None:
         raise DecisionError(f"unknown site rule {site_rule!r} (known: {', '.join(rules.site_rules)})")
     result = RejectedRecent()
     for comment in recent_comments(session, author, since, until):
@@ -130,7 +131,7 @@ def reject_recent(
             author_id=author.id,
             action="reject-recent",
             actor=actor,
-            site_rule=rules.site_rule(site_rule).title,  # type: ignore[union-attr]
+            site_rule=broken.title,
             note=note,
             details={
                 "since": since.isoformat(),
