@@ -292,6 +292,35 @@ def test_calibration_stays_within_the_budget_and_buys_recall() -> None:
     assert chosen["ml-toxicity"] <= chosen["ml-toxicity-high"]
 
 
+def test_calibration_keeps_every_identity_term_under_its_limit_with_margin() -> None:
+    rng = np.random.default_rng(2)
+    n = 3000
+    terms = np.array(["gay", "muslim", "french"] * (n // 3))
+    clean = rng.beta(1, 8, size=(n, 1))
+    clean[terms == "gay"] += 0.25  # one term the model scores higher, as "gay" was
+    toxic = rng.beta(4, 2, size=(1000, 1))
+    none = np.zeros(n, bool)
+    measured = Measured(
+        scores={"madlibs_not_bad": clean, "ts_posts": toxic},
+        base_acted={"madlibs_not_bad": none, "ts_posts": np.zeros(1000, bool)},
+        base_hidden={"madlibs_not_bad": none, "ts_posts": np.zeros(1000, bool)},
+    )
+    rules = [MlRule("ml-toxicity", "toxicity", Action.FLAG, 1.0)]
+    chosen = choose(
+        measured,
+        rules,
+        ("toxicity",),
+        terms=list(terms),
+        margin=1.0,
+        budget={"madlibs_not_bad": (0.05, None)},
+        weights={"ts_posts": (1.0, 0.0)},
+        term_margin=0.4,
+    )
+    acted = clean[:, 0] >= chosen["ml-toxicity"]
+    assert acted[terms == "gay"].mean() <= 0.02 * 0.4  # the worst term, with margin
+    assert (toxic[:, 0] >= chosen["ml-toxicity"]).mean() > 0.2  # and recall is still bought
+
+
 def test_write_thresholds_changes_only_the_ml_numbers(tmp_path: Path) -> None:
     path = tmp_path / "rules.yaml"
     shutil.copy(PROJECT_ROOT / "rules.yaml", path)

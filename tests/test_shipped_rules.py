@@ -74,6 +74,32 @@ def test_link_from_brand_new_account_is_held() -> None:
     assert RULES.evaluate(text, AuthorFacts(account_age_days=400)).status == "approved"
 
 
+def test_many_links_are_held_only_from_authors_without_a_track_record() -> None:
+    text = "Sources: https://www.bbc.co.uk/news/1, https://www.reuters.com/2 and https://apnews.com/3"
+    assert RULES.evaluate(text).status == "pending"  # an unknown author has no track record
+    assert RULES.evaluate(text, AuthorFacts(account_age_days=60, comment_count=5)).status == "pending"
+    # Comments posted in a burst from a new account are not a track record.
+    assert RULES.evaluate(text, AuthorFacts(account_age_days=2, comment_count=50)).status == "pending"
+    assert RULES.evaluate(text, AuthorFacts(account_age_days=400, comment_count=40)).status == "approved"
+
+
+def test_shouting_is_flagged_when_it_is_a_wall_not_a_sentence() -> None:
+    sentence = "THATS WHY THE COUNCIL HAS NO TIME FOR THE POTHOLES ON OUR STREET"
+    assert RULES.evaluate(sentence).status == "approved"
+    wall = " ".join([sentence] * 4)
+    verdict = RULES.evaluate(wall)
+    assert verdict.status == "flagged"
+    assert {m.rule for m in verdict.matches} == {"spam-flooding"}
+
+
+@pytest.mark.parametrize(
+    ("text", "status"),
+    [("List of songs written by XXXX", "approved"), ("Mr XXX is back in the news", "flagged")],
+)
+def test_a_placeholder_is_not_a_sexual_term(text: str, status: str) -> None:
+    assert RULES.evaluate(text).status == status
+
+
 def test_repeat_offenders_are_held() -> None:
     assert RULES.evaluate("Nice weather", AuthorFacts(100, 20, 3)).status == "pending"
 

@@ -112,12 +112,15 @@ def choose(
     weights: Mapping[str, tuple[float, float]] = RECALL_WEIGHTS,
     model_share: float = 1.0,
     hidden_margin: float = 0.5,
+    term_margin: float = 0.4,
 ) -> dict[str, float]:
     """Greedy thresholds within ``margin`` x the budget on every clean set; rule id -> threshold.
 
     A set on which the other rules alone exceed the budget gets ``model_share`` of it on top of
     what they spend: the model's own false positives there stay bounded, the rules' are reported.
     Hiding has a tighter ``hidden_margin``: its budget is a handful of rows, easily overfitted.
+    So has each identity term (``term_margin``): a term has about 150 test sentences, where the
+    2% limit is three of them, and its rate moved from 1.2% (calibration) to 3.3% (test) before.
     """
     cats = list(categories)
     clean = [s for s in budget if s in measured.scores]
@@ -173,7 +176,7 @@ def choose(
                     return None
                 cost = max(cost, (hid - hidden[s].sum()) / max(hide_limits[s], 1e-9))
         for index in term_index.values():
-            if new_acted["madlibs_not_bad"][index].mean() > TERM_LIMIT * margin:
+            if new_acted["madlibs_not_bad"][index].mean() > TERM_LIMIT * term_margin:
                 return None
         # A hold is worth only what it hides: acting is the flag rules' job (each category has one).
         acting = 0.0 if holds else 1.0
