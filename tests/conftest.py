@@ -24,6 +24,7 @@ from moderation.web.extension import services
 PG_ADMIN = os.environ.get("TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/test")
 TABLES = ", ".join(
     [
+        "model_versions",
         "moderator_sessions",
         "moderators",
         "webhook_deliveries",
@@ -101,6 +102,7 @@ def make_app(db_url: str) -> Iterator[Callable[..., Flask]]:
             "LOG_LEVEL": "WARNING",
             "TESTING": True,
             "MODERATION_MODEL": "none",
+            "MODEL_RELOAD_SECONDS": 0,  # no polling thread outliving the test; tests of it set one
         }
         config.update(overrides)
         app = create_app(config)
@@ -109,6 +111,7 @@ def make_app(db_url: str) -> Iterator[Callable[..., Flask]]:
 
     yield factory
     for app in apps:
+        services(app).models.close()
         services(app).engine.dispose()
 
 

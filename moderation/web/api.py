@@ -134,6 +134,8 @@ def health():  # type: ignore[no-untyped-def]
             "required": pipeline.model_required,
             "version": scorer.version if scorer else None,
             "error": pipeline.model_error,
+            "source": svc.models.source,
+            "reload_error": svc.models.last_error,
         },
     }
     return jsonify(payload), 200 if database_ok else 503

@@ -14,6 +14,7 @@ from flask.cli import AppGroup
 
 from ..classifier import artifact
 from ..classifier.datasets import FORMATS, DatasetError, read_dataset
+from .model_registry_cli import REGISTRY_COMMANDS, finish_candidate, training_target
 
 model_cli = AppGroup("model", help="Train, evaluate and inspect the classifier.")
 
@@ -64,7 +65,12 @@ def _given_options(context: click.Context) -> list[str]:
     "--out",
     type=click.Path(dir_okay=False),
     default=None,
-    help="Where to write the artifact (default: MODERATION_MODEL).",
+    help="Where to write the artifact (default: a candidate, MODEL_CANDIDATES_DIR/<version>.skops).",
+)
+@click.option(
+    "--replace-live",
+    is_flag=True,
+    help="Let --out overwrite the live model (rebuilding the shipped artifact); processes keep theirs.",
 )
 @click.option(
     "--holdout",
@@ -113,6 +119,7 @@ def train_command(
     data: tuple[str, ...],
     fmt: str,
     out: str | None,
+    replace_live: bool,
     holdout: float,
     C: float | None,
     corpus: str | None,
@@ -127,6 +134,7 @@ def train_command(
     from ..classifier.train import DEFAULT_C, train_and_save, train_from_recipe
 
     given = _given_options(click.get_current_context())
+    target, candidate = training_target(out, replace_live)
     if recipe:
         if data or corpus or from_decisions:
             click.echo(
@@ -136,7 +144,7 @@ def train_command(
         try:
             meta = train_from_recipe(
                 Path(recipe),
-                _model_path(out),
+                target,
                 Path(datasets) if datasets else None,
                 record=record,
                 command=" ".join(["flask model train", *given]),
@@ -145,7 +153,7 @@ def train_command(
         except DatasetError as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(1)
-        click.echo(meta["model_version"])
+        _finish(target, candidate, meta["model_version"])
         return
     decided = []
     if from_decisions:
@@ -156,7 +164,7 @@ def train_command(
             decided = decision_examples(session)
     try:
         meta = train_and_save(
-            _model_path(out),
+            target,
             [(Path(p), fmt) for p in data],
             " ".join(["flask model train", *given]),
             corpus_dir=Path(corpus) if corpus else CORPUS_DIR,
@@ -170,7 +178,17 @@ def train_command(
     except DatasetError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)
-    click.echo(meta["model_version"])
+    _finish(target, candidate, meta["model_version"])
+
+
+def _finish(target: Path, candidate: bool, version: str) -> None:
+    """Name a candidate after its version and say what to do with it."""
+    if candidate:
+        target = finish_candidate(target, version)
+        _progress(
+            f"candidate {target}: `flask model compare {version}`, then `flask model promote {version}`"
+        )
+    click.echo(version)
 
 
 @model_cli.command("check")
@@ -394,3 +412,7 @@ def info_command(model: str | None) -> None:
     except artifact.ModelError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)
+
+
+for _command in REGISTRY_COMMANDS:
+    model_cli.add_command(_command)

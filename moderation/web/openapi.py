@@ -99,6 +99,15 @@ _HEALTH = {
                 "required": {"type": "boolean", "description": "false when MODERATION_MODEL=none"},
                 "version": {"type": ["string", "null"]},
                 "error": {"type": ["string", "null"]},
+                "source": {
+                    "type": "string",
+                    "enum": ["configured", "promoted"],
+                    "description": "promoted: chosen by `flask model promote`/`rollback` (the database)",
+                },
+                "reload_error": {
+                    "type": ["string", "null"],
+                    "description": "why the promoted model is not serving here (the previous one is)",
+                },
             },
         },
     },
