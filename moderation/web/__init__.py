@@ -10,7 +10,7 @@ from flask import Flask, redirect, url_for
 from flask_migrate import Migrate
 
 from ..config import INSTANCE_DIR, PROJECT_ROOT, Config
-from . import errors, extension, schemas, security
+from . import errors, extension, ratelimit, schemas, security
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
@@ -30,6 +30,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     errors.init_app(app)
     schemas.init_app(app)  # path converters and the streamed-body limit, before any route
     security.init_app(app)
+    ratelimit.init_app(app)  # per-key limits on the API blueprints
 
     from . import api, auth, cli, moderation_api, review
 

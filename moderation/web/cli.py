@@ -35,6 +35,7 @@ from ..workflow.webhooks import (
 from .batch import read_records
 from .extension import services
 from .model_cli import model_cli
+from .ratelimit import set_limit_command
 
 
 @click.group("rules", cls=AppGroup)
@@ -86,11 +87,17 @@ def api_key_cli() -> None:
     show_default=True,
     help="Repeat for several scopes.",
 )
-def api_key_create(name: str, scopes: tuple[str, ...]) -> None:
+@click.option(
+    "--rate-limit",
+    type=click.IntRange(0),
+    default=None,
+    help="Requests per API_RATE_WINDOW_SECONDS for this key (0: none); default: API_RATE_LIMIT.",
+)
+def api_key_create(name: str, scopes: tuple[str, ...], rate_limit: int | None) -> None:
     """Create a key; it is printed once, as the only line on stdout."""
     with services().sessions() as session, session.begin():
         try:
-            key = create_key(session, name, scopes)
+            key = create_key(session, name, scopes, rate_limit)
         except ApiKeyError as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(1)
@@ -118,6 +125,9 @@ def api_key_revoke(name: str) -> None:
             click.echo(f"error: {exc}", err=True)
             sys.exit(1)
     click.echo(f"revoked {name}", err=True)
+
+
+api_key_cli.add_command(set_limit_command)
 
 
 @click.command("score")

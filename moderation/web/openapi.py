@@ -379,13 +379,17 @@ def _errors(*statuses: int) -> dict[str, Any]:
         409: "a conflict: the id was used with other text, or another moderator acted first",
         413: "text over MAX_TEXT_LENGTH, or a body over MAX_REQUEST_BYTES",
         422: "a field or query parameter missing, of the wrong type or out of range (named in the message)",
+        429: "the API key is over its rate limit; retry after Retry-After seconds",
         503: "the database is unavailable; retry after Retry-After seconds",
     }
+    if 401 in statuses:  # every keyed operation is rate limited per key
+        statuses = (*statuses, 429)
     responses = {str(s): _json(_ref("Error"), text[s]) for s in statuses}
-    if "503" in responses:
-        responses["503"]["headers"] = {
-            "Retry-After": {"description": "seconds to wait", "schema": {"type": "integer"}}
-        }
+    for status in ("429", "503"):
+        if status in responses:
+            responses[status]["headers"] = {
+                "Retry-After": {"description": "seconds to wait", "schema": {"type": "integer"}}
+            }
     return responses
 
 
