@@ -206,8 +206,8 @@ def check_command(model: str | None) -> None:
         click.echo(f"error: {exc}", err=True)
         click.echo(
             "The shipped model is committed as models/classifier.skops; to build one here run "
-            "`flask model train --recipe models/recipe.json` (needs ../shared/datasets) or "
-            "`flask model train` (corpus only).",
+            "`flask model train --recipe models/recipe.json --out PATH --replace-live` (needs "
+            "../shared/datasets) or `flask model train --out PATH --replace-live` (corpus only).",
             err=True,
         )
         sys.exit(1)
