@@ -111,7 +111,6 @@ def make_app(db_url: str) -> Iterator[Callable[..., Flask]]:
 
     yield factory
     for app in apps:
-        services(app).models.close()
         services(app).engine.dispose()
 
 

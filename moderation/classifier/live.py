@@ -55,7 +55,7 @@ class LiveModel:
         self._failed: tuple[Target, tuple[int, int]] | None = None  # a target that failed, and its file
         self._lock = threading.Lock()
         self._start_lock = threading.Lock()
-        self._watcher: tuple[int, threading.Event] | None = None
+        self._watcher: tuple[int, threading.Event, threading.Thread] | None = None  # pid, stop, thread
         os.register_at_fork(after_in_child=_after_fork(weakref.ref(self)))
 
     @property
@@ -154,19 +154,23 @@ class LiveModel:
             if self._watcher is not None and self._watcher[0] == os.getpid():
                 return
             stop = threading.Event()
-            self._watcher = (os.getpid(), stop)
             thread = threading.Thread(
                 target=_watch,
                 args=(weakref.ref(self), stop, self.interval),
                 name="model-reloader",
                 daemon=True,
             )
+            self._watcher = (os.getpid(), stop, thread)
             thread.start()
 
-    def close(self) -> None:
-        """Stop the polling thread."""
-        if self._watcher is not None:
-            self._watcher[1].set()
+    def close(self, wait: float = 10.0) -> None:
+        """Stop the polling thread, waiting up to ``wait`` seconds for a check in progress."""
+        watcher = self._watcher
+        if watcher is None or watcher[0] != os.getpid():
+            return
+        watcher[1].set()
+        if watcher[2] is not threading.current_thread():
+            watcher[2].join(wait)
 
 
 def _after_fork(ref: weakref.ref[LiveModel]) -> Callable[[], None]:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask, current_app
-from sqlalchemy import Engine, MetaData
+from sqlalchemy import Engine, MetaData, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..classifier.live import LiveModel
@@ -55,6 +55,8 @@ def init_app(app: Flask) -> Services:
     )
     models.check()
     app.before_request(models.ensure_watching)
+    # Disposing the engine (shutting down, or a test done with the app) stops the polling too.
+    event.listen(engine, "engine_disposed", lambda _engine: models.close())
     url, secret = app.config["WEBHOOK_URL"], app.config["WEBHOOK_SECRET"]
     if url and not secret:
         raise RuntimeError("WEBHOOK_URL is set but WEBHOOK_SECRET is empty: webhooks must be signed")
