@@ -111,6 +111,7 @@ def make_app(db_url: str) -> Iterator[Callable[..., Flask]]:
 
     yield factory
     for app in apps:
+        services(app).models.close()  # before the pool goes: a check in progress returns its connection
         services(app).engine.dispose()
 
 
