@@ -41,6 +41,9 @@ class Services:
 
 def init_app(app: Flask) -> Services:
     """Create the engine, load the rules (failing loudly if they are broken), register."""
+    url, secret = app.config["WEBHOOK_URL"], app.config["WEBHOOK_SECRET"]
+    if url and not secret:  # refused before anything opens a connection
+        raise RuntimeError("WEBHOOK_URL is set but WEBHOOK_SECRET is empty: webhooks must be signed")
     engine = make_engine(app.config["DATABASE_URL"], app.config["DB_POOL_SIZE"])
     rules = RulesReloader(
         app.config["MODERATION_RULES"],
@@ -57,9 +60,6 @@ def init_app(app: Flask) -> Services:
     app.before_request(models.ensure_watching)
     # Disposing the engine (shutting down, or a test done with the app) stops the polling too.
     event.listen(engine, "engine_disposed", lambda _engine: models.close())
-    url, secret = app.config["WEBHOOK_URL"], app.config["WEBHOOK_SECRET"]
-    if url and not secret:
-        raise RuntimeError("WEBHOOK_URL is set but WEBHOOK_SECRET is empty: webhooks must be signed")
     webhooks = None
     if url:
         webhooks = WebhookConfig(
