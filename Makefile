@@ -32,7 +32,8 @@ db: $(VENV)/.installed
 
 model: $(VENV)/.installed
 	@# Checks the committed models/classifier.skops against its sidecar; never trains.
-	@# Rebuild it with: $(FLASK) model train --recipe models/recipe.json (needs ../shared/datasets).
+	@# Rebuild it with: $(FLASK) model train --recipe models/recipe.json --out models/classifier.skops
+	@# --replace-live (needs ../shared/datasets); without --out, training writes a candidate to promote.
 	MODERATION_MODEL=none $(FLASK) model check
 
 test: setup lint

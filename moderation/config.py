@@ -76,6 +76,21 @@ SETTINGS: tuple[Setting, ...] = (
         "loaded, verdicts simply have no contribution block.",
     ),
     Setting(
+        "MODEL_RELOAD_SECONDS",
+        lambda: 5.0,
+        float,
+        "How often a process asks the database, in a background thread, which model is live "
+        "(`flask model promote`/`rollback`) and loads it when it changed; 0 never asks again "
+        "after start (one-off tools).",
+    ),
+    Setting(
+        "MODEL_CANDIDATES_DIR",
+        lambda: str(INSTANCE_DIR / "models"),
+        str,
+        "Where `flask model train` writes candidate models (`<version>.skops` and its sidecar); "
+        "a promoted candidate must be at the same path, relative to the project, on every machine.",
+    ),
+    Setting(
         "RULES_RELOAD_SECONDS",
         lambda: 2.0,
         float,
@@ -166,7 +181,21 @@ SETTINGS: tuple[Setting, ...] = (
         "REDIS_URL",
         lambda: "",
         str,
-        "Redis for limits shared by every process (failed log-ins); empty keeps them per process.",
+        "Redis for limits shared by every process (failed log-ins, API rate limits); empty keeps them "
+        "per process.",
+    ),
+    Setting(
+        "API_RATE_LIMIT",
+        lambda: 6000,
+        int,
+        "Requests one API key may make per API_RATE_WINDOW_SECONDS before getting 429 (0: no "
+        "limit); `flask api-key set-limit` overrides it per key. Counted in Redis with REDIS_URL.",
+    ),
+    Setting(
+        "API_RATE_WINDOW_SECONDS",
+        lambda: 60.0,
+        float,
+        "The window API_RATE_LIMIT counts in.",
     ),
     Setting(
         "LOGIN_MAX_FAILURES",

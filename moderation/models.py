@@ -243,6 +243,8 @@ class ApiKey(Base):
     scopes: Mapped[str] = mapped_column(String(200), default="submit")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     revoked_at: Mapped[datetime | None]
+    # Requests per API_RATE_WINDOW_SECONDS; None: the configured API_RATE_LIMIT, 0: unlimited.
+    rate_limit: Mapped[int | None] = mapped_column(Integer)
 
 
 class Moderator(Base):
@@ -304,3 +306,24 @@ class RuleHit(Base):
     action: Mapped[str] = mapped_column(String(10))
     spans: Mapped[list[list[int]]] = mapped_column(JSON)
     day: Mapped[date] = mapped_column(Date)
+
+
+class ModelVersion(Base):
+    """One promotion or roll-back of the classifier; the newest row is the live model everywhere.
+
+    Rows are never changed or deleted (the history of what was live when). A row without a
+    ``path`` means "the model each process is configured with" (``MODERATION_MODEL``), as no
+    row at all does.
+    """
+
+    __tablename__ = "model_versions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[str | None] = mapped_column(String(80))
+    path: Mapped[str | None] = mapped_column(String(1000))
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(20))  # promote | rollback
+    # The row a roll-back from this one returns to (None: the configured model).
+    previous_id: Mapped[int | None] = mapped_column(ForeignKey("model_versions.id"))
+    promoted_by: Mapped[str] = mapped_column(String(200))
+    promoted_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -28,6 +28,7 @@ PG_ADMIN = os.environ.get("TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:
 IN_CI = os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
 TABLES = ", ".join(
     [
+        "model_versions",
         "moderator_sessions",
         "moderators",
         "rule_hits",
@@ -146,6 +147,7 @@ def make_app(db_url: str) -> Iterator[Callable[..., Flask]]:
             "TESTING": True,
             "MODERATION_MODEL": "none",
             "MODERATION_CONTRIBUTION_MODEL": "none",
+            "MODEL_RELOAD_SECONDS": 0,  # no polling thread outliving the test; tests of it set one
         }
         config.update(overrides)
         app = create_app(config)
@@ -154,6 +156,7 @@ def make_app(db_url: str) -> Iterator[Callable[..., Flask]]:
 
     yield factory
     for app in apps:
+        services(app).models.close()  # before the pool goes: a check in progress returns its connection
         services(app).engine.dispose()
 
 

@@ -112,7 +112,14 @@ def test_health_needs_no_key(client: FlaskClient) -> None:
     assert body["status"] == "ok"
     assert body["database"]["ok"] is True
     assert body["rules"]["version"]
-    assert body["model"] == {"loaded": False, "required": False, "version": None, "error": None}
+    assert body["model"] == {
+        "loaded": False,
+        "required": False,
+        "version": None,
+        "error": None,
+        "source": "configured",
+        "reload_error": None,
+    }
 
 
 def test_health_reports_unreachable_database(make_app) -> None:

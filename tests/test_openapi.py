@@ -183,6 +183,8 @@ def test_every_operation_answers_as_documented(contract_app: Flask) -> None:
         mods = {"Authorization": f"Bearer {create_key(session, 'mods', ('moderate',))}"}
         other = {"Authorization": f"Bearer {create_key(session, 'others', ('moderate',))}"}
         nothing = {"Authorization": f"Bearer {create_key(session, 'nothing', ())}"}
+        both = ("submit", "moderate")
+        limited = {"Authorization": f"Bearer {create_key(session, 'limited', both, rate_limit=1)}"}
 
     def call(method: str, path: str, url: str, headers: dict[str, str], body: Any = None, **kw: Any) -> Any:
         sent = client.open(url, method=method.upper(), headers=headers, json=body, **kw)
@@ -269,6 +271,7 @@ def test_every_operation_answers_as_documented(contract_app: Flask) -> None:
         "NoteIn": {"text": "n"},
         "SuspensionIn": {"hours": 1},
     }
+    client.get("/api/v1/comments/c1", headers=limited)  # the limited key's one request
     for path, operations in paths.items():
         for method, op in operations.items():
             url = _url(path, note_id="7")  # ids nothing has
@@ -280,6 +283,7 @@ def test_every_operation_answers_as_documented(contract_app: Flask) -> None:
             if "401" in op["responses"]:
                 call(method, path, url, {})
                 call(method, path, url, nothing)  # 403
+                call(method, path, url, limited)  # 429 (its one request is spent below)
             if "{" in path:
                 call(method, path, url, headers, valid.get(body_schema or ""))  # 404
             if body_schema:

@@ -30,6 +30,7 @@ class Caller:
 
     name: str
     scopes: frozenset[str]
+    rate_limit: int | None = None  # the key's own limit; None: the configured default
 
 
 def _digest(secret: str) -> str:
@@ -38,9 +39,12 @@ def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def create_key(session: Session, name: str, scopes: tuple[str, ...] = ("submit",)) -> str:
+def create_key(
+    session: Session, name: str, scopes: tuple[str, ...] = ("submit",), rate_limit: int | None = None
+) -> str:
     """Store a new key and return its plaintext, which is never stored."""
     name = name.strip()
+    _check_limit(rate_limit)
     if not name:
         raise ApiKeyError("a key needs a name")
     if not _NAME.match(name):
@@ -56,7 +60,13 @@ def create_key(session: Session, name: str, scopes: tuple[str, ...] = ("submit",
     prefix = secrets.token_hex(6)
     secret = secrets.token_urlsafe(32)
     session.add(
-        ApiKey(name=name, prefix=prefix, secret_sha256=_digest(secret), scopes=" ".join(sorted(scopes)))
+        ApiKey(
+            name=name,
+            prefix=prefix,
+            secret_sha256=_digest(secret),
+            scopes=" ".join(sorted(scopes)),
+            rate_limit=rate_limit,
+        )
     )
     session.flush()
     return f"{KEY_PREFIX}{prefix}_{secret}"
@@ -74,7 +84,7 @@ def verify_key(session: Session, presented: str) -> Caller | None:
         return None
     if not hmac.compare_digest(key.secret_sha256, _digest(secret)):
         return None
-    return Caller(key.name, frozenset(key.scopes.split()))
+    return Caller(key.name, frozenset(key.scopes.split()), key.rate_limit)
 
 
 _CACHE: dict[str, tuple[float, Caller]] = {}
@@ -121,3 +131,19 @@ def revoke_key(session: Session, name: str | None = None, key_id: int | None = N
         key.revoked_at = utcnow()
     _CACHE.clear()
     return key
+
+
+def _check_limit(rate_limit: int | None) -> None:
+    if rate_limit is not None and not 0 <= rate_limit <= 2_147_483_647:
+        raise ApiKeyError("a rate limit is a whole number of requests from 0 (no limit) up")
+
+
+def set_rate_limit(session: Session, name: str, rate_limit: int | None) -> None:
+    """Set a key's own rate limit (None: the configured default, 0: none); other processes
+    see it within API_KEY_CACHE_SECONDS, this one at once."""
+    _check_limit(rate_limit)
+    key = session.scalar(select(ApiKey).where(ApiKey.name == name))
+    if key is None:
+        raise ApiKeyError(f"no key named {name!r}")
+    key.rate_limit = rate_limit
+    _CACHE.clear()

@@ -11,7 +11,7 @@ from flask.json.provider import DefaultJSONProvider
 from flask_migrate import Migrate
 
 from ..config import INSTANCE_DIR, PROJECT_ROOT, Config
-from . import errors, extension, schemas, security
+from . import errors, extension, ratelimit, schemas, security
 
 
 class _OrderedJSON(DefaultJSONProvider):
@@ -37,6 +37,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     errors.init_app(app)
     schemas.init_app(app)  # path converters and the streamed-body limit, before any route
     security.init_app(app)
+    ratelimit.init_app(app)  # per-key limits on the API blueprints
 
     from . import (
         api,

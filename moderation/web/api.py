@@ -146,6 +146,8 @@ def health() -> tuple[Health, int]:
             "required": pipeline.model_required,
             "version": scorer.version if scorer else None,
             "error": pipeline.model_error,
+            "source": svc.models.source,
+            "reload_error": svc.models.last_error,
         },
     }
     return payload, 200 if database_ok else 503

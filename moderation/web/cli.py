@@ -40,6 +40,7 @@ from .batch import read_records
 from .contribution_cli import check_contribution_command, train_contribution_command
 from .extension import Services, services
 from .model_cli import model_cli
+from .ratelimit import set_limit_command
 from .rules_cli import rules_test
 
 
@@ -102,11 +103,17 @@ def api_key_cli() -> None:
     show_default=True,
     help="Repeat for several scopes.",
 )
-def api_key_create(name: str, scopes: tuple[str, ...]) -> None:
+@click.option(
+    "--rate-limit",
+    type=click.IntRange(0),
+    default=None,
+    help="Requests per API_RATE_WINDOW_SECONDS for this key (0: none); default: API_RATE_LIMIT.",
+)
+def api_key_create(name: str, scopes: tuple[str, ...], rate_limit: int | None) -> None:
     """Create a key; it is printed once, as the only line on stdout."""
     with services().transaction() as session:
         try:
-            key = create_key(session, name, scopes)
+            key = create_key(session, name, scopes, rate_limit)
         except ApiKeyError as exc:
             raise click.ClickException(str(exc)) from exc
     click.echo(key)
@@ -132,6 +139,9 @@ def api_key_revoke(name: str) -> None:
         except ApiKeyError as exc:
             raise click.ClickException(str(exc)) from exc
     click.echo(f"revoked {name}", err=True)
+
+
+api_key_cli.add_command(set_limit_command)
 
 
 @click.command("score")

@@ -1,4 +1,5 @@
-"""The per-app services (database, rules, verdict pipeline) that views reach through ``services()``."""
+"""The per-app services (database, rules, verdict pipeline, live model) that views reach through
+``services()``."""
 
 from __future__ import annotations
 
@@ -9,9 +10,10 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, current_app
-from sqlalchemy import Engine, MetaData
+from sqlalchemy import Engine, MetaData, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from ..classifier.live import LiveModel
 from ..database import make_engine, make_sessionmaker, transaction
 from ..models import Base
 from ..pipeline import ContributionScorer, Pipeline
@@ -34,6 +36,7 @@ class Services:
     notify: Notify
     webhooks: WebhookConfig | None
     claim_minutes: float
+    models: LiveModel
 
     @property
     def metadata(self) -> MetaData:
@@ -47,17 +50,26 @@ class Services:
 
 def init_app(app: Flask) -> Services:
     """Create the engine, load the rules (failing loudly if they are broken), register."""
+    url, secret = app.config["WEBHOOK_URL"], app.config["WEBHOOK_SECRET"]
+    if url and not secret:  # refused before anything opens a connection
+        raise RuntimeError("WEBHOOK_URL is set but WEBHOOK_SECRET is empty: webhooks must be signed")
     engine = make_engine(app.config["DATABASE_URL"], app.config["DB_POOL_SIZE"])
     rules = RulesReloader(
         app.config["MODERATION_RULES"],
         app.config["RULES_RELOAD_SECONDS"],
         RuleLimits.from_settings(app.config),
     )
-    pipeline = make_pipeline(rules, app.config["MODERATION_MODEL"], app.config["RULES_TIME_BUDGET_MS"])
+    engine_sessions = make_sessionmaker(engine)
+    # The model the database names as live, else MODERATION_MODEL (loaded here, then followed).
+    pipeline = Pipeline(rules, time_budget_ms=app.config["RULES_TIME_BUDGET_MS"])
+    models = LiveModel(
+        pipeline, engine_sessions, app.config["MODERATION_MODEL"], app.config["MODEL_RELOAD_SECONDS"]
+    )
+    models.check()
+    app.before_request(models.ensure_watching)
+    # Disposing the engine (shutting down, or a test done with the app) stops the polling too.
+    event.listen(engine, "engine_disposed", lambda _engine: models.close())
     pipeline.contribution = load_contribution(app.config["MODERATION_CONTRIBUTION_MODEL"])
-    url, secret = app.config["WEBHOOK_URL"], app.config["WEBHOOK_SECRET"]
-    if url and not secret:
-        raise RuntimeError("WEBHOOK_URL is set but WEBHOOK_SECRET is empty: webhooks must be signed")
     webhooks = None
     if url:
         webhooks = WebhookConfig(
@@ -69,30 +81,16 @@ def init_app(app: Flask) -> Services:
         )
     svc = Services(
         engine,
-        make_sessionmaker(engine),
+        engine_sessions,
         rules,
         pipeline,
         Notify(bool(url)),
         webhooks,
         app.config["CLAIM_MINUTES"],
+        models,
     )
     app.extensions["moderation"] = svc
     return svc
-
-
-def make_pipeline(rules: RulesReloader, model_path: str, time_budget_ms: float = 0.0) -> Pipeline:
-    """The verdict pipeline with the configured classifier; a model that fails to load means "hold"."""
-    if model_path.strip().lower() in ("", "none", "off"):
-        return Pipeline(rules, time_budget_ms=time_budget_ms)
-    from ..classifier import artifact
-
-    try:
-        classifier = artifact.load(Path(model_path))
-    except artifact.ModelError as exc:
-        log.error("classifier unavailable, comments will be held for review: %s", exc)
-        return Pipeline(rules, None, model_required=True, model_error=str(exc), time_budget_ms=time_budget_ms)
-    log.info("classifier %s loaded", classifier.version)
-    return Pipeline(rules, classifier, model_required=True, time_budget_ms=time_budget_ms)
 
 
 def load_contribution(model_path: str) -> ContributionScorer | None:

@@ -13,6 +13,7 @@ from flask.cli import AppGroup
 
 from ..classifier import artifact
 from ..classifier.datasets import FORMATS, DatasetError, read_dataset
+from .model_registry_cli import REGISTRY_COMMANDS, finish_candidate, training_target
 
 model_cli = AppGroup("model", help="Train, evaluate and inspect the classifier.")
 
@@ -63,7 +64,12 @@ def _given_options(context: click.Context) -> list[str]:
     "--out",
     type=click.Path(dir_okay=False),
     default=None,
-    help="Where to write the artifact (default: MODERATION_MODEL).",
+    help="Where to write the artifact (default: a candidate, MODEL_CANDIDATES_DIR/<version>.skops).",
+)
+@click.option(
+    "--replace-live",
+    is_flag=True,
+    help="Let --out overwrite the live model (rebuilding the shipped artifact); processes keep theirs.",
 )
 @click.option(
     "--holdout",
@@ -112,6 +118,7 @@ def train_command(
     data: tuple[str, ...],
     fmt: str,
     out: str | None,
+    replace_live: bool,
     holdout: float,
     C: float | None,
     corpus: str | None,
@@ -126,13 +133,14 @@ def train_command(
     from ..classifier.train import DEFAULT_C, train_and_save, train_from_recipe
 
     given = _given_options(click.get_current_context())
+    target, candidate = training_target(out, replace_live)
     if recipe:
         if data or corpus or from_decisions:
             raise click.UsageError("--recipe names all the data; drop --data, --corpus and --from-decisions")
         try:
             meta = train_from_recipe(
                 Path(recipe),
-                _model_path(out),
+                target,
                 Path(datasets) if datasets else None,
                 record=record,
                 command=" ".join(["flask model train", *given]),
@@ -140,7 +148,7 @@ def train_command(
             )
         except DatasetError as exc:
             raise click.ClickException(str(exc)) from exc
-        click.echo(meta["model_version"])
+        _finish(target, candidate, meta["model_version"])
         return
     decided = []
     if from_decisions:
@@ -151,7 +159,7 @@ def train_command(
             decided = decision_examples(session)
     try:
         meta = train_and_save(
-            _model_path(out),
+            target,
             [(Path(p), fmt) for p in data],
             " ".join(["flask model train", *given]),
             corpus_dir=Path(corpus) if corpus else CORPUS_DIR,
@@ -164,7 +172,17 @@ def train_command(
         )
     except DatasetError as exc:
         raise click.ClickException(str(exc)) from exc
-    click.echo(meta["model_version"])
+    _finish(target, candidate, meta["model_version"])
+
+
+def _finish(target: Path, candidate: bool, version: str) -> None:
+    """Name a candidate after its version and say what to do with it."""
+    if candidate:
+        target = finish_candidate(target, version)
+        _progress(
+            f"candidate {target}: `flask model compare {version}`, then `flask model promote {version}`"
+        )
+    click.echo(version)
 
 
 @model_cli.command("check")
@@ -181,8 +199,8 @@ def check_command(model: str | None) -> None:
     except artifact.ModelError as exc:
         raise click.ClickException(
             f"{exc}\nThe shipped model is committed as models/classifier.skops; to build one here run "
-            "`flask model train --recipe models/recipe.json` (needs ../shared/datasets) or "
-            "`flask model train` (corpus only)."
+            "`flask model train --recipe models/recipe.json --out PATH --replace-live` (needs "
+            "../shared/datasets) or `flask model train --out PATH --replace-live` (corpus only)."
         ) from exc
     click.echo(f"model {classifier.version} ok: {path}", err=True)
     reason = stale_reason(path)
@@ -380,3 +398,7 @@ def info_command(model: str | None) -> None:
         click.echo(json.dumps(artifact.read_metadata(_model_path(model)), indent=2))
     except artifact.ModelError as exc:
         raise click.ClickException(str(exc)) from exc
+
+
+for _command in REGISTRY_COMMANDS:
+    model_cli.add_command(_command)

@@ -48,6 +48,7 @@ ERRORS = {
     409: "a conflict: the id was used with other text, or another moderator acted first",
     413: "text over MAX_TEXT_LENGTH, or a body over MAX_REQUEST_BYTES",
     422: "a field or query parameter missing, of the wrong type or out of range (named in the message)",
+    429: "the API key is over its rate limit; retry after Retry-After seconds",
     503: "the database is unavailable; retry after Retry-After seconds",
 }
 
@@ -68,8 +69,8 @@ class Operation:
     def error_statuses(self, scope: str | None) -> list[int]:
         """Every error status the view can answer with an ErrorBody."""
         implied = {*self.errors}
-        if scope:
-            implied |= {401, 403, 503}
+        if scope:  # every keyed operation is rate limited per key
+            implied |= {401, 403, 429, 503}
         if self.body:
             implied |= {400, 413, 422}
         if self.query:
@@ -216,8 +217,8 @@ def _describe(view: View, declared: Operation, scope: str | None, schemas: _Sche
     error = schemas.add(ErrorBody, "serialization")
     for code in declared.error_statuses(scope):
         responses[str(code)] = _json(error, ERRORS[code])
-        if code == 503:
-            responses["503"]["headers"] = RETRY_AFTER
+        if code in (429, 503):
+            responses[str(code)]["headers"] = RETRY_AFTER
     op["responses"] = responses
     return op
 

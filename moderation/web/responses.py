@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from typing_extensions import TypedDict
 
 from ..categories import STATUSES
+from ..classifier.live import MODEL_SOURCES
 from ..models import AuditEntry, Comment, WebhookDelivery
 from ..rules.reportpolicy import REPORT_REASONS
 from ..shapes import OneOf, Timestamp, shape
@@ -176,6 +177,14 @@ class ModelHealth(TypedDict):
     required: Annotated[bool, Field(description="false when MODERATION_MODEL=none")]
     version: str | None
     error: str | None
+    source: Annotated[
+        str,
+        OneOf(MODEL_SOURCES),
+        Field(description="promoted: chosen by `flask model promote`/`rollback` (the database)"),
+    ]
+    reload_error: Annotated[
+        str | None, Field(description="why the promoted model is not serving here (the previous one is)")
+    ]
 
 
 @shape

@@ -1,4 +1,5 @@
-"""Limits on failed log-ins, shared between processes through Redis when it is configured."""
+"""Counters in time windows, shared between processes through Redis when it is configured: limits
+on failed log-ins here, per-key API rate limits in ``ratelimit``."""
 
 from __future__ import annotations
 
@@ -13,6 +14,11 @@ class Counter(Protocol):
 
     def hit(self, key: str, window: float) -> int:
         """Count one event; return how many happened in the current window."""
+        ...
+
+    def hit_window(self, key: str, window: float) -> tuple[int, float]:
+        """Count one event; return how many happened in the current window and the seconds it
+        has left (a window starts with its first event)."""
         ...
 
     def count(self, key: str) -> int:
@@ -36,13 +42,16 @@ class MemoryCounter:
         self._lock = threading.Lock()
 
     def hit(self, key: str, window: float) -> int:
+        return self.hit_window(key, window)[0]
+
+    def hit_window(self, key: str, window: float) -> tuple[int, float]:
         now = time.monotonic()
         with self._lock:
             expires, count = self._counts.get(key, (now + window, 0))
             if expires <= now:
                 expires, count = now + window, 0
             self._counts[key] = (expires, count + 1)
-            return count + 1
+            return count + 1, expires - now
 
     def count(self, key: str) -> int:
         expires, count = self._counts.get(key, (0.0, 0))
@@ -70,12 +79,16 @@ class RedisCounter:
         self._prefix = prefix
 
     def hit(self, key: str, window: float) -> int:
+        return self.hit_window(key, window)[0]
+
+    def hit_window(self, key: str, window: float) -> tuple[int, float]:
         name = self._prefix + key
         pipe = self._redis.pipeline()
         pipe.incr(name)
-        pipe.expire(name, int(window), nx=True)
-        count, _ = pipe.execute()
-        return int(count)
+        pipe.pexpire(name, max(int(window * 1000), 1), nx=True)
+        pipe.pttl(name)
+        count, _, left_ms = pipe.execute()
+        return int(count), max(int(left_ms), 0) / 1000
 
     def count(self, key: str) -> int:
         return int(self._redis.get(self._prefix + key) or 0)
