@@ -141,16 +141,32 @@ def describe_contribution(setup: Setup, batch: Sequence[Assessment]) -> Sequence
     Only an approved comment can be a candidate. When the rules have live ``feature_candidate``
     rules, a candidate is a comment one of them matched; without any, one with a kind.
     """
-    if setup.contribution is None:
+    model = setup.contribution
+    if model is None:
         return [None] * len(batch)
     by_rules = setup.rules.has_feature_rules()
+    kinds = [
+        _kind(model, a.contribution_scores) if a.contribution_scores is not None else None for a in batch
+    ]
+    spans = _spans(
+        model, [a.comment.text if kind else None for a, kind in zip(batch, kinds, strict=True)], kinds
+    )
     out: list[Finding | None] = []
-    for assessment in batch:
+    for assessment, kind, found in zip(batch, kinds, spans, strict=True):
         scores = assessment.contribution_scores
         if scores is None:
             out.append(None)
             continue
-        block = _contribution_block(setup.contribution, assessment, scores, by_rules)
+        verdict = assessment.verdict
+        wanted = bool(verdict.feature_rules) if by_rules else kind is not None
+        block: ContributionPayload = {
+            "kind": kind,
+            "score": round(float(max(scores[label] for label in CONTRIBUTION_LABELS)), 4),
+            "candidate": verdict.status == "approved" and wanted,
+            "spans": found,
+            "rules": list(verdict.feature_rules),
+            "model_version": model.version,
+        }
         out.append(Finding(contribution=block))
     return out
 
@@ -159,44 +175,54 @@ def describe_contribution(setup: Setup, batch: Sequence[Assessment]) -> Sequence
 MAX_SPANS = 2
 
 
-def _contribution_block(
-    model: ContributionScorer, assessment: Assessment, scores: Mapping[str, float], by_rules: bool
-) -> ContributionPayload:
+def _kind(model: ContributionScorer, scores: Mapping[str, float]) -> str | None:
+    """The best label over its threshold, if any."""
     over = {label: scores[label] for label in CONTRIBUTION_LABELS if scores[label] >= model.thresholds[label]}
-    kind = max(over, key=lambda label: over[label]) if over else None
-    text = assessment.comment.text
-    spans: list[ContributionSpan] = []
-    if kind is not None:
-        spans = _spans(model, text, kind)
-    verdict = assessment.verdict
-    wanted = bool(verdict.feature_rules) if by_rules else kind is not None
-    return {
-        "kind": kind,
-        "score": round(float(max(scores[label] for label in CONTRIBUTION_LABELS)), 4),
-        "candidate": verdict.status == "approved" and wanted,
-        "spans": spans,
-        "rules": list(verdict.feature_rules),
-        "model_version": model.version,
-    }
+    return max(over, key=lambda label: over[label]) if over else None
 
 
-def _spans(model: ContributionScorer, text: str, kind: str) -> list[ContributionSpan]:
-    """The highest-scoring sentence for ``kind`` (and the next one, when it reaches the threshold)."""
-    pieces = sentence_spans(text)
-    if len(pieces) <= 1:
-        start, end = pieces[0] if pieces else (0, len(text))
-        return [{"start": start, "end": end, "text": text[start:end], "score": None}]
-    try:
-        rows = model.score([text[start:end] for start, end in pieces])
-    except Exception:
-        log.exception("contribution model failed on the sentences of a comment")
-        return []
-    ranked = sorted(zip(pieces, (r[kind] for r in rows), strict=True), key=lambda p: -p[1])
-    chosen = [ranked[0]] + [p for p in ranked[1:MAX_SPANS] if p[1] >= model.thresholds[kind]]
-    return [
-        {"start": start, "end": end, "text": text[start:end], "score": round(float(score), 4)}
-        for (start, end), score in sorted(chosen)
-    ]
+def _spans(
+    model: ContributionScorer, texts: Sequence[str | None], kinds: Sequence[str | None]
+) -> list[list[ContributionSpan]]:
+    """For each text with a kind, its highest-scoring sentence for that kind (and the next one,
+    when it reaches the threshold). Every sentence of the batch is scored in one call."""
+    pieces = [sentence_spans(text) if text is not None else [] for text in texts]
+    wanted: list[tuple[int, int, int]] = []
+    sentences: list[str] = []
+    for i, (text, found) in enumerate(zip(texts, pieces, strict=True)):
+        if text is not None and len(found) > 1:
+            wanted += [(i, start, end) for start, end in found]
+            sentences += [text[start:end] for start, end in found]
+    rows: Sequence[Mapping[str, float]] = []
+    if sentences:
+        try:
+            rows = model.score(sentences)
+        except Exception:
+            log.exception("contribution model failed on the sentences of %d comments", len(texts))
+    scored: dict[int, list[tuple[tuple[int, int], float]]] = {}
+    for (i, start, end), row in zip(wanted, rows, strict=False):
+        kind = kinds[i]
+        assert kind is not None
+        scored.setdefault(i, []).append(((start, end), row[kind]))
+    out: list[list[ContributionSpan]] = []
+    for i, (text, kind) in enumerate(zip(texts, kinds, strict=True)):
+        if text is None or kind is None:
+            out.append([])
+        elif len(pieces[i]) <= 1:
+            start, end = pieces[i][0] if pieces[i] else (0, len(text))
+            out.append([{"start": start, "end": end, "text": text[start:end], "score": None}])
+        elif i not in scored:
+            out.append([])  # the model failed on these sentences
+        else:
+            ranked = sorted(scored[i], key=lambda p: -p[1])
+            chosen = [ranked[0]] + [p for p in ranked[1:MAX_SPANS] if p[1] >= model.thresholds[kind]]
+            out.append(
+                [
+                    {"start": start, "end": end, "text": text[start:end], "score": round(float(score), 4)}
+                    for (start, end), score in sorted(chosen)
+                ]
+            )
+    return out
 
 
 # The order matters: the rules read both heads' scores, the author phase reads the verdict so
