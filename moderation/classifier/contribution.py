@@ -20,8 +20,8 @@ from typing import Any
 
 from ..categories import CONTRIBUTION_LABELS
 from ..config import PROJECT_ROOT
-from . import artifact
-from .datasets import DatasetError, Example, files_sha256
+from . import artifact, train
+from .datasets import DatasetError, Example, corpus_files, files_sha256
 from .metrics import summary, threshold_for_precision
 from .sources import split_of, text_key
 from .train import Progress, _git_commit, fit, label_matrix
@@ -67,11 +67,6 @@ def load(path: Path = DEFAULT_MODEL) -> ContributionModel:
         raise artifact.ModelError(f"{path}: the sidecar has no threshold for {', '.join(missing)}")
     chosen = {label: float(thresholds[label]) for label in CONTRIBUTION_LABELS}
     return ContributionModel(classifier, chosen, classifier.version)
-
-
-def corpus_files(directory: Path = CORPUS_DIR) -> list[Path]:
-    """The corpus's JSON Lines files, in a fixed order."""
-    return sorted(Path(directory).glob("*.jsonl"))
 
 
 def read_corpus(directory: Path = CORPUS_DIR) -> list[Example]:
@@ -172,20 +167,8 @@ def train_and_save(
 
 
 def stale_reason(path: Path = DEFAULT_MODEL, corpus_dir: Path = CORPUS_DIR) -> str | None:
-    """Why the artifact needs rebuilding, or None when it is current."""
-    if not path.exists():
-        return "no contribution artifact"
-    try:
-        meta = artifact.read_metadata(path)
-    except artifact.ModelError as exc:
-        return str(exc)
-    if meta.get("versions") != artifact.library_versions():
-        return "library versions changed"
-    if meta.get("recipe_version") != RECIPE_VERSION:
-        return "training recipe changed"
-    if meta.get("corpus", {}).get("sha256") != files_sha256(corpus_files(corpus_dir)):
-        return "corpus changed"
-    return None
+    """Why the contribution artifact needs rebuilding, or None when it is current."""
+    return train.stale_reason(path, corpus_dir, RECIPE_VERSION, what="contribution")
 
 
 def _relative(path: Path) -> str:

@@ -182,17 +182,23 @@ def train_and_save(
     return metadata
 
 
-def stale_reason(path: Path = artifact.DEFAULT_MODEL, corpus_dir: Path = CORPUS_DIR) -> str | None:
-    """Why the artifact needs rebuilding, or None when it is current."""
+def stale_reason(
+    path: Path = artifact.DEFAULT_MODEL,
+    corpus_dir: Path = CORPUS_DIR,
+    recipe_version: int = RECIPE_VERSION,
+    what: str = "model",
+) -> str | None:
+    """Why the artifact needs rebuilding, or None when it is current (libraries, the training
+    recipe's version and the corpus it was trained on are what it must match)."""
     if not path.exists():
-        return "no model artifact"
+        return f"no {what} artifact"
     try:
         meta = artifact.read_metadata(path)
     except artifact.ModelError as exc:
         return str(exc)
     if meta.get("versions") != artifact.library_versions():
         return "library versions changed"
-    if meta.get("recipe_version") != RECIPE_VERSION:
+    if meta.get("recipe_version") != recipe_version:
         return "training recipe changed"
     if meta.get("corpus", {}).get("sha256") != files_sha256(corpus_files(corpus_dir)):
         return "corpus changed"
