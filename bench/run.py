@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from bench.generate import generate
-from moderation.classifier import artifact
+from moderation.classifier import artifact, contribution
 from moderation.config import PROJECT_ROOT
 from moderation.pipeline import CommentContext, Pipeline
 from moderation.rules import load_rules
@@ -92,6 +92,9 @@ def peers() -> dict[str, dict[str, Callable[..., Any]]]:
     pipeline = Pipeline(
         load_rules(PROJECT_ROOT / "rules.yaml"), artifact.load(artifact.DEFAULT_MODEL), model_required=True
     )
+    # The service's whole verdict includes the contribution head (featuring) when it ships.
+    if contribution.DEFAULT_MODEL.exists():
+        pipeline.contribution = contribution.load(contribution.DEFAULT_MODEL)
     out["ours (full verdict)"] = {
         "batch": lambda texts: [pipeline.assess_texts(texts[i : i + 256]) for i in range(0, len(texts), 256)],
         "single": lambda text: pipeline.assess(CommentContext(text)),
