@@ -88,9 +88,17 @@ class CompactTfidfVectorizer(TfidfVectorizer):
         else:
             rows, columns, indptr = self._count_terms(raw_documents)
         n_rows = len(indptr) - 1
-        counts = sp.csr_matrix(
-            (np.ones(len(columns), dtype=np.float64), (rows, columns)), shape=(n_rows, len(self.vocabulary_))
-        )  # duplicates summed: each cell is a term's count in the comment
+        shape = (n_rows, len(self.vocabulary_))
+        if n_rows == 1:  # one comment (a request): count directly, no coordinate matrix
+            terms, times = np.unique(columns, return_counts=True)
+            counts = sp.csr_matrix(
+                (times.astype(np.float64), terms.astype(np.int32), np.array([0, len(terms)], dtype=np.int32)),
+                shape=shape,
+            )
+        else:
+            counts = sp.csr_matrix(
+                (np.ones(len(columns), dtype=np.float64), (rows, columns)), shape=shape
+            )  # duplicates summed: each cell is a term's count in the comment
         data = counts.data
         if self.sublinear_tf:
             np.log(data, out=data)
