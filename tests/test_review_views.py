@@ -103,6 +103,8 @@ def test_item_page_context(mod: FlaskClient, auth: dict) -> None:
     assert "Possible brigade" in page and "weight 1.00" in page and "n3" in page
     assert "insult-directed" in page and "Name-calling" in page
     assert "Recent comments" in page and "verdict" in page
+    # Rejecting offers the rules a comment can break, not the "Share with Us" invitation.
+    assert 'value="be_nice"' in page and 'value="share_with_us"' not in page
     assert mod.get("/review/comments/none").status_code == 404
 
 

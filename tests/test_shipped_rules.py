@@ -117,3 +117,10 @@ def test_repeat_offenders_are_held() -> None:
 def test_flooding_is_letters_or_exclamations_not_layout(text: str, status: str) -> None:
     verdict = RULES.evaluate(text)
     assert verdict.status == status, verdict.matches
+
+
+def test_only_rules_a_comment_can_break_are_offered_for_rejection() -> None:
+    assert "share_with_us" in RULES.site_rules  # used by the feature_candidate rules alone
+    breakable = RULES.breakable_site_rules()
+    assert "share_with_us" not in breakable
+    assert {"keep_it_clean", "dont_threaten", "be_nice"} <= set(breakable)

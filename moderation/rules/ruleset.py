@@ -120,6 +120,13 @@ class RuleSet:
         """Ids of the live rules that act from a classifier score (the thresholds drift watches)."""
         return [r.id for r in self.rules if not r.feature and score_thresholds(r.condition)]
 
+    def breakable_site_rules(self) -> dict[str, SiteRule]:
+        """The site rules a comment can break: all but those only ``feature_candidate`` rules use
+        ("Share with Us" invites comments; rejecting one for it would make no sense)."""
+        featuring = {r.site_rule.key for r in (*self.rules, *self.shadow) if r.feature}
+        enforced = {r.site_rule.key for r in (*self.rules, *self.shadow) if not r.feature}
+        return {key: rule for key, rule in self.site_rules.items() if key not in featuring - enforced}
+
     def has_feature_rules(self) -> bool:
         """Whether live ``feature_candidate`` rules decide which comments are candidates."""
         return any(r.feature for r in self.rules)

@@ -145,7 +145,7 @@ def _queue_page(
         article_title=article_title,
         counts=counts,
         categories=RULE_CATEGORIES,
-        site_rules=svc.pipeline.rules.site_rules,
+        site_rules=svc.pipeline.rules.breakable_site_rules(),
         listings=LISTINGS,
         back=back,
         kept=kept or {"ids": (), "site_rule": None},
@@ -217,7 +217,7 @@ def _item_page(
         state=state,
         previous_id=previous_id,
         next_id=next_id,
-        site_rules=svc.pipeline.rules.site_rules,
+        site_rules=svc.pipeline.rules.breakable_site_rules(),
         back=url_for("review.item_view", site_id=site_id, state=state),
         kept=kept or {},
     ), status

@@ -67,7 +67,7 @@ def author_view(author_id: str) -> ResponseReturnValue:
         per_page=PER_PAGE,
         suspensions=SUSPENSIONS,
         windows=WINDOW_LABELS,
-        site_rules=svc.pipeline.rules.site_rules,
+        site_rules=svc.pipeline.rules.breakable_site_rules(),
         **context,
     )
 

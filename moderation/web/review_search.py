@@ -98,7 +98,7 @@ def _results(
         link_args=link_args,
         statuses=STATUSES,
         deciders=DECIDERS,
-        site_rules=svc.pipeline.rules.site_rules,
+        site_rules=svc.pipeline.rules.breakable_site_rules(),
         **extra,
     )
 
