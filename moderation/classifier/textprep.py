@@ -7,6 +7,7 @@ saved Pipeline), so "sh1t", "f u c k" and "fuuuuck" reach the features as
 
 from __future__ import annotations
 
+import functools
 import re
 
 from ..text.normalize import normalize
@@ -30,6 +31,9 @@ def _undisguise(match: re.Match[str]) -> str:
     return _MASK.sub("_", core.translate(_LEET)) + word[len(core) :]
 
 
+# Both heads prepare each comment (the toxicity model, then the contribution head, in the same
+# batch): the second asks this memo. Bounded, so long comments cannot pile up.
+@functools.lru_cache(maxsize=512)
 def prepare(text: str) -> str:
     """Fold, de-leet, join spaced-out letters and shorten stretched letters."""
     folded = normalize(text).text
