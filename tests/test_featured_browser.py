@@ -50,6 +50,7 @@ def test_candidates_listing_and_keys(browser: Browser, site: tuple[str, Flask]) 
         expect(page.locator("[data-item][data-id=c1]")).to_have_count(0)  # abuse is never a candidate
         screenshot(page, "featured-candidates.png")
 
+        page.wait_for_load_state("load")  # the key scripts have run
         page.keyboard.press("j")  # the second candidate ...
         expect(items.nth(1)).to_have_class("item selected")
         page.keyboard.press("k")  # ... and back to the first
@@ -60,6 +61,7 @@ def test_candidates_listing_and_keys(browser: Browser, site: tuple[str, Flask]) 
         expect(items).to_have_count(1)
         assert state(app, "c0") == "featured"
 
+        page.wait_for_load_state("load")  # the page came back: its key script must have run first
         page.keyboard.press("d")
         expect(page.locator(".flash.ok")).to_contain_text("Dismissed #c2")
         expect(page.locator("[data-no-candidates]")).to_be_visible()
