@@ -76,9 +76,14 @@ def test_per_key_limits_override_the_default(make_app) -> None:
     assert score(app, backfill).status_code == 200
     assert_limited(score(app, backfill), 1)
 
+    assert "backfill" in (listed := runner.invoke(args=["api-key", "list"]).stdout)
+    assert "1 requests/60s" in listed and "(default)" not in listed
+
     assert runner.invoke(args=["api-key", "set-limit", "backfill", "0"]).exit_code == 0
+    assert "no rate limit" in runner.invoke(args=["api-key", "list"]).stdout
     assert statuses(app, backfill, 6) == [200] * 6  # 0: no limit for this key
     assert runner.invoke(args=["api-key", "set-limit", "backfill", "default"]).exit_code == 0
+    assert "3 requests/60s (default)" in runner.invoke(args=["api-key", "list"]).stdout
     # The default again, in the same window: unlimited requests were not counted, so the two
     # counted before leave one.
     assert score(app, backfill).status_code == 200

@@ -122,11 +122,17 @@ def api_key_create(name: str, scopes: tuple[str, ...], rate_limit: int | None) -
 
 @api_key_cli.command("list")
 def api_key_list() -> None:
-    """List keys (names, scopes, state; never the secrets)."""
+    """List keys (names, scopes, state, rate limit; never the secrets)."""
     with services().sessions() as session:
+        default = current_app.config["API_RATE_LIMIT"]
+        window = current_app.config["API_RATE_WINDOW_SECONDS"]
         for key in list_keys(session):
             state = f"revoked {key.revoked_at:%Y-%m-%d %H:%M}" if key.revoked_at else "active"
-            click.echo(f"{key.name}\t{key.scopes}\t{state}\tcreated {key.created_at:%Y-%m-%d %H:%M}")
+            limit = key.rate_limit if key.rate_limit is not None else default
+            shown = "no rate limit" if limit == 0 else f"{limit} requests/{window:g}s"
+            source = "" if key.rate_limit is not None else " (default)"
+            created = f"created {key.created_at:%Y-%m-%d %H:%M}"
+            click.echo(f"{key.name}\t{key.scopes}\t{state}\t{created}\t{shown}{source}")
 
 
 @api_key_cli.command("revoke")
