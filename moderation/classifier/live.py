@@ -12,15 +12,13 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
-import weakref
-from collections.abc import Callable
 from pathlib import Path
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..pipeline import Pipeline
+from ..polling import Poller
 from . import artifact, registry
 
 log = logging.getLogger(__name__)
@@ -40,25 +38,23 @@ def _stamp(path: Path) -> tuple[int, int]:
     return (st.st_mtime_ns, st.st_size)
 
 
-class LiveModel:
+class LiveModel(Poller):
     """The classifier of one process, following the database's choice."""
+
+    thread_name = "model-reloader"
 
     def __init__(
         self, pipeline: Pipeline, sessions: sessionmaker[Session], configured: str, interval: float = 5.0
     ) -> None:
+        super().__init__(interval)
         self.pipeline = pipeline
         self.sessions = sessions
         self.configured = configured
-        self.interval = interval
         self.source = "configured"  # or "promoted"
         self.last_error: str | None = None  # why the live choice is not the model serving here
         self._target: Target = None
         self._loaded = False
         self._failed: tuple[Target, tuple[int, int]] | None = None  # a target that failed, and its file
-        self._lock = threading.Lock()
-        self._start_lock = threading.Lock()
-        self._watcher: tuple[int, threading.Event, threading.Thread] | None = None  # pid, stop, thread
-        os.register_at_fork(after_in_child=_after_fork(weakref.ref(self)))
 
     @property
     def version(self) -> str | None:
@@ -144,55 +140,3 @@ class LiveModel:
         now = classifier.version if classifier is not None else None
         if before != now:
             log.info("classifier %s -> %s (%s)", before or "none", now or "none", source)
-
-    def ensure_watching(self) -> None:
-        """Start the polling thread in this process (again after a fork); cheap when running."""
-        if self.interval <= 0:
-            return
-        watcher = self._watcher
-        if watcher is not None and watcher[0] == os.getpid():
-            return
-        with self._start_lock:
-            if self._watcher is not None and self._watcher[0] == os.getpid():
-                return
-            stop = threading.Event()
-            thread = threading.Thread(
-                target=_watch,
-                args=(weakref.ref(self), stop, self.interval),
-                name="model-reloader",
-                daemon=True,
-            )
-            self._watcher = (os.getpid(), stop, thread)
-            thread.start()
-
-    def close(self, wait: float = 10.0) -> None:
-        """Stop the polling thread, waiting up to ``wait`` seconds for a check in progress."""
-        watcher = self._watcher
-        if watcher is None or watcher[0] != os.getpid():
-            return
-        watcher[1].set()
-        if watcher[2] is not threading.current_thread():
-            watcher[2].join(wait)
-
-
-def _after_fork(ref: weakref.ref[LiveModel]) -> Callable[[], None]:
-    def reset() -> None:
-        live = ref()
-        if live is not None:
-            live._lock = threading.Lock()
-            live._start_lock = threading.Lock()
-            live._watcher = None
-
-    return reset
-
-
-def _watch(ref: weakref.ref[LiveModel], stop: threading.Event, interval: float) -> None:
-    while not stop.wait(interval):
-        live = ref()
-        if live is None:
-            return
-        try:
-            live.check()
-        except Exception:  # a bug here must not end the thread: the next round tries again
-            log.exception("model reload check failed")
-        del live

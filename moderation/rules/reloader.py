@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
 import time
-import weakref
-from collections.abc import Callable
 from pathlib import Path
 
+from ..polling import Poller
 from .limits import RuleLimits
 from .loader import RulesError, load_rules
 from .ruleset import RuleSet
@@ -22,24 +20,22 @@ from .ruleset import RuleSet
 log = logging.getLogger(__name__)
 
 
-class RulesReloader:
+class RulesReloader(Poller):
     """Serves the current RuleSet; a background thread checks the files every ``interval`` s.
 
     With ``interval=0`` there is no thread: every read of ``rules`` checks the files
     and reloads in the caller's thread (for tests and one-off tools, not for serving).
     """
 
+    thread_name = "rules-reloader"
+
     def __init__(self, path: str | Path, interval: float = 2.0, limits: RuleLimits | None = None) -> None:
+        super().__init__(interval)
         self.path = Path(path)
-        self.interval = interval
         self.limits = limits or RuleLimits.from_env()
         self.last_error: str | None = None
-        self._lock = threading.Lock()  # one reload at a time
-        self._start_lock = threading.Lock()  # one watching thread per process
         self._rules = load_rules(self.path, self.limits)  # the first load must succeed
         self._stamp = self._stamps(self._rules)
-        self._watcher: tuple[int, threading.Event] | None = None  # (process id, stop signal)
-        os.register_at_fork(after_in_child=_after_fork(weakref.ref(self)))
 
     def _stamps(self, rules: RuleSet) -> tuple[tuple[str, int, int], ...]:
         stamps = []
@@ -57,7 +53,7 @@ class RulesReloader:
         if self.interval <= 0:
             self.check()
         else:
-            self._ensure_watcher()
+            self.ensure_watching()
         return self._rules
 
     def check(self) -> bool:
@@ -85,51 +81,3 @@ class RulesReloader:
                 )
             self._rules = rules
             return True
-
-    def _ensure_watcher(self) -> None:
-        """Start the watching thread in this process (again after a fork: threads do not survive it)."""
-        watcher = self._watcher
-        if watcher is not None and watcher[0] == os.getpid():
-            return
-        with self._start_lock:
-            if self._watcher is not None and self._watcher[0] == os.getpid():
-                return
-            stop = threading.Event()
-            self._watcher = (os.getpid(), stop)
-            thread = threading.Thread(
-                target=_watch,
-                args=(weakref.ref(self), stop, self.interval),
-                name="rules-reloader",
-                daemon=True,
-            )
-            thread.start()
-
-    def close(self) -> None:
-        """Stop the watching thread (it also stops by itself once the reloader is gone)."""
-        if self._watcher is not None:
-            self._watcher[1].set()
-
-
-def _after_fork(ref: weakref.ref[RulesReloader]) -> Callable[[], None]:
-    def reset() -> None:
-        # The child has none of the parent's threads: a lock one of them held would stay held.
-        reloader = ref()
-        if reloader is not None:
-            reloader._lock = threading.Lock()
-            reloader._start_lock = threading.Lock()
-            reloader._watcher = None
-
-    return reset
-
-
-def _watch(ref: weakref.ref[RulesReloader], stop: threading.Event, interval: float) -> None:
-    """Check the files every ``interval`` seconds while the reloader exists."""
-    while not stop.wait(interval):
-        reloader = ref()
-        if reloader is None:
-            return
-        try:
-            reloader.check()
-        except Exception:  # a bug here must not end the thread: the next round tries again
-            log.exception("rules reload check failed")
-        del reloader
