@@ -123,3 +123,20 @@ def test_many_hits_in_one_long_word_with_an_allow_list() -> None:
     matcher = build_matcher(["fuck"], "substring", allow=["fuckingham"])
     assert len(found(matcher, "fuck" * 2500)) == 2500
     assert found(matcher, "Fuckingham Palace") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("the band T.A.S.S. covered it", []),  # spells "tass"
+        ("a b.a.s.s guitar", []),  # spells "bass"
+        ("buy a.s.s.e.t.s", []),  # two more letters after: "assets"
+        ("you a.s.s", ["a.s.s"]),
+        ("a s s", ["a s s"]),
+        ("f u c k y o u", ["f u c k"]),  # longer words spelled inside a run are meant
+        ("f u c k f u c k", ["f u c k", "f u c k"]),
+        ("S.H.I.T. happens", ["S.H.I.T"]),
+    ],
+)
+def test_a_spelled_out_word_must_be_the_whole_spelled_run(text: str, expected: list[str]) -> None:
+    assert found(WORDS, text) == expected

@@ -360,6 +360,7 @@ class WordMatcher:
     pattern: Any = field(init=False)  # a compiled RE2 pattern
     _longest_allowed: int = field(init=False, repr=False)
     _keep: frozenset[str] = field(init=False, repr=False)
+    _spelled: bool = field(init=False, repr=False)  # whether group 1 (spelled-out forms) exists
 
     def __post_init__(self) -> None:
         entries = [folded for folded in map(fold_entry, self.entries) if folded]
@@ -382,8 +383,10 @@ class WordMatcher:
                 atoms = _spaced_atoms(entry)
                 _insert(spaced, atoms, _bounded(atoms, bounds))
         body = _render(compact)
+        self._spelled = bool(spaced)
         if spaced:
-            body = f"(?:{body}|{_render(spaced)})"
+            # The spelled-out forms are group 1, so a hit says which form it is.
+            body = f"(?:{body}|({_render(spaced)}))"
         try:
             self.pattern = re2.compile(body, options=_OPTIONS)
         except re2.error as exc:
@@ -408,6 +411,8 @@ class WordMatcher:
             start, end = to_char(match.start()), to_char(match.end())
             if not any(c.isalpha() for c in folded[start:end]):
                 continue  # "455" is a number, not "ass"
+            if self._spelled and match.start(1) >= 0 and _inside_spelling(read, start, end):
+                continue  # "a.s.s" inside "T.A.S.S." or "b a s s" is not the word spelled out
             if (self.allow or self.allow_prefixes) and self._allowed(folded, *words.around(start, end)):
                 continue
             yield Hit(start, end)
@@ -417,6 +422,35 @@ class WordMatcher:
         if folded.startswith(self.allow_prefixes, start, end):
             return True
         return end - start <= self._longest_allowed and folded[start:end] in self.allow
+
+
+_SEPARATOR_CHARS = frozenset(_SEPARATOR)
+
+
+def _single(read: str, index: int) -> bool:
+    """Whether read[index] is a letter or digit standing alone (no word character either side)."""
+    if not 0 <= index < len(read) or not read[index].isalnum():
+        return False
+    return not (index and read[index - 1].isalnum()) and not (index + 1 < len(read) and read[index + 1].isalnum())
+
+
+def _inside_spelling(read: str, start: int, end: int) -> bool:
+    """Whether a short spelled-out hit is only part of a longer spelled-out run.
+
+    "T.A.S.S." spells "tass" and "b a s s" spells "bass": a letter standing alone just
+    before the hit, or two more after it, continue the run. Only three-letter words are
+    read this way: a longer word spelled out inside a run ("f u c k y o u") is meant.
+    """
+    if sum(c.isalnum() for c in read[start:end]) > 3:
+        return False
+    if start >= 2 and read[start - 1] in _SEPARATOR_CHARS and _single(read, start - 2):
+        return True
+    after = end
+    for _ in range(2):
+        if not (after + 1 < len(read) and read[after] in _SEPARATOR_CHARS and _single(read, after + 1)):
+            return False
+        after += 2
+    return True
 
 
 class _WordFinder:
