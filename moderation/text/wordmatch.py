@@ -431,7 +431,9 @@ def _single(read: str, index: int) -> bool:
     """Whether read[index] is a letter or digit standing alone (no word character either side)."""
     if not 0 <= index < len(read) or not read[index].isalnum():
         return False
-    return not (index and read[index - 1].isalnum()) and not (index + 1 < len(read) and read[index + 1].isalnum())
+    before = index > 0 and read[index - 1].isalnum()
+    after = index + 1 < len(read) and read[index + 1].isalnum()
+    return not (before or after)
 
 
 def _inside_spelling(read: str, start: int, end: int) -> bool:
