@@ -21,6 +21,7 @@ RULES = load_rules(PROJECT_ROOT / "rules.yaml")
         ("I'll kill you if I see you at the match", "pending", "threat"),
         ("Go kill yourself", "rejected", "threat"),
         ("The traitors should be hanged", "flagged", "threat"),
+        ("He should resign and go hang himself in shame", "flagged", "threat"),
         ("send nudes", "rejected", "sexual"),
         ("dm me for a cumshot", "rejected", "sexual"),
         # Words news also uses ("the revenge porn law") go to a moderator, shown, not rejected.
@@ -40,6 +41,7 @@ def test_clear_cases(text: str, status: str, category: str) -> None:
     [
         "Russia has massed 100,000 troops on the border; an invasion would kill thousands.",
         "The gunman shot three people before police killed him, the report says.",
+        "The guards say he tried to hang himself in his cell last year.",
         "This bill will kill small businesses in Essex and Sussex.",
         "As a gay veteran I think the Pentagon got this one right.",
         "My Muslim neighbours were the first to help after the flood.",
