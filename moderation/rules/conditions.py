@@ -16,11 +16,12 @@ import re2
 
 from ..categories import RULE_SCORES
 from ..text.normalize import Normalized
-from ..text.textstats import caps_ratio, links, repeated_runs
+from ..text.textstats import caps_ratio, repeated_runs
 from ..text.wordmatch import MatchMode, OutOfTime, WordListError, WordMatcher, build_matcher
 from ..verdict import AuthorFacts
 from .budget import TimeBudget
 from .limits import RuleLimits, setting_for
+from .scan import FOLDED, ORIGINAL, READ, Scan, Search
 from .yamlsource import item_line, line_of
 
 Span = tuple[int, int]
@@ -35,6 +36,11 @@ class Subject:
     author: AuthorFacts
     scores: Mapping[str, float] | None
     budget: TimeBudget | None = None  # once spent, matching raises OutOfTime
+    scan: Scan | None = None  # the text prepared once for every condition (made when missing)
+
+    def scanned(self) -> Scan:
+        """The text as the conditions read it: this subject's scan, or an unscreened one."""
+        return self.scan if self.scan is not None else Scan(self.text, self.normalized)
 
 
 class Condition(Protocol):
@@ -71,6 +77,9 @@ class Compare:
     tests: tuple[tuple[str, float], ...]
 
     def __call__(self, value: float) -> bool:
+        if len(self.tests) == 1:  # most comparisons: without a generator
+            op, bound = self.tests[0]
+            return _OPS[op](value, bound)
         return all(_OPS[op](value, bound) for op, bound in self.tests)
 
 
@@ -100,16 +109,23 @@ class Words:
     matcher: WordMatcher
 
     def check(self, subject: Subject) -> list[Span] | None:
+        if subject.scan is not None and not subject.scan.may_match(self):
+            return None
         norm = subject.normalized
         expired = subject.budget.expired if subject.budget else None
         spans = [norm.span(h.start, h.end) for h in self.matcher.finditer(norm.text, expired)]
         return spans or None
 
 
-def _regex_spans(pattern: Any, text: str, budget: TimeBudget | None) -> list[Span]:
-    """Non-empty match spans; each search is linear (RE2), and the budget is checked between them."""
+def _regex_spans(pattern: Any, text: str, scan: Scan, which: str, budget: TimeBudget | None) -> list[Span]:
+    """Non-empty match spans; each search is linear (RE2), and the budget is checked between them.
+
+    An ASCII text is searched as its bytes, which are its characters: the RE2 binding then skips
+    its work of mapping byte offsets back to characters.
+    """
+    data = scan.data(which)
     spans = []
-    for match in pattern.finditer(text):
+    for match in pattern.finditer(data if len(data) == len(text) else text):
         if budget is not None and budget.expired():
             raise OutOfTime
         if match.end() > match.start():
@@ -124,11 +140,12 @@ class RegexWords:
     patterns: tuple[Any, ...]
 
     def check(self, subject: Subject) -> list[Span] | None:
-        norm = subject.normalized
+        norm, scan = subject.normalized, subject.scanned()
         spans = [
             norm.span(*span)
-            for pattern in self.patterns
-            for span in _regex_spans(pattern, norm.text, subject.budget)
+            for position, pattern in enumerate(self.patterns)
+            if scan.may_match(self, position)
+            for span in _regex_spans(pattern, norm.text, scan, FOLDED, subject.budget)
         ]
         return sorted(spans) or None
 
@@ -141,11 +158,17 @@ class Regex:
     on_original: bool
 
     def check(self, subject: Subject) -> list[Span] | None:
+        scan = subject.scanned()
+        if not scan.may_match(self):
+            return None
         if self.on_original:
-            spans = _regex_spans(self.pattern, subject.text, subject.budget)
+            spans = _regex_spans(self.pattern, subject.text, scan, ORIGINAL, subject.budget)
         else:
             norm = subject.normalized
-            spans = [norm.span(*span) for span in _regex_spans(self.pattern, norm.text, subject.budget)]
+            spans = [
+                norm.span(*span)
+                for span in _regex_spans(self.pattern, norm.text, scan, FOLDED, subject.budget)
+            ]
         return spans or None
 
 
@@ -166,8 +189,8 @@ class Links:
     compare: Compare
 
     def check(self, subject: Subject) -> list[Span] | None:
-        spans = links(subject.text)
-        return spans if self.compare(len(spans)) else None
+        spans = subject.scanned().links()
+        return list(spans) if self.compare(len(spans)) else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,6 +201,8 @@ class Caps:
     min_letters: int
 
     def check(self, subject: Subject) -> list[Span] | None:
+        if len(subject.text) < self.min_letters:
+            return None  # each letter is a character: too short to have enough letters
         ratio, letters = caps_ratio(subject.text)
         if letters >= self.min_letters and self.ratio(ratio):
             return []
@@ -490,3 +515,52 @@ def score_thresholds(condition: Condition) -> dict[str, float]:
         elif isinstance(node, Not):
             continue  # a negated threshold does not make the service act
     return found
+
+
+def needs_scores(condition: Condition) -> bool:
+    """Whether a condition can only hold when there are classifier scores."""
+    if isinstance(condition, Score):
+        return True
+    if isinstance(condition, All):
+        return any(needs_scores(part) for part in condition.parts)
+    if isinstance(condition, AnyOf):
+        return all(needs_scores(part) for part in condition.parts)
+    return False  # a negated score holds without scores; other conditions do not read them
+
+
+def text_searches(condition: Condition) -> list[tuple[Condition, list[Search]]]:
+    """Each text condition inside ``condition``, with the patterns it searches (for a Screen)."""
+    found: list[tuple[Condition, list[Search]]] = []
+    stack = [condition]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, Words):
+            found.append((node, [Search(node.matcher.pattern, READ, node.matcher)]))
+        elif isinstance(node, Regex):
+            found.append((node, [Search(node.pattern, ORIGINAL if node.on_original else FOLDED)]))
+        elif isinstance(node, RegexWords):
+            found.append((node, [Search(pattern, FOLDED) for pattern in node.patterns]))
+        elif isinstance(node, (All, AnyOf)):
+            stack.extend(node.parts)
+        elif isinstance(node, Not):
+            stack.append(node.part)
+    return found
+
+
+def text_gate(condition: Condition) -> list[Condition] | None:
+    """Text conditions one of whose patterns must match somewhere for ``condition`` to hold; None
+    when it may hold whatever the text conditions find (a rule on links, scores, the author)."""
+    if isinstance(condition, (Words, Regex, RegexWords)):
+        return [condition]  # no hit without a match of its pattern(s)
+    if isinstance(condition, All):
+        gates = [gate for gate in map(text_gate, condition.parts) if gate is not None]
+        return min(gates, key=len) if gates else None
+    if isinstance(condition, AnyOf):
+        either: list[Condition] = []
+        for part in condition.parts:
+            gate = text_gate(part)
+            if gate is None:
+                return None
+            either += gate
+        return either
+    return None  # a negation holds when its part finds nothing

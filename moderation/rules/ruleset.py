@@ -11,8 +11,9 @@ from ..text.normalize import normalize
 from ..text.wordmatch import OutOfTime
 from ..verdict import AuthorFacts, Match, Verdict
 from .budget import TimeBudget
-from .conditions import Condition, Span, Subject, score_thresholds
+from .conditions import Condition, Span, Subject, needs_scores, score_thresholds, text_gate, text_searches
 from .reportpolicy import ReportPolicy
+from .scan import Screen
 
 log = logging.getLogger(__name__)
 
@@ -91,10 +92,20 @@ class RuleSet:
     files: tuple[str, ...] = field(default_factory=tuple)
     reports: ReportPolicy = field(default_factory=ReportPolicy)
     shadow: list[Rule] = field(default_factory=list)
+    # What evaluation prepares from the rules once (they are not changed after construction): the
+    # screen of their text patterns, and the order of evaluation with each rule's gate.
+    _screen: Screen = field(init=False, repr=False, compare=False)
+    _live: _Plan = field(init=False, repr=False, compare=False)
+    _shadow: _Plan = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self.rules.sort(key=lambda r: (-r.priority, r.line))
         self.shadow.sort(key=lambda r: (-r.priority, r.line))
+        self._screen = Screen(
+            found for r in (*self.rules, *self.shadow) for found in text_searches(r.condition)
+        )
+        self._live = _Plan.of(self.rules, self._screen)
+        self._shadow = _Plan.of(self.shadow, self._screen)
 
     def modes(self) -> dict[str, str]:
         """Each rule's id and mode (live or shadow)."""
@@ -145,12 +156,17 @@ class RuleSet:
         between matches) and the comment is held for review; a rejection already found
         still stands.
         """
-        subject = Subject(text, normalize(text), author or AuthorFacts(), scores, budget)
+        normalized = normalize(text)
+        scan = self._screen.scan(text, normalized)
+        subject = Subject(text, normalized, author or AuthorFacts(), scores, budget, scan)
         strongest = Action.APPROVE
         matches: list[Match] = []
         reasons: list[str] = []
         feature_rules: list[str] = []
-        for rule in self.rules:
+        found = scan.found
+        for rule, gate in self._live.steps(scores is not None):
+            if gate and not gate & found:
+                continue  # none of the patterns it needs matches anywhere: it cannot hold
             try:
                 if budget is not None and budget.expired():
                     raise OutOfTime
@@ -199,7 +215,10 @@ class RuleSet:
             return []
         subject = replace(subject, budget=None if budget is None else TimeBudget(budget.seconds))
         found: list[Match] = []
-        for rule in self.shadow:
+        matching = subject.scan.found if subject.scan else -1
+        for rule, gate in self._shadow.steps(subject.scores is not None):
+            if gate and not gate & matching:
+                continue
             try:
                 if subject.budget is not None and subject.budget.expired():
                     raise OutOfTime
@@ -216,6 +235,28 @@ class RuleSet:
             if spans is not None:
                 found.extend(_matches(rule, subject.text, spans)[0])
         return found
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """Rules in the order they run, each with its gate: the bits of the patterns one of which must
+    match for it to hold (0: it may hold whatever the text). ``unscored``: without the rules that
+    cannot hold when there are no classifier scores, which are not evaluated then."""
+
+    scored: list[tuple[Rule, int]]
+    unscored: list[tuple[Rule, int]]
+
+    @classmethod
+    def of(cls, rules: list[Rule], screen: Screen) -> _Plan:
+        steps = []
+        for rule in rules:
+            gate = text_gate(rule.condition)
+            steps.append((rule, 0 if gate is None else screen.mask(gate)))
+        return cls(steps, [(rule, gate) for rule, gate in steps if not needs_scores(rule.condition)])
+
+    def steps(self, scored: bool) -> list[tuple[Rule, int]]:
+        """The rules to run, for a comment with or without scores."""
+        return self.scored if scored else self.unscored
 
 
 def _matches(rule: Rule, text: str, spans: list[Span]) -> tuple[list[Match], str | None]:

@@ -10,6 +10,7 @@ text becomes a span in the text the reader wrote.
 from __future__ import annotations
 
 import json
+import re
 import unicodedata
 from dataclasses import dataclass
 from functools import cache
@@ -81,10 +82,41 @@ class Normalized:
         return self.starts[start], self.ends[end - 1]
 
 
+_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
+
+
+def _fold_aligned(text: str) -> str | None:
+    """The folded text when each character folds to exactly one (most accented letters,
+    look-alikes, emoji), so that it stays aligned with the original; else None.
+
+    ASCII folds as ``str.lower`` does, in C; only the runs beyond ASCII are folded one character
+    at a time. ``lower`` keeps the length of every text but one with "İ", whose lower case is two
+    characters: that one goes the long way.
+    """
+    lowered = text.lower()
+    if len(lowered) != len(text):
+        return None
+    pieces: list[str] = []
+    last = 0
+    for run in _NON_ASCII.finditer(text):
+        start, end = run.span()
+        folded = [fold_char(char) for char in text[start:end]]
+        for one in folded:
+            if len(one) != 1:
+                return None
+        pieces += (lowered[last:start], *folded)
+        last = end
+    pieces.append(lowered[last:])
+    return "".join(pieces)
+
+
 def normalize(text: str) -> Normalized:
     """Fold ``text`` for matching, keeping offsets into the original."""
     if text.isascii():
         return Normalized(text, text.lower(), None, None)
+    aligned = _fold_aligned(text)
+    if aligned is not None:
+        return Normalized(text, aligned, None, None)
     chars: list[str] = []
     starts: list[int] = []
     ends: list[int] = []

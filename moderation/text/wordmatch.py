@@ -116,10 +116,19 @@ def _alphabet(keep: frozenset[str]) -> _Alphabet:
     return _Alphabet(keep)
 
 
+# ASCII reads alike in every alphabet (an alphabet only keeps punctuation beyond ASCII), so an
+# ASCII text is read through one bytes table, in C, where str.translate looks each character up.
+_ASCII_READ = bytes(ord(_stand_in(chr(code))) for code in range(128)) + bytes(range(128, 256))
+
+
 @lru_cache(maxsize=16)
-def _read(folded: str, keep: frozenset[str]) -> str:
-    """The folded text in the matcher's alphabet (computed once for all the lists)."""
-    return folded.translate(_alphabet(keep))
+def _read(folded: str, keep: frozenset[str]) -> tuple[str, bytes]:
+    """The folded text in the matcher's alphabet, and its UTF-8 bytes (once for all the lists)."""
+    if folded.isascii():
+        data = folded.encode().translate(_ASCII_READ)
+        return data.decode(), data
+    read = folded.translate(_alphabet(keep))
+    return read, read.encode()
 
 
 def _escape(char: str) -> str:
@@ -399,8 +408,7 @@ class WordMatcher:
         Each RE2 search takes time linear in the text; there is one per match found.
         Between searches, OutOfTime is raised once ``expired()`` says so.
         """
-        read = _read(folded, self._keep)
-        data = read.encode()
+        read, data = _read(folded, self._keep)
         to_char: Callable[[int], int] | None = _same if len(data) == len(read) else None
         words = _WordFinder(folded)
         for match in self.pattern.finditer(data):
@@ -416,6 +424,15 @@ class WordMatcher:
             if (self.allow or self.allow_prefixes) and self._allowed(folded, *words.around(start, end)):
                 continue
             yield Hit(start, end)
+
+    @property
+    def alphabet(self) -> frozenset[str]:
+        """The characters beyond ASCII punctuation that this list reads as themselves."""
+        return self._keep
+
+    def read(self, folded: str) -> bytes:
+        """The bytes of folded text that ``pattern`` searches (lists of one alphabet share them)."""
+        return _read(folded, self._keep)[1]
 
     def _allowed(self, folded: str, start: int, end: int) -> bool:
         """Whether the word folded[start:end] is exempt (without copying a long word)."""
