@@ -166,11 +166,10 @@ def rule_sets() -> dict[str, str]:
 
 
 def straightforward(source: str, monkeypatch: pytest.MonkeyPatch) -> RuleSet:
-    """The rules with every shortcut off: an empty screen (every rule and pattern searched),
-    rules on scores evaluated without scores, and the reference folding, reading and links."""
+    """The rules with every shortcut off: an empty screen (every rule evaluated, every pattern
+    searched), and (see unscreened_verdict) the reference folding, reading and links."""
     with monkeypatch.context() as patch:
-        patch.setattr(ruleset_module, "Screen", lambda conditions: Screen([]))
-        patch.setattr(ruleset_module, "needs_scores", lambda condition: False)
+        patch.setattr(ruleset_module, "Screen", lambda conditions, score_tests: Screen([]))
         return parse_rules(source, "rules.yaml")
 
 
@@ -227,16 +226,16 @@ def test_verdicts_are_those_of_the_straightforward_path(
 
 def test_the_screen_leaves_out_rules_that_cannot_hold() -> None:
     rules = load_rules(PROJECT_ROOT / "rules.yaml")
-    plan = rules._live.steps(scored=False)
-    gated = {rule.id for rule, gate in plan if gate}
-    assert {"obscene-severe", "identity-slurs", "insult-directed", "threat-direct"} <= gated
+    plan = rules._live
+    gated = {rule.id for rule, needs in plan if needs}
+    assert {"obscene-severe", "identity-slurs", "insult-directed", "threat-direct", "ml-toxicity"} <= gated
     assert {"spam-many-links", "spam-flooding", "repeat-offender"}.isdisjoint(gated)  # links, caps, author
-    assert not any(rule.id.startswith("ml-") for rule, _ in plan)  # scores only
-    assert len(rules._live.steps(scored=True)) == len(rules.rules)
-    scan = rules._screen.scan("A polite word about the budget", normalize("A polite word about the budget"))
-    assert scan.found == 0
+    polite = "A polite word about the budget"
+    assert rules._screen.scan(polite, normalize(polite)).found == 0
     scan = rules._screen.scan("you idiot", normalize("you idiot"))
-    assert scan.found and all(gate & scan.found == 0 for rule, gate in plan if rule.id != "insult-directed")
+    assert [rule.id for rule, needs in plan if needs & scan.found] == ["insult-directed"]
+    scan = rules._screen.scan(polite, normalize(polite), {"toxicity": 0.9, "insult": 0.1})
+    assert [rule.id for rule, needs in plan if needs & scan.found] == ["ml-toxicity"]
 
 
 def test_a_rule_set_too_large_to_screen_still_gives_the_same_verdicts(

@@ -90,13 +90,14 @@ def apply_rules(setup: Setup, batch: Sequence[Assessment]) -> Sequence[Finding |
     return [_rules_finding(setup, a) for a in batch]
 
 
-def _rules_finding(setup: Setup, assessment: Assessment) -> Finding:
+def _rules_finding(setup: Setup, assessment: Assessment) -> Finding | None:
     budget = None if setup.time_budget is None else TimeBudget(setup.time_budget)
     comment = assessment.comment
-    found = setup.rules.evaluate(comment.text, comment.author, assessment.rule_scores, budget=budget)
-    action = _ACTION_OF_STATUS[found.status]
+    found = setup.rules.apply(comment.text, comment.author, assessment.rule_scores, budget=budget)
+    if found.empty:
+        return None  # most comments: nothing to merge
     return Finding(
-        action,
+        found.action,
         tuple(found.matches),
         tuple(found.reasons),
         shadow=tuple(found.shadow),
@@ -235,5 +236,3 @@ PHASES: tuple[Phase, ...] = (
     hold_if_unscored,
     describe_contribution,
 )
-
-_ACTION_OF_STATUS: Mapping[str, Action] = {action.status: action for action in Action}

@@ -21,7 +21,7 @@ from ..text.wordmatch import MatchMode, OutOfTime, WordListError, WordMatcher, b
 from ..verdict import AuthorFacts
 from .budget import TimeBudget
 from .limits import RuleLimits, setting_for
-from .scan import FOLDED, ORIGINAL, READ, Scan, Search
+from .scan import FOLDED, LINKS, ORIGINAL, READ, Scan, Search
 from .yamlsource import item_line, line_of
 
 Span = tuple[int, int]
@@ -517,20 +517,9 @@ def score_thresholds(condition: Condition) -> dict[str, float]:
     return found
 
 
-def needs_scores(condition: Condition) -> bool:
-    """Whether a condition can only hold when there are classifier scores."""
-    if isinstance(condition, Score):
-        return True
-    if isinstance(condition, All):
-        return any(needs_scores(part) for part in condition.parts)
-    if isinstance(condition, AnyOf):
-        return all(needs_scores(part) for part in condition.parts)
-    return False  # a negated score holds without scores; other conditions do not read them
-
-
-def text_searches(condition: Condition) -> list[tuple[Condition, list[Search]]]:
+def text_searches(condition: Condition) -> list[tuple[object, list[Search]]]:
     """Each text condition inside ``condition``, with the patterns it searches (for a Screen)."""
-    found: list[tuple[Condition, list[Search]]] = []
+    found: list[tuple[object, list[Search]]] = []
     stack = [condition]
     while stack:
         node = stack.pop()
@@ -540,6 +529,8 @@ def text_searches(condition: Condition) -> list[tuple[Condition, list[Search]]]:
             found.append((node, [Search(node.pattern, ORIGINAL if node.on_original else FOLDED)]))
         elif isinstance(node, RegexWords):
             found.append((node, [Search(pattern, FOLDED) for pattern in node.patterns]))
+        elif isinstance(node, Links):
+            found.append((LINKS, [LINKS]))  # the links of an ASCII text are looked for only past it
         elif isinstance(node, (All, AnyOf)):
             stack.extend(node.parts)
         elif isinstance(node, Not):
@@ -547,20 +538,25 @@ def text_searches(condition: Condition) -> list[tuple[Condition, list[Search]]]:
     return found
 
 
-def text_gate(condition: Condition) -> list[Condition] | None:
-    """Text conditions one of whose patterns must match somewhere for ``condition`` to hold; None
-    when it may hold whatever the text conditions find (a rule on links, scores, the author)."""
+def gate(condition: Condition) -> list[object] | None:
+    """What ``condition`` needs to hold, one of: text conditions (one of their patterns matches
+    somewhere) and score tests (a category's score passes). None when it may hold without any
+    (a test of links, length or the author; a negation)."""
     if isinstance(condition, (Words, Regex, RegexWords)):
         return [condition]  # no hit without a match of its pattern(s)
+    if isinstance(condition, Score):
+        category, compare = condition.tests[0]  # every test must pass: the first one, for one
+        op, bound = compare.tests[0]
+        return [(category, _OPS[op], bound)]
     if isinstance(condition, All):
-        gates = [gate for gate in map(text_gate, condition.parts) if gate is not None]
+        gates = [found for found in map(gate, condition.parts) if found is not None]
         return min(gates, key=len) if gates else None
     if isinstance(condition, AnyOf):
-        either: list[Condition] = []
+        either: list[object] = []
         for part in condition.parts:
-            gate = text_gate(part)
-            if gate is None:
+            found = gate(part)
+            if found is None:
                 return None
-            either += gate
+            either += found
         return either
-    return None  # a negation holds when its part finds nothing
+    return None

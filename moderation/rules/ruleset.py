@@ -11,7 +11,7 @@ from ..text.normalize import normalize
 from ..text.wordmatch import OutOfTime
 from ..verdict import AuthorFacts, Match, Verdict
 from .budget import TimeBudget
-from .conditions import Condition, Span, Subject, needs_scores, score_thresholds, text_gate, text_searches
+from .conditions import Condition, Span, Subject, gate, score_thresholds, text_searches
 from .reportpolicy import ReportPolicy
 from .scan import Screen
 
@@ -30,6 +30,24 @@ REASON_FIELDS = ("rule", "site_rule", "category", "action", "match")
 
 # A live rule acts; a shadow rule is evaluated and recorded (Verdict.shadow) but never acts.
 MODES = ("live", "shadow")
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What the rules found on one comment: the strongest action of the live rules that hold,
+    their matches and reasons, what shadow rules would have matched, and the live
+    ``feature_candidate`` rules that hold."""
+
+    action: Action
+    matches: list[Match]
+    reasons: list[str]
+    shadow: list[Match]
+    feature_rules: list[str]
+
+    @property
+    def empty(self) -> bool:
+        """Whether nothing holds: the comment is approved, with no match of any kind."""
+        return not (self.matches or self.shadow or self.feature_rules) and self.action is Action.APPROVE
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,19 +111,22 @@ class RuleSet:
     reports: ReportPolicy = field(default_factory=ReportPolicy)
     shadow: list[Rule] = field(default_factory=list)
     # What evaluation prepares from the rules once (they are not changed after construction): the
-    # screen of their text patterns, and the order of evaluation with each rule's gate.
+    # screen of their text patterns and score tests, and each rule's gate (see _gated).
     _screen: Screen = field(init=False, repr=False, compare=False)
-    _live: _Plan = field(init=False, repr=False, compare=False)
-    _shadow: _Plan = field(init=False, repr=False, compare=False)
+    _live: list[tuple[Rule, int]] = field(init=False, repr=False, compare=False)
+    _shadowed: list[tuple[Rule, int]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self.rules.sort(key=lambda r: (-r.priority, r.line))
         self.shadow.sort(key=lambda r: (-r.priority, r.line))
+        every = (*self.rules, *self.shadow)
+        gates = [gate(r.condition) or [] for r in every]
         self._screen = Screen(
-            found for r in (*self.rules, *self.shadow) for found in text_searches(r.condition)
+            (found for r in every for found in text_searches(r.condition)),
+            (signal for signals in gates for signal in signals if isinstance(signal, tuple)),
         )
-        self._live = _Plan.of(self.rules, self._screen)
-        self._shadow = _Plan.of(self.shadow, self._screen)
+        self._live = _gated(self.rules, self._screen)
+        self._shadowed = _gated(self.shadow, self._screen)
 
     def modes(self) -> dict[str, str]:
         """Each rule's id and mode (live or shadow)."""
@@ -156,17 +177,37 @@ class RuleSet:
         between matches) and the comment is held for review; a rejection already found
         still stands.
         """
+        found = self.apply(text, author, scores, budget)
+        return Verdict(
+            status=found.action.status,
+            scores={k: round(float(v), 4) for k, v in (scores or {}).items()},
+            matches=found.matches,
+            reasons=found.reasons,
+            rules_version=self.version,
+            model_version=model_version,
+            shadow=found.shadow,
+            feature_rules=found.feature_rules,
+        )
+
+    def apply(
+        self,
+        text: str,
+        author: AuthorFacts | None = None,
+        scores: Mapping[str, float] | None = None,
+        budget: TimeBudget | None = None,
+    ) -> Outcome:
+        """What :meth:`evaluate` finds, without making a verdict of it (for the pipeline)."""
         normalized = normalize(text)
-        scan = self._screen.scan(text, normalized)
+        scan = self._screen.scan(text, normalized, scores)
         subject = Subject(text, normalized, author or AuthorFacts(), scores, budget, scan)
         strongest = Action.APPROVE
         matches: list[Match] = []
         reasons: list[str] = []
         feature_rules: list[str] = []
         found = scan.found
-        for rule, gate in self._live.steps(scores is not None):
-            if gate and not gate & found:
-                continue  # none of the patterns it needs matches anywhere: it cannot hold
+        for rule, needs in self._live:
+            if needs and not needs & found:
+                continue  # nothing it needs is there (a pattern that matches, a score that passes)
             try:
                 if budget is not None and budget.expired():
                     raise OutOfTime
@@ -197,16 +238,7 @@ class RuleSet:
             reason = rule.render_reason(first_text)
             if reason not in reasons:
                 reasons.append(reason)
-        return Verdict(
-            status=strongest.status,
-            scores={k: round(float(v), 4) for k, v in (scores or {}).items()},
-            matches=matches,
-            reasons=reasons,
-            rules_version=self.version,
-            model_version=model_version,
-            shadow=self._shadow_matches(subject, budget),
-            feature_rules=feature_rules,
-        )
+        return Outcome(strongest, matches, reasons, self._shadow_matches(subject, budget), feature_rules)
 
     def _shadow_matches(self, subject: Subject, budget: TimeBudget | None) -> list[Match]:
         """What the shadow rules would have matched. They get a budget of their own, so a slow
@@ -215,9 +247,9 @@ class RuleSet:
             return []
         subject = replace(subject, budget=None if budget is None else TimeBudget(budget.seconds))
         found: list[Match] = []
-        matching = subject.scan.found if subject.scan else -1
-        for rule, gate in self._shadow.steps(subject.scores is not None):
-            if gate and not gate & matching:
+        there = subject.scan.found if subject.scan else -1
+        for rule, needs in self._shadowed:
+            if needs and not needs & there:
                 continue
             try:
                 if subject.budget is not None and subject.budget.expired():
@@ -237,26 +269,14 @@ class RuleSet:
         return found
 
 
-@dataclass(frozen=True, slots=True)
-class _Plan:
-    """Rules in the order they run, each with its gate: the bits of the patterns one of which must
-    match for it to hold (0: it may hold whatever the text). ``unscored``: without the rules that
-    cannot hold when there are no classifier scores, which are not evaluated then."""
-
-    scored: list[tuple[Rule, int]]
-    unscored: list[tuple[Rule, int]]
-
-    @classmethod
-    def of(cls, rules: list[Rule], screen: Screen) -> _Plan:
-        steps = []
-        for rule in rules:
-            gate = text_gate(rule.condition)
-            steps.append((rule, 0 if gate is None else screen.mask(gate)))
-        return cls(steps, [(rule, gate) for rule, gate in steps if not needs_scores(rule.condition)])
-
-    def steps(self, scored: bool) -> list[tuple[Rule, int]]:
-        """The rules to run, for a comment with or without scores."""
-        return self.scored if scored else self.unscored
+def _gated(rules: list[Rule], screen: Screen) -> list[tuple[Rule, int]]:
+    """Rules in the order they run, each with its gate: the bits one of which must be set in a
+    comment's scan for it to hold (0: it may hold whatever the scan found)."""
+    steps = []
+    for rule in rules:
+        signals = gate(rule.condition)
+        steps.append((rule, 0 if signals is None else screen.mask(signals)))
+    return steps
 
 
 def _matches(rule: Rule, text: str, spans: list[Span]) -> tuple[list[Match], str | None]:
