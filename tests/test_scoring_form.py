@@ -55,14 +55,40 @@ def test_training_writes_the_form_and_serving_reads_it(tiny_model: Path) -> None
     assert np.abs(served.predict_proba(TEXTS) - reference.predict_proba(TEXTS)).max() <= 1e-6
 
 
+def test_n_grams_with_nul_bytes_are_found_like_the_pipeline_finds_them(tmp_path: Path) -> None:
+    from moderation.classifier.train import train_and_save
+
+    corpus = tmp_path / "corpus"
+    shutil.copytree(FIXTURES / "tiny_corpus", corpus)
+    with (corpus / "tiny.jsonl").open("a") as handle:
+        for text, labels in [("you idi\x00ot, m\x00ron", ["insult"]), ("a\x00 calm re\x00ply", [])] * 3:
+            handle.write(json.dumps({"text": text, "labels": labels}) + "\n")
+    path = tmp_path / "nul.skops"
+    train_and_save(path, corpus_dir=corpus, holdout=0, min_df=1, progress=lambda _: None)
+    served = serving.load(path)
+    meta, _ = compiled.read(compiled.path_for(path), artifact.file_sha256(path))
+    assert any(block.get("nul_terms") for block in meta["blocks"])  # kept aside, and looked up there
+    texts = ["you idi\x00ot", "m\x00ron and re\x00ply", "\x00", "a\x00", "idi\x00\x00ot", *TEXTS]
+    reference = artifact.load(path).predict_proba(texts)
+    assert np.abs(served.predict_proba(texts) - reference).max() <= 1e-6
+    assert np.abs(np.vstack([served.predict_proba([t]) for t in texts]) - reference).max() <= 1e-6
+
+
+def _without_the_weights(form: Path, other: Path) -> None:
+    with np.load(form) as data:
+        kept = {name: data[name] for name in data.files if name != "table"}
+    np.savez(form, **kept)
+
+
 @pytest.mark.parametrize(
     ("spoil", "reason"),
     [
         (lambda form, other: form.unlink(), "is missing"),
         (lambda form, other: form.write_bytes(b"PK\x03\x04 not an npz"), "is unreadable"),
         (lambda form, other: shutil.copy(compiled.path_for(other), form), "made from other bytes"),
+        (_without_the_weights, "is malformed (KeyError"),
     ],
-    ids=["missing", "garbage", "another-artifacts"],
+    ids=["missing", "garbage", "another-artifacts", "malformed"],
 )
 def test_a_missing_or_stale_form_is_reported_and_rebuilt(
     model: Path, other_model: Path, caplog: pytest.LogCaptureFixture, spoil, reason: str

@@ -33,7 +33,7 @@ import numpy as np
 from .textprep import prepare
 
 # Bump when the layout of the file, or how it is derived, changes: older files are rebuilt.
-FORMAT = 1
+FORMAT = 2
 SUFFIX = ".scoring.npz"
 # Largest difference from the Pipeline's probabilities that derive() accepts.
 TOLERANCE = 1e-6
@@ -94,6 +94,14 @@ def derive(pipeline: Any, artifact_sha256: str, libraries: dict[str, str] | None
     union = steps["features"]
     if getattr(union, "transformer_weights", None):
         raise NotCompilable("the feature union weights its parts")
+    coef = np.asarray(model.coef_)
+    categories = coef.shape[1] if coef.ndim == 2 else 0
+    # One row per feature: its weight for each category, then its idf (0 for the lexicons), padded
+    # to a power of two so a row never straddles two cache lines. Scoring fetches it once.
+    table = np.zeros((coef.shape[0], 1 << categories.bit_length()), dtype=np.float32)
+    if coef.dtype != np.float32:
+        raise NotCompilable(f"weights of dtype {coef.dtype}, not float32")
+    table[:, :categories] = coef
     blocks: list[dict[str, Any]] = []
     arrays: dict[str, np.ndarray] = {}
     offset = 0
@@ -103,39 +111,48 @@ def derive(pipeline: Any, artifact_sha256: str, libraries: dict[str, str] | None
             terms = [""] * len(step.vocabulary_)
             for term, column in step.vocabulary_.items():
                 terms[column] = term
-            if any("\n" in term for term in terms):
+            if step.analyzer == "char_wb":
+                block["nul_terms"], arrays[f"sorted{index}"], arrays[f"columns{index}"] = _sorted_terms(
+                    terms, step.ngram_range[1]
+                )
+            elif any("\n" in term for term in terms):
                 raise NotCompilable(f"a term of {name} contains a newline")
-            arrays[f"terms{index}"] = np.frombuffer("\n".join(terms).encode("utf-8"), dtype=np.uint8)
-            arrays[f"idf{index}"] = np.asarray(step.idf_, dtype=np.float64)
+            else:
+                arrays[f"terms{index}"] = np.frombuffer("\n".join(terms).encode("utf-8"), dtype=np.uint8)
+            idf = np.asarray(step.idf_)
+            if idf.dtype != np.float32 or offset + len(terms) > len(table):
+                raise NotCompilable(f"the idf of {name} is not float32, or the model has fewer weights")
+            table[offset : offset + len(terms), categories] = idf
             width = len(terms)
         elif type(step) is LexiconFeatures:
             names = list(step.names_)
             block = {
                 "kind": "lexicon",
-                "names": names,
-                "exact": {k: list(v) for k, v in step.exact_.items()},
-                "prefix": {k: list(v) for k, v in step.prefix_.items()},
-                "phrases": {k: list(v) for k, v in step.phrases_.items()},
-                "prefix_lengths": list(step.prefix_lengths_),
-                "phrase_lengths": list(step.phrase_lengths_),
+                "matcher": {
+                    "names": names,
+                    "exact": {k: list(v) for k, v in step.exact_.items()},
+                    "prefix": {k: list(v) for k, v in step.prefix_.items()},
+                    "phrases": {k: list(v) for k, v in step.phrases_.items()},
+                    "prefix_lengths": list(step.prefix_lengths_),
+                    "phrase_lengths": list(step.phrase_lengths_),
+                    "token_pattern": LEXICON_TOKEN.pattern,
+                    "second": names.index("second_person"),
+                    "identity": names.index("identity_terms"),
+                    "addressed": [names.index(n) for n in ADDRESSED],
+                    "near": [names.index(n) for n in NEAR_IDENTITY],
+                    "context_only": [names.index(n) for n in CONTEXT_ONLY],
+                    "window": WINDOW,
+                },
                 "scale": float(step.scale),
-                "token_pattern": LEXICON_TOKEN.pattern,
-                "second": names.index("second_person"),
-                "identity": names.index("identity_terms"),
-                "addressed": [names.index(n) for n in ADDRESSED],
-                "near": [names.index(n) for n in NEAR_IDENTITY],
-                "context_only": [names.index(n) for n in CONTEXT_ONLY],
-                "window": WINDOW,
             }
             width = len(names) + len(ADDRESSED) + len(NEAR_IDENTITY)
         else:
             raise NotCompilable(f"feature step {name!r} is a {type(step).__name__}")
         blocks.append({**block, "name": name, "offset": offset, "width": width})
         offset += width
-    coef = np.ascontiguousarray(model.coef_)
-    if coef.shape[0] != offset:
-        raise NotCompilable(f"the model has {coef.shape[0]} weights per category for {offset} features")
-    arrays["weights"] = coef
+    if len(table) != offset:
+        raise NotCompilable(f"the model has {len(table)} weights per category for {offset} features")
+    arrays["table"] = table
     arrays["intercept"] = np.asarray(model.intercept_, dtype=np.float64)
     arrays["calibration"] = np.asarray(model.calibration_, dtype=np.float64)
     meta = {
@@ -146,6 +163,21 @@ def derive(pipeline: Any, artifact_sha256: str, libraries: dict[str, str] | None
         "libraries": libraries or {},
     }
     return meta, arrays
+
+
+def _sorted_terms(terms: list[str], longest: int) -> tuple[dict[str, int], np.ndarray, np.ndarray]:
+    """A character n-gram vocabulary as a sorted array of fixed-width strings and the column of
+    each: searched in place when a word is first seen, where a dict of its quarter of a million
+    terms took a sixth of a second to build at every start. numpy ignores trailing NULs in such
+    strings, so the (rare) terms with a NUL are kept aside in a dict."""
+    if any(len(term) > longest for term in terms):
+        raise NotCompilable(f"a character n-gram longer than {longest}")
+    nul = {term: column for column, term in enumerate(terms) if "\x00" in term}
+    plain = sorted((term, column) for column, term in enumerate(terms) if "\x00" not in term)
+    ordered = np.array([term for term, _ in plain], dtype=f"<U{max(longest, 1)}")
+    if len(ordered) > 1 and not bool(np.all(ordered[1:] > ordered[:-1])):
+        raise NotCompilable("the character n-grams do not sort as numpy compares them")
+    return nul, ordered, np.array([column for _, column in plain], dtype=np.int32)
 
 
 def _tfidf_spec(step: Any) -> dict[str, Any]:
@@ -161,6 +193,7 @@ def _tfidf_spec(step: Any) -> dict[str, Any]:
         "use_idf": not step.use_idf,
         "binary": bool(step.binary),
         "analyzer": step.analyzer not in ("word", "char_wb"),
+        "dtype": np.dtype(step.dtype) != np.float32,
     }
     bad = [name for name, is_bad in unsupported.items() if is_bad]
     if bad:
@@ -175,7 +208,6 @@ def _tfidf_spec(step: Any) -> dict[str, Any]:
         "ngram_range": [int(low), int(high)],
         "token_pattern": step.token_pattern,
         "sublinear_tf": bool(step.sublinear_tf),
-        "dtype": np.dtype(step.dtype).name,
         "n_terms": len(step.vocabulary_),
     }
 
@@ -246,7 +278,10 @@ class CompiledClassifier:
     def from_form(cls, form: Form, metadata: dict[str, Any]) -> CompiledClassifier:
         """The form with its sidecar; FormUnavailable when they name different categories."""
         categories = tuple(metadata["categories"])
-        scorer = Scorer(form)
+        try:
+            scorer = Scorer(form)
+        except (KeyError, TypeError, ValueError, IndexError) as exc:  # the layout's number, not its layout
+            raise FormUnavailable(f"malformed ({exc.__class__.__name__}: {exc})") from None
         if scorer.categories != categories:
             raise FormUnavailable(f"scores {scorer.categories}, the sidecar names {categories}")
         return cls(scorer, categories, metadata["model_version"], metadata)
@@ -269,58 +304,52 @@ class Scorer:
     def __init__(self, form: Form) -> None:
         meta, arrays = form
         self.categories: tuple[str, ...] = tuple(meta["categories"])
-        self.weights = arrays["weights"]
+        self.table = arrays["table"]
         self.intercept = arrays["intercept"]
         self.slope, self.offset = arrays["calibration"]
-        self.width = len(self.weights)
+        self.width = len(self.table)
         self.tfidf: list[_Tfidf] = []
         self.lexicons: list[_Lexicon] = []
-        # Per column of the whole feature space: its idf, and which TF-IDF step it belongs to.
-        self.idf = np.zeros(self.width)
-        self.block_of = np.zeros(self.width, dtype=np.int64)
         end = 0
         for index, block in enumerate(meta["blocks"]):
             if block["offset"] != end:
                 raise FormUnavailable("the blocks do not follow each other")
             end += block["width"]
             if block["kind"] == "tfidf":
-                self.idf[block["offset"] : end] = arrays[f"idf{index}"]
-                self.block_of[block["offset"] : end] = len(self.tfidf)
-                self.tfidf.append(_Tfidf(block, arrays[f"terms{index}"]))
+                self.tfidf.append(_Tfidf(block, index, arrays))
             else:
                 self.lexicons.append(_Lexicon(block))
-        if end != self.width:
+        if end != self.width or self.table.shape[1] <= len(self.categories):
             raise FormUnavailable("the blocks do not add up to the weights")
-        if len({t.dtype for t in self.tfidf}) > 1 or len({t.sublinear for t in self.tfidf}) > 1:
-            raise FormUnavailable("TF-IDF steps with different dtypes or tf scaling")
-        self.feature_dtype = self.tfidf[0].dtype if self.tfidf else np.dtype(np.float32)
+        if len({t.sublinear for t in self.tfidf}) > 1:
+            raise FormUnavailable("TF-IDF steps with different tf scaling")
         self.sublinear = bool(self.tfidf) and self.tfidf[0].sublinear
-        # scipy multiplies and adds in the common type of the feature matrix and the weights.
-        self.dtype = np.result_type(self.weights.dtype, self.feature_dtype, np.float32)
+        self.tfidf_starts = np.array([t.offset for t in self.tfidf], dtype=np.int64)
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         """(n, categories) probabilities, as the Pipeline's ``predict_proba``."""
         prepared = [prepare(text) for text in texts]
-        n = len(prepared)
+        n, k = len(prepared), len(self.categories)
         found = [block.columns(prepared) for block in self.tfidf]
-        rows, columns, values = self._tfidf_values(
+        rows, columns, values, rows_of_table = self._tfidf_values(
             n,
             np.concatenate([r for r, _ in found]) if found else np.zeros(0, np.int64),
             np.concatenate([c for _, c in found]) if found else np.zeros(0, np.int64),
         )
         for lexicon in self.lexicons:
-            more = lexicon.features(prepared)
-            rows = np.concatenate((rows, more[0]))
-            columns = np.concatenate((columns, more[1]))
-            values = np.concatenate((values, more[2]))
+            more_rows, more_columns, more_values = lexicon.features(prepared)
+            rows = np.concatenate((rows, more_rows))
+            columns = np.concatenate((columns, more_columns))
+            values = np.concatenate((values, more_values))
+            rows_of_table = np.concatenate((rows_of_table, self.table[more_columns]))
         # Each row's features in column order, as the Pipeline's sparse matrix holds them (the
         # parts are each sorted already: a stable sort merges them in one pass).
         order = np.argsort(rows * self.width + columns, kind="stable")
-        rows, columns = rows[order], columns[order]
-        # The weighted features, added up one by one in column order and in the common dtype
-        # (float32), as scipy's sparse product adds them: the sums are the Pipeline's to the bit.
-        products = values[order].astype(self.dtype)[:, None] * self.weights[columns]
-        decision = np.zeros((n, len(self.categories)), dtype=self.dtype)
+        rows = rows[order]
+        # The weighted features, added up one by one in column order in float32, as scipy's
+        # sparse product adds them: the sums are the Pipeline's to the bit.
+        products = values[order, None] * rows_of_table[order, :k]
+        decision = np.zeros((n, k), dtype=np.float32)
         if n == 1:
             if len(products):
                 decision[0] = np.add.accumulate(products, axis=0)[-1]
@@ -337,9 +366,9 @@ class Scorer:
 
     def _tfidf_values(
         self, n: int, rows: np.ndarray, columns: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Each (row, column) once with its TF-IDF value: sublinear count times idf, divided by
-        the l2 norm of its row's values in its step, rounded to the steps' dtype."""
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Each (row, column) once with its TF-IDF value (sublinear count times idf, divided by
+        the l2 norm of its row's values in its step, in float32) and its row of the table."""
         cells = np.sort(rows * self.width + columns)
         first = np.empty(len(cells), dtype=bool)
         first[:1] = True
@@ -349,54 +378,83 @@ class Scorer:
         cells = cells[starts]
         rows = cells // self.width
         columns = cells - rows * self.width
+        rows_of_table = self.table[columns]
         values = counts.astype(np.float64)
         if self.sublinear:
             np.log(values, out=values)
             values += 1
-        values *= self.idf[columns]
+        values *= rows_of_table[:, len(self.categories)]
         # Summed in column order with bincount, as the Pipeline sums them: the same norms to the bit.
-        groups = rows * len(self.tfidf) + self.block_of[columns]
+        groups = rows * len(self.tfidf) + np.searchsorted(self.tfidf_starts, columns, side="right") - 1
         norms = np.sqrt(np.bincount(groups, weights=values * values, minlength=n * len(self.tfidf)))
         norms[norms == 0] = 1
         values /= norms[groups]
-        return rows, columns, values.astype(self.feature_dtype)
+        return rows, columns, values.astype(np.float32), rows_of_table
+
+
+# Both heads take the same comments one after the other, in batches of up to 256: the second
+# finds the tokens and lexicon counts the first made. Bounded, so long comments cannot pile up.
+ANALYSIS_CACHE_SIZE = 512
+
+
+@functools.lru_cache(maxsize=ANALYSIS_CACHE_SIZE)
+def _tokens(pattern: str, lowercase: bool, text: str) -> list[str]:
+    """The word tokens of a prepared text (read-only: shared between the heads)."""
+    return _compiled_pattern(pattern).findall(text.lower() if lowercase else text)
+
+
+@functools.lru_cache(maxsize=ANALYSIS_CACHE_SIZE)
+def _words(lowercase: bool, text: str) -> list[str]:
+    """The white-space separated words of a prepared text (read-only: shared between the heads)."""
+    return (text.lower() if lowercase else text).split()
+
+
+@functools.lru_cache(maxsize=32)
+def _compiled_pattern(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
 
 
 class _Tfidf:
     """One TF-IDF step's analyzer and vocabulary, as CompactTfidfVectorizer counts."""
 
-    def __init__(self, spec: dict[str, Any], terms: np.ndarray) -> None:
+    def __init__(self, spec: dict[str, Any], index: int, arrays: dict[str, np.ndarray]) -> None:
         self.analyzer = spec["analyzer"]
         self.lowercase = spec["lowercase"]
         self.min_n, self.max_n = spec["ngram_range"]
         self.sublinear = spec["sublinear_tf"]
-        self.dtype = np.dtype(spec["dtype"])
-        self.pattern = re.compile(spec["token_pattern"])
+        self.pattern: str = spec["token_pattern"]
         self.offset: int = spec["offset"]
         self.width: int = spec["width"]
-        words = terms.tobytes().decode("utf-8").split("\n") if spec["n_terms"] else []
-        if len(words) != self.width:
+        if self.analyzer == "char_wb":
+            self.sorted = arrays[f"sorted{index}"]
+            self.sorted_columns = arrays[f"columns{index}"].astype(np.int64) + self.offset
+            self.nul_terms = {term: column + self.offset for term, column in spec["nul_terms"].items()}
+            size = len(self.sorted) + len(self.nul_terms)
+            self.word_ids = functools.lru_cache(maxsize=WORD_CACHE_SIZE)(self._word_ids)
+        else:
+            terms = arrays[f"terms{index}"]
+            words = terms.tobytes().decode("utf-8").split("\n") if spec["n_terms"] else []
+            self.vocabulary = dict(zip(words, range(self.offset, self.offset + len(words)), strict=True))
+            size = len(words)
+        if size != self.width:
             raise FormUnavailable(f"block {spec['name']!r} does not add up")
-        self.vocabulary = dict(zip(words, range(self.offset, self.offset + len(words)), strict=True))
-        self.word_ids = functools.lru_cache(maxsize=WORD_CACHE_SIZE)(self._word_ids)
 
     def columns(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """The row and column (in the whole feature space) of every n-gram of the texts (prepared)
         in the vocabulary, once per occurrence."""
-        return self._char_wb(texts) if self.analyzer == "char_wb" else self._words(texts)
+        return self._char_wb(texts) if self.analyzer == "char_wb" else self._word_ngrams(texts)
 
     @staticmethod
     def _rows(bounds: list[int]) -> np.ndarray:
         """The row of each column, from each row's end."""
         return np.repeat(np.arange(len(bounds) - 1, dtype=np.int64), np.diff(bounds))
 
-    def _words(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
-        findall, get, lower = self.pattern.findall, self.vocabulary.get, self.lowercase
+    def _word_ngrams(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        get, pattern, lower = self.vocabulary.get, self.pattern, self.lowercase
         bounds = [0]
         columns: list[int] = []
         for text in texts:
-            terms = self._ngrams(findall(text.lower() if lower else text))
-            columns.extend(map(get, terms, itertools.repeat(-1)))
+            columns.extend(map(get, self._ngrams(_tokens(pattern, lower, text)), itertools.repeat(-1)))
             bounds.append(len(columns))
         found = np.array(columns, dtype=np.int64)
         known = found >= 0  # terms outside the vocabulary were looked up as -1
@@ -420,7 +478,7 @@ class _Tfidf:
         pieces: list[np.ndarray] = []
         total = 0
         for text in texts:
-            for word in (text.lower() if lower else text).split():
+            for word in _words(lower, text):
                 ids = word_ids(word)
                 pieces.append(ids)
                 total += len(ids)
@@ -443,15 +501,55 @@ class _Tfidf:
         ]
         if self.max_n >= length:
             grams.append(padded)
-        found = np.fromiter(map(self.vocabulary.get, grams, itertools.repeat(-1)), np.int64, len(grams))
-        found = found[found >= 0]
+        if "\x00" in padded:
+            plain = [gram for gram in grams if "\x00" not in gram]
+            aside = [self.nul_terms.get(gram, -1) for gram in grams if "\x00" in gram]
+            found = np.concatenate((self._search(plain), np.array(aside, dtype=np.int64)))
+            found = found[found >= 0]
+        else:
+            found = self._search(grams)
         found.flags.writeable = False
         return found
 
+    def _search(self, grams: list[str]) -> np.ndarray:
+        """The columns of the n-grams found in the sorted vocabulary."""
+        if not grams or not len(self.sorted):
+            return np.zeros(0, dtype=np.int64)
+        query = np.array(grams, dtype=self.sorted.dtype)
+        at = np.searchsorted(self.sorted, query)
+        at[at == len(self.sorted)] = 0
+        return self.sorted_columns[at[self.sorted[at] == query]]
+
 
 class _Lexicon:
-    """The lexicon step: scaled log counts of the word lists' hits,
-    plus hits addressed to "you" and hits near an identity term (``lexicon.LexiconFeatures``)."""
+    """The lexicon step: scaled log counts of the word lists' hits (``lexicon.LexiconFeatures``)."""
+
+    def __init__(self, spec: dict[str, Any]) -> None:
+        self.matcher = _matcher(json.dumps(spec["matcher"], sort_keys=True))
+        self.scale = np.float32(spec["scale"])
+        self.offset: int = spec["offset"]
+        self.width: int = spec["width"]
+        if self.matcher.width != self.width:
+            raise FormUnavailable(f"block {spec['name']!r} does not add up")
+
+    def features(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Rows, columns (of the whole feature space) and values of the texts' non-zero features,
+        sorted by row then column."""
+        counts = np.array([self.matcher.counts(text) for text in texts], dtype=np.float32)
+        features = np.log1p(counts) * self.scale  # float32, as the Pipeline computes them
+        rows, columns = np.nonzero(features)
+        return rows.astype(np.int64), columns.astype(np.int64) + self.offset, features[rows, columns]
+
+
+@functools.lru_cache(maxsize=8)
+def _matcher(spec: str) -> _LexiconMatcher:
+    """One matcher per set of word lists: heads with the same lexicons share it, and its memos."""
+    return _LexiconMatcher(json.loads(spec))
+
+
+class _LexiconMatcher:
+    """Hits of the word lists in a comment, plus hits addressed to "you" and hits near an
+    identity term: the counts ``lexicon.LexiconFeatures`` takes the log of."""
 
     def __init__(self, spec: dict[str, Any]) -> None:
         self.names: list[str] = spec["names"]
@@ -461,7 +559,6 @@ class _Lexicon:
         self.prefix_lengths: list[int] = spec["prefix_lengths"]
         self.phrase_lengths: list[int] = spec["phrase_lengths"]
         self.firsts = frozenset(phrase.split()[0] for phrase in self.phrases)
-        self.scale = np.float32(spec["scale"])
         self.token = re.compile(spec["token_pattern"])
         self.second: int = spec["second"]
         self.identity: int = spec["identity"]
@@ -469,17 +566,9 @@ class _Lexicon:
         self.near: list[int] = spec["near"]
         self.context_only: list[int] = spec["context_only"]
         self.window: int = spec["window"]
-        self.offset: int = spec["offset"]
-        self.width: int = spec["width"]
+        self.width = len(self.names) + len(self.addressed) + len(self.near)
         self._cache: dict[str, tuple[int, ...]] = {}
-
-    def features(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Rows, columns (of the whole feature space) and values of the texts' non-zero features,
-        sorted by row then column."""
-        counts = np.array([self._counts(text) for text in texts], dtype=np.float32)
-        features = np.log1p(counts) * self.scale  # float32, as the Pipeline computes them
-        rows, columns = np.nonzero(features)
-        return rows.astype(np.int64), columns.astype(np.int64) + self.offset, features[rows, columns]
+        self.counts = functools.lru_cache(maxsize=ANALYSIS_CACHE_SIZE)(self._counts)
 
     def _counts(self, text: str) -> list[int]:
         hits = self._hits(self.token.findall(text))
