@@ -31,7 +31,8 @@ db: $(VENV)/.installed
 	$(FLASK) db upgrade
 
 model: $(VENV)/.installed
-	@# Checks the committed models/classifier.skops against its sidecar; never trains.
+	@# Checks the committed models/classifier.skops against its sidecar and writes its compiled
+	@# scoring form (models/classifier.scoring.npz, git-ignored) when missing or stale; never trains.
 	@# Rebuild it with: $(FLASK) model train --recipe models/recipe.json --out models/classifier.skops
 	@# --replace-live (needs ../shared/datasets); without --out, training writes a candidate to promote.
 	MODERATION_MODEL=none $(FLASK) model check

@@ -70,7 +70,9 @@ def test_train_writes_a_candidate_beside_the_live_model(make_app, live_model: Pa
     version = result.stdout.strip()
     candidate = candidates / f"{version}.skops"
     assert candidate.is_file() and version_of(candidate) == version
-    assert {p.name for p in candidates.iterdir()} == {f"{version}.json", f"{version}.skops"}
+    # The artifact, its sidecar and its compiled scoring form, all under the version's name.
+    names = {p.name for p in candidates.iterdir()}
+    assert names == {f"{version}.json", f"{version}.skops", f"{version}.scoring.npz"}
     assert artifact.file_sha256(live_model) == before  # the live model is untouched
 
     again = app.test_cli_runner().invoke(args=args)  # the same data and parameters: the same version

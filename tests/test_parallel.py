@@ -59,6 +59,41 @@ def test_flask_score_on_two_processes_matches_one(make_app, tiny_model: Path, tm
     assert all(line["scores"] for line in two)  # the classifier ran in the workers
 
 
+def test_workers_score_with_the_contribution_head_too(make_app, tiny_model: Path, tmp_path: Path) -> None:
+    from moderation.classifier import contribution
+
+    app = make_app(
+        MODERATION_MODEL=str(tiny_model), MODERATION_CONTRIBUTION_MODEL=str(contribution.DEFAULT_MODEL)
+    )
+    source = tmp_path / "comments.jsonl"
+    source.write_text("".join(json.dumps(r) + "\n" for r in _records(40)))
+    one, two = _score(app, source, "--jobs", "1"), _score(app, source, "--jobs", "2")
+    assert two == one
+    # As a submission's verdict has them: the head's scores and the contribution block.
+    assert all("eyewitness" in line["scores"] and line["contribution"] for line in two)
+
+
+def test_an_input_of_one_batch_is_scored_without_workers(
+    app: Flask, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from moderation.web import cli
+
+    started: list[int] = []
+
+    class Recording(ParallelPipeline):
+        def __init__(self, pipeline, jobs: int) -> None:  # type: ignore[no-untyped-def]
+            started.append(jobs)
+            super().__init__(pipeline, jobs)
+
+    monkeypatch.setattr(cli, "ParallelPipeline", Recording)
+    source = tmp_path / "comments.jsonl"
+    source.write_text("".join(json.dumps(r) + "\n" for r in _records(16)))
+    assert len(_score(app, source, "--jobs", "2")) == 16  # 16 comments, batches of 16: one batch
+    source.write_text("".join(json.dumps(r) + "\n" for r in _records(17)))
+    assert len(_score(app, source, "--jobs", "2")) == 17
+    assert started == [1, 2]
+
+
 def test_the_stream_is_read_only_as_fast_as_workers_score_it(app: Flask) -> None:
     consumed = []
 

@@ -120,3 +120,89 @@ def test_one_comment_at_a_time_scores_like_scikit_learn(
     few = sample[:150] + EDGE_CASES  # one comment per call takes its own counting path
     one_by_one = np.vstack([shipped.predict_proba([text]) for text in few])
     assert np.abs(one_by_one - SklearnScorer(shipped).predict_proba(few)).max() <= 1e-6
+
+
+# -- the compiled scoring form (what a serving process scores with) against the Pipeline --------
+
+HOSTILE = [
+    "",
+    "\x00",
+    "you\x00idiot\x00 a\x00b\x00\x00",
+    "a" * 10_000,
+    "🙂" * 300 + " you 🤬 idiot 🖕🏿 👨‍👩‍👧",
+    "אתה אידיוט, you idiot, ואתה יודע את זה",
+    "أنت غبي يا صديقي you moron",
+    "\u202eyou idiot\u202c and \u200f\u200e marks",
+    "z̴̢̛a̵̡l̷̨g̸̢o̶ ̷t̴e̵x̶t̷ you i̸d̷i̵o̴t",
+    "\t\n\r\x0b\x0c\x1c\x1d\x1e\x1f\x85\xa0\u2028\u3000 all the white space",
+    "ＦＵＬＬ ＷＩＤＴＨ ｙｏｕ ｉｄｉｏｔ",
+    "x" * 2000 + " idiot " + "y" * 2000,
+]
+
+
+def _compiled_and_pipeline(path):  # type: ignore[no-untyped-def]
+    from moderation.classifier import compiled
+
+    pipeline = artifact.load(path)
+    form = compiled.derive(pipeline.pipeline, artifact.file_sha256(path))
+    return compiled.CompiledClassifier.from_form(form, pipeline.metadata), pipeline
+
+
+@pytest.fixture(scope="module")
+def heads() -> dict[str, tuple]:
+    from moderation.classifier import contribution
+
+    return {
+        "classifier": _compiled_and_pipeline(artifact.DEFAULT_MODEL),
+        "contribution": _compiled_and_pipeline(contribution.DEFAULT_MODEL),
+    }
+
+
+@pytest.mark.parametrize("head", ["classifier", "contribution"])
+def test_compiled_form_scores_like_the_pipeline(heads: dict, sample: list[str], head: str) -> None:
+    fast, pipeline = heads[head]
+    texts = [*sample, *HOSTILE, "\ud800 a lone surrogate, you fool"]  # the API refuses those; files may not
+    reference = pipeline.predict_proba(texts)
+    assert np.abs(fast.predict_proba(texts) - reference).max() <= 1e-6
+    # One comment at a time (a request) takes the same arithmetic as a batch.
+    few = sample[:200] + HOSTILE
+    one_by_one = np.vstack([fast.predict_proba([text]) for text in few])
+    assert np.abs(one_by_one - pipeline.predict_proba(few)).max() <= 1e-6
+    assert fast.score(["you idiot"]) == [
+        dict(zip(pipeline.categories, map(float, pipeline.predict_proba(["you idiot"])[0]), strict=True))
+    ]
+    assert fast.score([]) == []
+
+
+def _same_verdicts(a, b) -> None:  # type: ignore[no-untyped-def]
+    """Equal verdicts; rounded scores may differ in their last digit (1e-6 can flip it)."""
+
+    def close(x, y):  # type: ignore[no-untyped-def]
+        if isinstance(x, float) and isinstance(y, float):
+            return abs(x - y) <= 1.0001e-4
+        if isinstance(x, dict) and isinstance(y, dict):
+            return x.keys() == y.keys() and all(close(x[k], y[k]) for k in x)
+        if isinstance(x, list) and isinstance(y, list):
+            return len(x) == len(y) and all(close(p, q) for p, q in zip(x, y, strict=True))
+        return x == y
+
+    assert close(a.to_dict(), b.to_dict()), (a.to_dict(), b.to_dict())
+
+
+def test_verdicts_with_the_compiled_form_are_the_pipelines(heads: dict, sample: list[str]) -> None:
+    from moderation.classifier.contribution import ContributionModel
+
+    rules = load_rules(PROJECT_ROOT / "rules.yaml")
+    (fast, slow), (fast_head, slow_head) = heads["classifier"], heads["contribution"]
+    thresholds = {k: float(v) for k, v in slow_head.metadata["thresholds"].items()}
+    texts = sample[:600] + HOSTILE
+
+    def verdicts(scorer, head):  # type: ignore[no-untyped-def]
+        pipeline = Pipeline(rules, scorer, model_required=True)
+        pipeline.contribution = ContributionModel(head, thresholds, head.version)
+        return pipeline.run([CommentContext(t) for t in texts])
+
+    compiled_verdicts = verdicts(fast, fast_head)
+    assert any(v.contribution and v.contribution["kind"] for v in compiled_verdicts)
+    for a, b in zip(compiled_verdicts, verdicts(slow, slow_head), strict=True):
+        _same_verdicts(a, b)

@@ -1,25 +1,30 @@
-"""Saving and loading the trained Pipeline (skops) with its JSON sidecar."""
+"""Saving and loading the trained Pipeline (skops) with its JSON sidecar.
+
+scikit-learn, scipy and skops are imported only by the functions that need them (saving,
+loading the Pipeline): a process that serves the compiled form (:mod:`.serving`) never
+imports them.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import platform
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import scipy
-import scipy.sparse as sp
-import sklearn
-import skops
-import skops.io as sio
-from sklearn.pipeline import Pipeline
 
 from ..config import PROJECT_ROOT
+
+if TYPE_CHECKING:
+    from sklearn.pipeline import Pipeline
+
+log = logging.getLogger(__name__)
 
 DEFAULT_MODEL = PROJECT_ROOT / "models" / "classifier.skops"
 # Types of our own that the artifact may contain; anything else unknown to skops is refused.
@@ -37,6 +42,10 @@ def sidecar_path(path: Path) -> Path:
 
 def library_versions() -> dict[str, str]:
     """Versions that must match between training and serving."""
+    import scipy
+    import sklearn
+    import skops
+
     return {
         "python": platform.python_version(),
         "scikit-learn": sklearn.__version__,
@@ -47,13 +56,20 @@ def library_versions() -> dict[str, str]:
 
 
 def save(pipeline: Pipeline, path: Path, metadata: dict[str, Any]) -> None:
-    """Write the artifact and its sidecar (sidecar last, so a half-written pair reads as stale)."""
+    """Write the artifact and its sidecar (sidecar last, so a half-written pair reads as stale),
+    then its compiled scoring form (see :mod:`.serving`)."""
+    import skops.io as sio
+
+    from . import serving
+
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".skops.tmp")
     sio.dump(pipeline, tmp, compression=zipfile.ZIP_DEFLATED)
     tmp.replace(path)
     metadata = {**metadata, "artifact_sha256": file_sha256(path)}
     sidecar_path(path).write_text(json.dumps(metadata, indent=2, sort_keys=False) + "\n")
+    classifier = Classifier(pipeline, tuple(metadata["categories"]), metadata["model_version"], metadata)
+    log.info("%s", serving.compile_form(path, classifier, metadata["artifact_sha256"])[1])
 
 
 def file_sha256(path: Path) -> str:
@@ -92,6 +108,8 @@ class Classifier:
         joblib dispatch, which costs more than the features themselves when
         scoring one comment at a time.
         """
+        import scipy.sparse as sp
+
         steps = self.pipeline.named_steps
         prepared = steps["prepare"].transform(texts)
         union = steps["features"]
@@ -117,6 +135,9 @@ def verify_hash(path: Path, metadata: dict[str, Any]) -> None:
 
 def load(path: Path = DEFAULT_MODEL) -> Classifier:
     """Load an artifact; refuse one made by another scikit-learn version or with unknown types."""
+    import sklearn
+    import skops.io as sio
+
     path = Path(path)
     metadata = read_metadata(path)
     made_with = metadata.get("versions", {}).get("scikit-learn")

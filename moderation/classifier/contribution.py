@@ -16,15 +16,16 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..categories import CONTRIBUTION_LABELS
 from ..config import PROJECT_ROOT
-from . import artifact, train
+from . import artifact, serving
 from .datasets import DatasetError, Example, corpus_files, files_sha256
-from .metrics import summary, threshold_for_precision
 from .sources import split_of, text_key
-from .train import Progress, _git_commit, fit, label_matrix
+
+if TYPE_CHECKING:  # training needs scikit-learn: imported where it trains, never to serve
+    from .train import Progress
 
 DEFAULT_MODEL = PROJECT_ROOT / "models" / "contribution.skops"
 CORPUS_DIR = PROJECT_ROOT / "corpus" / "contributions"
@@ -46,7 +47,7 @@ PARAMETERS: dict[str, Any] = {
 class ContributionModel:
     """A loaded contribution head: scores per label and the threshold each needs to name a kind."""
 
-    classifier: artifact.Classifier
+    classifier: serving.Model
     thresholds: Mapping[str, float]
     version: str
 
@@ -56,8 +57,8 @@ class ContributionModel:
 
 
 def load(path: Path = DEFAULT_MODEL) -> ContributionModel:
-    """Load and verify the artifact (see :func:`artifact.load`); ModelError when it cannot be used."""
-    classifier = artifact.load(path)
+    """Load and verify the artifact (see :func:`serving.load`); ModelError when it cannot be used."""
+    classifier = serving.load(path)
     artifact.verify_hash(path, classifier.metadata)
     if tuple(classifier.categories) != CONTRIBUTION_LABELS:
         raise artifact.ModelError(f"{path} scores {classifier.categories}, not {CONTRIBUTION_LABELS}")
@@ -100,6 +101,9 @@ def is_test(example: Example) -> bool:
 
 def measure(pipeline: Any, test: Sequence[Example]) -> tuple[dict[str, Any], dict[str, float]]:
     """ROC-AUC, average precision and the thresholds for each label on held-out rows."""
+    from .metrics import summary, threshold_for_precision
+    from .train import label_matrix
+
     probs = pipeline.predict_proba([e.text for e in test])
     y = label_matrix(test, CONTRIBUTION_LABELS)
     metrics: dict[str, Any] = {}
@@ -119,6 +123,8 @@ def train_and_save(
     progress: Progress = print,
 ) -> dict[str, Any]:
     """Fit on the training split (plus extra rows), measure on the held-out split, save."""
+    from .train import _git_commit, fit
+
     started = time.perf_counter()
     examples = read_corpus(corpus_dir)
     test = [e for e in examples if is_test(e)]
@@ -168,6 +174,8 @@ def train_and_save(
 
 def stale_reason(path: Path = DEFAULT_MODEL, corpus_dir: Path = CORPUS_DIR) -> str | None:
     """Why the contribution artifact needs rebuilding, or None when it is current."""
+    from . import train
+
     return train.stale_reason(path, corpus_dir, RECIPE_VERSION, what="contribution")
 
 

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ..pipeline import Pipeline
 from ..polling import Poller
-from . import artifact, registry
+from . import artifact, registry, serving
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +93,7 @@ class LiveModel(Poller):
             self._swap(None, required=False, source="configured", target=None)
             return True
         try:
-            classifier = artifact.load(Path(self.configured))
+            classifier = serving.load(Path(self.configured))
         except artifact.ModelError as exc:
             if startup:
                 log.error("classifier unavailable, comments will be held for review: %s", exc)
@@ -116,7 +116,7 @@ class LiveModel(Poller):
                 raise artifact.ModelError(f"no file at {path} on this machine")
             if sha256 and artifact.file_sha256(path) != sha256:
                 raise artifact.ModelError(f"{path} is not the file that was promoted (sha256 differs)")
-            classifier = artifact.load(path)
+            classifier = serving.load(path)
         except artifact.ModelError as exc:
             error = f"promoted model {version} not loaded: {exc}"
             if not self._loaded:  # at start there is no old model to keep: serve the configured one
@@ -127,9 +127,7 @@ class LiveModel(Poller):
         self._swap(classifier, required=True, source="promoted", target=target)
         return True
 
-    def _swap(
-        self, classifier: artifact.Classifier | None, required: bool, source: str, target: Target
-    ) -> None:
+    def _swap(self, classifier: serving.Model | None, required: bool, source: str, target: Target) -> None:
         before = self.version
         # The scorer first: a run reads it once, and never sees a required model missing.
         self.pipeline.scorer = classifier

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from ..config import PROJECT_ROOT
 from ..models import AuditEntry, ModelVersion
-from . import artifact
+from . import artifact, serving
 
 
 class RegistryError(ValueError):
@@ -93,11 +93,13 @@ def promote(session: Session, path: Path, actor: str) -> ModelVersion:
     metadata = artifact.read_metadata(path)
     artifact.verify_hash(path, metadata)
     classifier = artifact.load(path)  # refuse what this process could not serve
+    sha256 = artifact.file_sha256(path)
+    serving.ensure_form(path, classifier, sha256)  # so every process starts on it quickly
     current = _newest_locked(session)
     row = ModelVersion(
         version=classifier.version,
         path=stored_path(path),
-        sha256=artifact.file_sha256(path),
+        sha256=sha256,
         action="promote",
         previous_id=current.id if current is not None and current.path is not None else None,
         promoted_by=actor,

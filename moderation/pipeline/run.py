@@ -38,7 +38,9 @@ class Pipeline:
 
     def frozen(self) -> Pipeline:
         """A copy that keeps the rules in force now, whatever reloads later (for worker processes)."""
-        copy = Pipeline(self.rules, self.scorer, self.model_required, self.model_error)
+        copy = Pipeline(
+            self.rules, self.scorer, self.model_required, self.model_error, contribution=self.contribution
+        )
         copy.time_budget = self.time_budget
         return copy
 

@@ -8,10 +8,9 @@ from typing import Any
 
 from flask import Flask, redirect, url_for
 from flask.json.provider import DefaultJSONProvider
-from flask_migrate import Migrate
 
 from ..config import INSTANCE_DIR, PROJECT_ROOT, Config
-from . import errors, extension, ratelimit, schemas, security
+from . import errors, extension, migrations, ratelimit, schemas, security
 
 
 class _OrderedJSON(DefaultJSONProvider):
@@ -33,7 +32,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     )
 
     svc = extension.init_app(app)
-    Migrate(app, svc, directory=str(PROJECT_ROOT / "migrations"))
+    migrations.init_app(app, svc, PROJECT_ROOT / "migrations")
     errors.init_app(app)
     schemas.init_app(app)  # path converters and the streamed-body limit, before any route
     security.init_app(app)

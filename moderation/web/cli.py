@@ -189,8 +189,9 @@ def score_cli(
     """
     name = getattr(source, "name", "-")
     svc = services()
-    records = read_records(source, fmt, Path(name).suffix, text_column, id_column, author_column)
+    stream = read_records(source, fmt, Path(name).suffix, text_column, id_column, author_column)
     pending: deque[list[dict[str, Any]]] = deque()
+    records: Iterator[dict[str, Any]] = stream
 
     def batches() -> Iterator[list[CommentContext]]:
         while batch := list(itertools.islice(records, batch_size)):
@@ -199,7 +200,11 @@ def score_cli(
 
     out = sys.stdout
     try:
-        with ParallelPipeline(svc.pipeline, jobs or available_cores()) as parallel:
+        head = list(itertools.islice(stream, batch_size + 1))
+        records = itertools.chain(head, stream)
+        # An input of one batch is scored here: forking workers for it costs more than it saves.
+        workers = 1 if len(head) <= batch_size else jobs or available_cores()
+        with ParallelPipeline(svc.pipeline, workers) as parallel:
             for verdicts in parallel.stream(batches()):
                 batch = pending.popleft()
                 for record, verdict in zip(batch, verdicts, strict=True):

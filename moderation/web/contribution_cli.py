@@ -8,7 +8,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from ..classifier import artifact, contribution
+from ..classifier import artifact, contribution, serving
 from ..classifier.datasets import DatasetError, Example
 from ..workflow.featuring import decision_rows
 from .extension import services
@@ -70,11 +70,13 @@ def check_contribution_command(model: str | None) -> None:
     path = _contribution_path(model)
     try:
         loaded = contribution.load(path)
+        classifier = artifact.load(path)  # the Pipeline too: it must load here, not only its form
     except artifact.ModelError as exc:
         raise click.ClickException(
             f"{exc}\nRebuild it with `flask model train-contribution` (a few seconds)."
         ) from exc
     click.echo(f"contribution model {loaded.version} ok: {path}", err=True)
+    click.echo(serving.ensure_form(path, classifier, artifact.file_sha256(path)), err=True)
     reason = contribution.stale_reason(path)
     if reason:
         click.echo(f"note: {reason}", err=True)

@@ -11,7 +11,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from ..classifier import artifact
+from ..classifier import artifact, serving
 from ..classifier.datasets import FORMATS, DatasetError, read_dataset
 from .model_registry_cli import REGISTRY_COMMANDS, finish_candidate, training_target
 
@@ -203,6 +203,7 @@ def check_command(model: str | None) -> None:
             "../shared/datasets) or `flask model train --out PATH --replace-live` (corpus only)."
         ) from exc
     click.echo(f"model {classifier.version} ok: {path}", err=True)
+    click.echo(serving.ensure_form(path, classifier, artifact.file_sha256(path)), err=True)
     reason = stale_reason(path)
     if reason and reason != "corpus changed":
         click.echo(f"note: {reason}", err=True)

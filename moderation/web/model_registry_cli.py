@@ -17,7 +17,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from ..classifier import artifact, registry
+from ..classifier import artifact, compiled, registry
 from ..classifier.datasets import DatasetError
 from .extension import services
 
@@ -61,6 +61,9 @@ def finish_candidate(path: Path, version: str) -> Path:
         final = path.with_name(f"{version}-{n}.skops")
     artifact.sidecar_path(path).replace(artifact.sidecar_path(final))
     path.replace(final)
+    form = compiled.path_for(path)
+    if form.exists():  # keyed by the artifact's bytes, not its name: it moves with it
+        form.replace(compiled.path_for(final))
     return final
 
 

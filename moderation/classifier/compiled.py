@@ -1,0 +1,625 @@
+"""The compiled scoring form of a trained Pipeline: its fitted numbers, scored with numpy alone.
+
+Serving needs only what the Pipeline (``estimators.build_pipeline``) learned: the vocabulary and
+idf of each TF-IDF step, the lexicons, and each category's weights, intercept and Platt sigmoid.
+:func:`derive` takes them out of a loaded Pipeline and checks that scoring with them gives the
+Pipeline's probabilities; :func:`write` saves them beside the artifact (``classifier.skops`` ->
+``classifier.scoring.npz``) under the artifact's sha256, and :func:`read` refuses a file made
+from other bytes or in an older layout. Reading and scoring import numpy only (no scikit-learn,
+scipy or skops), so a process starts in a fraction of the time; and scoring skips scikit-learn's
+per-call validation and sparse-matrix bookkeeping, which cost more than the arithmetic when
+comments come one at a time.
+
+The arithmetic is the Pipeline's, step for step and in the same order (features rounded to
+float32, products added one by one in column order in float32), so the probabilities are the
+Pipeline's to the bit; :func:`check` still allows them to differ by 1e-6.
+"""
+
+from __future__ import annotations
+
+import bisect
+import functools
+import itertools
+import json
+import os
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .textprep import prepare
+
+# Bump when the layout of the file, or how it is derived, changes: older files are rebuilt.
+FORMAT = 2
+SUFFIX = ".scoring.npz"
+# Largest difference from the Pipeline's probabilities that derive() accepts.
+TOLERANCE = 1e-6
+# Distinct words whose character n-gram ids each process keeps (about 300 bytes each).
+WORD_CACHE_SIZE = 50_000
+# Distinct tokens whose lexicon hits each process keeps.
+TOKEN_CACHE_SIZE = 200_000
+# What derive() scores both ways before it trusts the compiled form.
+CHECK_TEXTS = (
+    "",
+    "a",
+    "You are a complete idiot and everyone knows it, you moron.",
+    "Thanks for the clear reporting on the council budget.",
+    "f u c k off, sh1t, a$$, fuuuuuck",
+    "Immigrants are vermin and should be thrown out, people like you should be shot.",
+    "Ünïcödé wörds, ½, emoji 🙂, a zero\u200bwidth space and a NUL\x00byte",
+    "tabs\tand\nnew lines  and   runs of spaces",
+    "idiot " * 200,
+    "x" * 3000,
+)
+
+
+class FormUnavailable(Exception):
+    """No usable compiled form at a path: missing, unreadable, from other bytes, or outdated."""
+
+
+class NotCompilable(ValueError):
+    """The Pipeline has a step or setting the compiled form does not reproduce."""
+
+
+def path_for(artifact_path: Path) -> Path:
+    """Where the compiled form of an artifact is kept: beside it."""
+    artifact_path = Path(artifact_path)
+    return artifact_path.with_name(artifact_path.stem + SUFFIX)
+
+
+Form = tuple[dict[str, Any], dict[str, np.ndarray]]  # the description (JSON) and the arrays
+
+
+# -- deriving from a fitted Pipeline (the caller has scikit-learn loaded) ----------------------
+
+
+def derive(pipeline: Any, artifact_sha256: str, libraries: dict[str, str] | None = None) -> Form:
+    """The compiled form of a fitted Pipeline; NotCompilable when it has anything this module does
+    not reproduce exactly (another step, a TF-IDF option, feature weights)."""
+    from .estimators import CalibratedLinearMultiLabel, CompactTfidfVectorizer, TextPreparer
+    from .lexicon import _TOKEN as LEXICON_TOKEN
+    from .lexicon import ADDRESSED, CONTEXT_ONLY, NEAR_IDENTITY, WINDOW, LexiconFeatures
+
+    steps = getattr(pipeline, "named_steps", {})
+    if list(steps) != ["prepare", "features", "model"]:
+        raise NotCompilable(f"steps {list(steps)}, not prepare, features, model")
+    if type(steps["prepare"]) is not TextPreparer:
+        raise NotCompilable(f"the prepare step is a {type(steps['prepare']).__name__}")
+    model = steps["model"]
+    if type(model) is not CalibratedLinearMultiLabel:
+        raise NotCompilable(f"the model step is a {type(model).__name__}")
+    union = steps["features"]
+    if getattr(union, "transformer_weights", None):
+        raise NotCompilable("the feature union weights its parts")
+    coef = np.asarray(model.coef_)
+    categories = coef.shape[1] if coef.ndim == 2 else 0
+    # One row per feature: its weight for each category, then its idf (0 for the lexicons), padded
+    # to a power of two so a row never straddles two cache lines. Scoring fetches it once.
+    table = np.zeros((coef.shape[0], 1 << categories.bit_length()), dtype=np.float32)
+    if coef.dtype != np.float32:
+        raise NotCompilable(f"weights of dtype {coef.dtype}, not float32")
+    table[:, :categories] = coef
+    blocks: list[dict[str, Any]] = []
+    arrays: dict[str, np.ndarray] = {}
+    offset = 0
+    for index, (name, step) in enumerate(union.transformer_list):
+        if type(step) is CompactTfidfVectorizer:
+            block = _tfidf_spec(step)
+            terms = [""] * len(step.vocabulary_)
+            for term, column in step.vocabulary_.items():
+                terms[column] = term
+            if step.analyzer == "char_wb":
+                block["nul_terms"], arrays[f"sorted{index}"], arrays[f"columns{index}"] = _sorted_terms(
+                    terms, step.ngram_range[1]
+                )
+            elif any("\n" in term for term in terms):
+                raise NotCompilable(f"a term of {name} contains a newline")
+            else:
+                arrays[f"terms{index}"] = np.frombuffer("\n".join(terms).encode("utf-8"), dtype=np.uint8)
+            idf = np.asarray(step.idf_)
+            if idf.dtype != np.float32 or offset + len(terms) > len(table):
+                raise NotCompilable(f"the idf of {name} is not float32, or the model has fewer weights")
+            table[offset : offset + len(terms), categories] = idf
+            width = len(terms)
+        elif type(step) is LexiconFeatures:
+            names = list(step.names_)
+            block = {
+                "kind": "lexicon",
+                "matcher": {
+                    "names": names,
+                    "exact": {k: list(v) for k, v in step.exact_.items()},
+                    "prefix": {k: list(v) for k, v in step.prefix_.items()},
+                    "phrases": {k: list(v) for k, v in step.phrases_.items()},
+                    "prefix_lengths": list(step.prefix_lengths_),
+                    "phrase_lengths": list(step.phrase_lengths_),
+                    "token_pattern": LEXICON_TOKEN.pattern,
+                    "second": names.index("second_person"),
+                    "identity": names.index("identity_terms"),
+                    "addressed": [names.index(n) for n in ADDRESSED],
+                    "near": [names.index(n) for n in NEAR_IDENTITY],
+                    "context_only": [names.index(n) for n in CONTEXT_ONLY],
+                    "window": WINDOW,
+                },
+                "scale": float(step.scale),
+            }
+            width = len(names) + len(ADDRESSED) + len(NEAR_IDENTITY)
+        else:
+            raise NotCompilable(f"feature step {name!r} is a {type(step).__name__}")
+        blocks.append({**block, "name": name, "offset": offset, "width": width})
+        offset += width
+    if len(table) != offset:
+        raise NotCompilable(f"the model has {len(table)} weights per category for {offset} features")
+    arrays["table"] = table
+    arrays["intercept"] = np.asarray(model.intercept_, dtype=np.float64)
+    arrays["calibration"] = np.asarray(model.calibration_, dtype=np.float64)
+    meta = {
+        "format": FORMAT,
+        "artifact_sha256": artifact_sha256,
+        "categories": list(model.categories),
+        "blocks": blocks,
+        "libraries": libraries or {},
+    }
+    return meta, arrays
+
+
+def _sorted_terms(terms: list[str], longest: int) -> tuple[dict[str, int], np.ndarray, np.ndarray]:
+    """A character n-gram vocabulary as a sorted array of fixed-width strings and the column of
+    each: searched in place when a word is first seen, where a dict of its quarter of a million
+    terms took a sixth of a second to build at every start. numpy ignores trailing NULs in such
+    strings, so the (rare) terms with a NUL are kept aside in a dict."""
+    if any(len(term) > longest for term in terms):
+        raise NotCompilable(f"a character n-gram longer than {longest}")
+    nul = {term: column for column, term in enumerate(terms) if "\x00" in term}
+    plain = sorted((term, column) for column, term in enumerate(terms) if "\x00" not in term)
+    ordered = np.array([term for term, _ in plain], dtype=f"<U{max(longest, 1)}")
+    if len(ordered) > 1 and not bool(np.all(ordered[1:] > ordered[:-1])):
+        raise NotCompilable("the character n-grams do not sort as numpy compares them")
+    return nul, ordered, np.array([column for _, column in plain], dtype=np.int32)
+
+
+def _tfidf_spec(step: Any) -> dict[str, Any]:
+    """The TF-IDF settings the compiled form reproduces (those of CompactTfidfVectorizer's own
+    counting path); NotCompilable for any other."""
+    unsupported = {
+        "input": step.input != "content",
+        "preprocessor": step.preprocessor is not None,
+        "tokenizer": step.tokenizer is not None,
+        "stop_words": step.stop_words is not None,
+        "strip_accents": step.strip_accents is not None,
+        "norm": step.norm != "l2",
+        "use_idf": not step.use_idf,
+        "binary": bool(step.binary),
+        "analyzer": step.analyzer not in ("word", "char_wb"),
+        "dtype": np.dtype(step.dtype) != np.float32,
+    }
+    bad = [name for name, is_bad in unsupported.items() if is_bad]
+    if bad:
+        raise NotCompilable(f"TF-IDF settings not reproduced: {', '.join(bad)}")
+    if step.analyzer == "word" and re.compile(step.token_pattern).groups > 1:
+        raise NotCompilable("a token pattern with several groups")
+    low, high = step.ngram_range
+    return {
+        "kind": "tfidf",
+        "analyzer": step.analyzer,
+        "lowercase": bool(step.lowercase),
+        "ngram_range": [int(low), int(high)],
+        "token_pattern": step.token_pattern,
+        "sublinear_tf": bool(step.sublinear_tf),
+        "n_terms": len(step.vocabulary_),
+    }
+
+
+def check(
+    form: Form, reference: Callable[[list[str]], np.ndarray], texts: Iterable[str] = CHECK_TEXTS
+) -> None:
+    """NotCompilable unless the compiled form scores ``texts`` as ``reference`` (the Pipeline) does."""
+    sample = list(texts)
+    ours = Scorer(form).predict_proba(sample)
+    theirs = np.asarray(reference(sample))
+    if ours.shape != theirs.shape:
+        raise NotCompilable(f"scores of shape {ours.shape}, the Pipeline's {theirs.shape}")
+    gap = float(np.abs(ours - theirs).max()) if ours.size else 0.0
+    if not gap <= TOLERANCE:
+        raise NotCompilable(f"scores differ from the Pipeline's by {gap:.2g}")
+
+
+# -- saving and reading -------------------------------------------------------------------------
+
+
+def write(path: Path, form: Form) -> None:
+    """Save the form (uncompressed, so reading it is a copy), replacing any older one at once."""
+    meta, arrays = form
+    path = Path(path)
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    packed = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
+    named: dict[str, Any] = {"meta": packed, **arrays}
+    try:
+        with tmp.open("wb") as handle:
+            np.savez(handle, allow_pickle=False, **named)
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def read(path: Path, artifact_sha256: str) -> Form:
+    """The form saved at ``path`` for the artifact with this sha256; FormUnavailable otherwise."""
+    try:
+        with Path(path).open("rb") as handle, np.load(handle, allow_pickle=False) as data:
+            arrays = {name: data[name] for name in data.files}
+        meta = json.loads(arrays.pop("meta").tobytes())
+    except FileNotFoundError:
+        raise FormUnavailable("missing") from None
+    except Exception as exc:  # a truncated or foreign file: whatever numpy or zipfile raise
+        raise FormUnavailable(f"unreadable ({exc.__class__.__name__}: {exc})") from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        found = meta.get("format") if isinstance(meta, dict) else None
+        raise FormUnavailable(f"in layout {found}, this version reads {FORMAT}")
+    if meta.get("artifact_sha256") != artifact_sha256:
+        raise FormUnavailable("made from other bytes than the artifact's (it changed since)")
+    return meta, arrays
+
+
+# -- scoring ------------------------------------------------------------------------------------
+
+
+@dataclass
+class CompiledClassifier:
+    """A model served from its compiled form; the interface of ``artifact.Classifier``."""
+
+    scorer: Scorer
+    categories: tuple[str, ...]
+    version: str
+    metadata: dict[str, Any]
+
+    @classmethod
+    def from_form(cls, form: Form, metadata: dict[str, Any]) -> CompiledClassifier:
+        """The form with its sidecar; FormUnavailable when they name different categories."""
+        categories = tuple(metadata["categories"])
+        try:
+            scorer = Scorer(form)
+        except (KeyError, TypeError, ValueError, IndexError) as exc:  # the layout's number, not its layout
+            raise FormUnavailable(f"malformed ({exc.__class__.__name__}: {exc})") from None
+        if scorer.categories != categories:
+            raise FormUnavailable(f"scores {scorer.categories}, the sidecar names {categories}")
+        return cls(scorer, categories, metadata["model_version"], metadata)
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        """(n, categories) probabilities."""
+        return self.scorer.predict_proba(texts)
+
+    def score(self, texts: Sequence[str]) -> list[dict[str, float]]:
+        """Probabilities per category for each text."""
+        if not texts:
+            return []
+        rows = self.scorer.predict_proba(list(texts)).tolist()
+        return [dict(zip(self.categories, row, strict=True)) for row in rows]
+
+
+class Scorer:
+    """Calibrated probabilities per category, computed from a compiled form."""
+
+    def __init__(self, form: Form) -> None:
+        meta, arrays = form
+        self.categories: tuple[str, ...] = tuple(meta["categories"])
+        self.table = arrays["table"]
+        self.intercept = arrays["intercept"]
+        self.slope, self.offset = arrays["calibration"]
+        self.width = len(self.table)
+        self.tfidf: list[_Tfidf] = []
+        self.lexicons: list[_Lexicon] = []
+        end = 0
+        for index, block in enumerate(meta["blocks"]):
+            if block["offset"] != end:
+                raise FormUnavailable("the blocks do not follow each other")
+            end += block["width"]
+            if block["kind"] == "tfidf":
+                self.tfidf.append(_Tfidf(block, index, arrays))
+            else:
+                self.lexicons.append(_Lexicon(block))
+        if end != self.width or self.table.shape[1] <= len(self.categories):
+            raise FormUnavailable("the blocks do not add up to the weights")
+        if len({t.sublinear for t in self.tfidf}) > 1:
+            raise FormUnavailable("TF-IDF steps with different tf scaling")
+        self.sublinear = bool(self.tfidf) and self.tfidf[0].sublinear
+        self.tfidf_starts = np.array([t.offset for t in self.tfidf], dtype=np.int64)
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        """(n, categories) probabilities, as the Pipeline's ``predict_proba``."""
+        prepared = [prepare(text) for text in texts]
+        n, k = len(prepared), len(self.categories)
+        found = [block.columns(prepared) for block in self.tfidf]
+        rows, columns, values, rows_of_table = self._tfidf_values(
+            n,
+            np.concatenate([r for r, _ in found]) if found else np.zeros(0, np.int64),
+            np.concatenate([c for _, c in found]) if found else np.zeros(0, np.int64),
+        )
+        for lexicon in self.lexicons:
+            more_rows, more_columns, more_values = lexicon.features(prepared)
+            rows = np.concatenate((rows, more_rows))
+            columns = np.concatenate((columns, more_columns))
+            values = np.concatenate((values, more_values))
+            rows_of_table = np.concatenate((rows_of_table, self.table[more_columns]))
+        # Each row's features in column order, as the Pipeline's sparse matrix holds them (the
+        # parts are each sorted already: a stable sort merges them in one pass).
+        order = np.argsort(rows * self.width + columns, kind="stable")
+        rows = rows[order]
+        # The weighted features, added up one by one in column order in float32, as scipy's
+        # sparse product adds them: the sums are the Pipeline's to the bit.
+        products = values[order, None] * rows_of_table[order, :k]
+        decision = np.zeros((n, k), dtype=np.float32)
+        if n == 1:
+            if len(products):
+                decision[0] = np.add.accumulate(products, axis=0)[-1]
+        elif len(products):
+            ends = np.searchsorted(rows, np.arange(1, n + 1)).tolist()
+            start = 0
+            for row, end in enumerate(ends):
+                if end > start:
+                    decision[row] = np.add.accumulate(products[start:end], axis=0)[-1]
+                start = end
+        scores = decision + self.intercept
+        # The Platt sigmoid, as CalibratedLinearMultiLabel applies it: expit(-(a * f + b)).
+        return 1.0 / (1.0 + np.exp(self.slope * scores + self.offset))
+
+    def _tfidf_values(
+        self, n: int, rows: np.ndarray, columns: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Each (row, column) once with its TF-IDF value (sublinear count times idf, divided by
+        the l2 norm of its row's values in its step, in float32) and its row of the table."""
+        cells = np.sort(rows * self.width + columns)
+        first = np.empty(len(cells), dtype=bool)
+        first[:1] = True
+        np.not_equal(cells[1:], cells[:-1], out=first[1:])
+        starts = np.flatnonzero(first)
+        counts = np.diff(starts, append=len(cells))
+        cells = cells[starts]
+        rows = cells // self.width
+        columns = cells - rows * self.width
+        rows_of_table = self.table[columns]
+        values = counts.astype(np.float64)
+        if self.sublinear:
+            np.log(values, out=values)
+            values += 1
+        values *= rows_of_table[:, len(self.categories)]
+        # Summed in column order with bincount, as the Pipeline sums them: the same norms to the bit.
+        groups = rows * len(self.tfidf) + np.searchsorted(self.tfidf_starts, columns, side="right") - 1
+        norms = np.sqrt(np.bincount(groups, weights=values * values, minlength=n * len(self.tfidf)))
+        norms[norms == 0] = 1
+        values /= norms[groups]
+        return rows, columns, values.astype(np.float32), rows_of_table
+
+
+# Both heads take the same comments one after the other, in batches of up to 256: the second
+# finds the tokens and lexicon counts the first made. Bounded, so long comments cannot pile up.
+ANALYSIS_CACHE_SIZE = 512
+
+
+@functools.lru_cache(maxsize=ANALYSIS_CACHE_SIZE)
+def _tokens(pattern: str, lowercase: bool, text: str) -> list[str]:
+    """The word tokens of a prepared text (read-only: shared between the heads)."""
+    return _compiled_pattern(pattern).findall(text.lower() if lowercase else text)
+
+
+@functools.lru_cache(maxsize=ANALYSIS_CACHE_SIZE)
+def _words(lowercase: bool, text: str) -> list[str]:
+    """The white-space separated words of a prepared text (read-only: shared between the heads)."""
+    return (text.lower() if lowercase else text).split()
+
+
+@functools.lru_cache(maxsize=32)
+def _compiled_pattern(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
+
+
+class _Tfidf:
+    """One TF-IDF step's analyzer and vocabulary, as CompactTfidfVectorizer counts."""
+
+    def __init__(self, spec: dict[str, Any], index: int, arrays: dict[str, np.ndarray]) -> None:
+        self.analyzer = spec["analyzer"]
+        self.lowercase = spec["lowercase"]
+        self.min_n, self.max_n = spec["ngram_range"]
+        self.sublinear = spec["sublinear_tf"]
+        self.pattern: str = spec["token_pattern"]
+        self.offset: int = spec["offset"]
+        self.width: int = spec["width"]
+        if self.analyzer == "char_wb":
+            self.sorted = arrays[f"sorted{index}"]
+            self.sorted_columns = arrays[f"columns{index}"].astype(np.int64) + self.offset
+            self.nul_terms = {term: column + self.offset for term, column in spec["nul_terms"].items()}
+            size = len(self.sorted) + len(self.nul_terms)
+            self.word_ids = functools.lru_cache(maxsize=WORD_CACHE_SIZE)(self._word_ids)
+        else:
+            terms = arrays[f"terms{index}"]
+            words = terms.tobytes().decode("utf-8").split("\n") if spec["n_terms"] else []
+            self.vocabulary = dict(zip(words, range(self.offset, self.offset + len(words)), strict=True))
+            size = len(words)
+        if size != self.width:
+            raise FormUnavailable(f"block {spec['name']!r} does not add up")
+
+    def columns(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """The row and column (in the whole feature space) of every n-gram of the texts (prepared)
+        in the vocabulary, once per occurrence."""
+        return self._char_wb(texts) if self.analyzer == "char_wb" else self._word_ngrams(texts)
+
+    @staticmethod
+    def _rows(bounds: list[int]) -> np.ndarray:
+        """The row of each column, from each row's end."""
+        return np.repeat(np.arange(len(bounds) - 1, dtype=np.int64), np.diff(bounds))
+
+    def _word_ngrams(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        get, pattern, lower = self.vocabulary.get, self.pattern, self.lowercase
+        bounds = [0]
+        columns: list[int] = []
+        for text in texts:
+            columns.extend(map(get, self._ngrams(_tokens(pattern, lower, text)), itertools.repeat(-1)))
+            bounds.append(len(columns))
+        found = np.array(columns, dtype=np.int64)
+        known = found >= 0  # terms outside the vocabulary were looked up as -1
+        if len(texts) == 1:
+            found = found[known]
+            return np.zeros(len(found), dtype=np.int64), found
+        return self._rows(bounds)[known], found[known]
+
+    def _ngrams(self, tokens: list[str]) -> Iterable[str]:
+        """scikit-learn's word n-grams (``_word_ngrams``), in another order (only counts matter)."""
+        parts: list[Iterable[str]] = [tokens] if self.min_n == 1 else []
+        for n in range(max(2, self.min_n), self.max_n + 1):
+            # n-grams run out with the shortest of the shifted token lists: strict=False on purpose.
+            shifted = (itertools.islice(tokens, i, None) for i in range(n))
+            parts.append(map(" ".join, zip(*shifted, strict=False)))
+        return itertools.chain.from_iterable(parts)
+
+    def _char_wb(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        word_ids, lower = self.word_ids, self.lowercase
+        bounds = [0]
+        pieces: list[np.ndarray] = []
+        total = 0
+        for text in texts:
+            for word in _words(lower, text):
+                ids = word_ids(word)
+                pieces.append(ids)
+                total += len(ids)
+            bounds.append(total)
+        columns = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.int64)
+        if len(texts) == 1:
+            return np.zeros(len(columns), dtype=np.int64), columns
+        return self._rows(bounds), columns
+
+    def _word_ids(self, word: str) -> np.ndarray:
+        """Columns of one word's character n-grams, as scikit-learn's ``_char_wb_ngrams`` makes
+        them: every n-gram of the word padded with a space each side, with a word shorter than
+        the longest n counted whole once."""
+        padded = f" {word} "
+        length = len(padded)
+        grams = [
+            padded[i : i + n]
+            for n in range(self.min_n, min(self.max_n, length - 1) + 1)
+            for i in range(length - n + 1)
+        ]
+        if self.max_n >= length:
+            grams.append(padded)
+        if "\x00" in padded:
+            plain = [gram for gram in grams if "\x00" not in gram]
+            aside = [self.nul_terms.get(gram, -1) for gram in grams if "\x00" in gram]
+            found = np.concatenate((self._search(plain), np.array(aside, dtype=np.int64)))
+            found = found[found >= 0]
+        else:
+            found = self._search(grams)
+        found.flags.writeable = False
+        return found
+
+    def _search(self, grams: list[str]) -> np.ndarray:
+        """The columns of the n-grams found in the sorted vocabulary."""
+        if not grams or not len(self.sorted):
+            return np.zeros(0, dtype=np.int64)
+        query = np.array(grams, dtype=self.sorted.dtype)
+        at = np.searchsorted(self.sorted, query)
+        at[at == len(self.sorted)] = 0
+        return self.sorted_columns[at[self.sorted[at] == query]]
+
+
+class _Lexicon:
+    """The lexicon step: scaled log counts of the word lists' hits (``lexicon.LexiconFeatures``)."""
+
+    def __init__(self, spec: dict[str, Any]) -> None:
+        self.matcher = _matcher(json.dumps(spec["matcher"], sort_keys=True))
+        self.scale = np.float32(spec["scale"])
+        self.offset: int = spec["offset"]
+        self.width: int = spec["width"]
+        if self.matcher.width != self.width:
+            raise FormUnavailable(f"block {spec['name']!r} does not add up")
+
+    def features(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Rows, columns (of the whole feature space) and values of the texts' non-zero features,
+        sorted by row then column."""
+        counts = np.array([self.matcher.counts(text) for text in texts], dtype=np.float32)
+        features = np.log1p(counts) * self.scale  # float32, as the Pipeline computes them
+        rows, columns = np.nonzero(features)
+        return rows.astype(np.int64), columns.astype(np.int64) + self.offset, features[rows, columns]
+
+
+@functools.lru_cache(maxsize=8)
+def _matcher(spec: str) -> _LexiconMatcher:
+    """One matcher per set of word lists: heads with the same lexicons share it, and its memos."""
+    return _LexiconMatcher(json.loads(spec))
+
+
+class _LexiconMatcher:
+    """Hits of the word lists in a comment, plus hits addressed to "you" and hits near an
+    identity term: the counts ``lexicon.LexiconFeatures`` takes the log of."""
+
+    def __init__(self, spec: dict[str, Any]) -> None:
+        self.names: list[str] = spec["names"]
+        self.exact = {k: tuple(v) for k, v in spec["exact"].items()}
+        self.prefix = {k: tuple(v) for k, v in spec["prefix"].items()}
+        self.phrases = {k: tuple(v) for k, v in spec["phrases"].items()}
+        self.prefix_lengths: list[int] = spec["prefix_lengths"]
+        self.phrase_lengths: list[int] = spec["phrase_lengths"]
+        self.firsts = frozenset(phrase.split()[0] for phrase in self.phrases)
+        self.token = re.compile(spec["token_pattern"])
+        self.second: int = spec["second"]
+        self.identity: int = spec["identity"]
+        self.addressed: list[int] = spec["addressed"]
+        self.near: list[int] = spec["near"]
+        self.context_only: list[int] = spec["context_only"]
+        self.window: int = spec["window"]
+        self.width = len(self.names) + len(self.addressed) + len(self.near)
+        self._cache: dict[str, tuple[int, ...]] = {}
+        self.counts = functools.lru_cache(maxsize=ANALYSIS_CACHE_SIZE)(self._counts)
+
+    def _counts(self, text: str) -> list[int]:
+        hits = self._hits(self.token.findall(text))
+        counts = [0] * self.width
+        second, identity, window = self.second, self.identity, self.window
+        found_at = [i for i, found in enumerate(hits) if found]
+        seconds = [i for i in found_at if second in hits[i]]
+        identities = [i for i in found_at if identity in hits[i]]
+        base = len(self.names)
+        near_base = base + len(self.addressed)
+        for i in found_at:
+            found = hits[i]
+            for index in found:
+                counts[index] += 1
+            # A "you" word among the `window` tokens before this one.
+            if seconds and bisect.bisect_left(seconds, i) > bisect.bisect_left(seconds, i - window):
+                for j, index in enumerate(self.addressed):
+                    if index in found:
+                        counts[base + j] += 1
+            # An identity term within `window` tokens either side (or this one).
+            if identities and bisect.bisect_right(identities, i + window) > bisect.bisect_left(
+                identities, i - window
+            ):
+                for j, index in enumerate(self.near):
+                    if index in found:
+                        counts[near_base + j] += 1
+        for index in self.context_only:
+            counts[index] = 0
+        return counts
+
+    def _hits(self, tokens: list[str]) -> list[tuple[int, ...]]:
+        get = self._cache.get
+        hits = [found if (found := get(token)) is not None else self._token_hits(token) for token in tokens]
+        if self.phrases:
+            firsts = self.firsts
+            for i, token in enumerate(tokens):
+                if token not in firsts:
+                    continue
+                for n in self.phrase_lengths:
+                    if i + n <= len(tokens):
+                        extra = self.phrases.get(" ".join(tokens[i : i + n]))
+                        if extra:
+                            hits[i] = tuple(sorted({*hits[i], *extra}))
+        return hits
+
+    def _token_hits(self, token: str) -> tuple[int, ...]:
+        hits = set(self.exact.get(token, ()))
+        for length in self.prefix_lengths:
+            if length <= len(token):
+                hits.update(self.prefix.get(token[:length], ()))
+        found = tuple(sorted(hits))
+        if len(self._cache) < TOKEN_CACHE_SIZE:
+            self._cache[token] = found
+        return found

@@ -1,0 +1,218 @@
+"""The compiled scoring form beside each artifact: written, followed, rebuilt, and what a
+`flask score` process imports."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import FIXTURES
+
+from moderation.classifier import artifact, compiled, contribution, serving
+from moderation.config import PROJECT_ROOT
+
+TEXTS = ["you pathetic idiot", "Thanks for the clear reporting", "f u c k off", "", "a\x00b", "🙂" * 50]
+
+
+@pytest.fixture(scope="module")
+def other_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A second tiny classifier (another C, so other weights and another version)."""
+    from moderation.classifier.train import train_and_save
+
+    path = tmp_path_factory.mktemp("other") / "other.skops"
+    train_and_save(path, corpus_dir=FIXTURES / "tiny_corpus", holdout=0, C=4.0, min_df=1, progress=print)
+    return path
+
+
+@pytest.fixture
+def model(tiny_model: Path, tmp_path: Path) -> Path:
+    """A copy of the tiny model, with no scoring form yet."""
+    path = tmp_path / "model.skops"
+    shutil.copy(tiny_model, path)
+    shutil.copy(tiny_model.with_suffix(".json"), path.with_suffix(".json"))
+    return path
+
+
+def _replace(path: Path, source: Path) -> None:
+    shutil.copy(source, path)
+    shutil.copy(source.with_suffix(".json"), path.with_suffix(".json"))
+
+
+def test_training_writes_the_form_and_serving_reads_it(tiny_model: Path) -> None:
+    form = compiled.path_for(tiny_model)
+    assert form == tiny_model.with_name("tiny.scoring.npz") and form.is_file()
+    served = serving.load(tiny_model)
+    assert isinstance(served, compiled.CompiledClassifier)
+    reference = artifact.load(tiny_model)
+    assert served.version == reference.version and served.categories == reference.categories
+    assert np.abs(served.predict_proba(TEXTS) - reference.predict_proba(TEXTS)).max() <= 1e-6
+
+
+def test_n_grams_with_nul_bytes_are_found_like_the_pipeline_finds_them(tmp_path: Path) -> None:
+    from moderation.classifier.train import train_and_save
+
+    corpus = tmp_path / "corpus"
+    shutil.copytree(FIXTURES / "tiny_corpus", corpus)
+    with (corpus / "tiny.jsonl").open("a") as handle:
+        for text, labels in [("you idi\x00ot, m\x00ron", ["insult"]), ("a\x00 calm re\x00ply", [])] * 3:
+            handle.write(json.dumps({"text": text, "labels": labels}) + "\n")
+    path = tmp_path / "nul.skops"
+    train_and_save(path, corpus_dir=corpus, holdout=0, min_df=1, progress=lambda _: None)
+    served = serving.load(path)
+    meta, _ = compiled.read(compiled.path_for(path), artifact.file_sha256(path))
+    assert any(block.get("nul_terms") for block in meta["blocks"])  # kept aside, and looked up there
+    texts = ["you idi\x00ot", "m\x00ron and re\x00ply", "\x00", "a\x00", "idi\x00\x00ot", *TEXTS]
+    reference = artifact.load(path).predict_proba(texts)
+    assert np.abs(served.predict_proba(texts) - reference).max() <= 1e-6
+    assert np.abs(np.vstack([served.predict_proba([t]) for t in texts]) - reference).max() <= 1e-6
+
+
+def _without_the_weights(form: Path, other: Path) -> None:
+    with np.load(form) as data:
+        kept = {name: data[name] for name in data.files if name != "table"}
+    np.savez(form, **kept)
+
+
+@pytest.mark.parametrize(
+    ("spoil", "reason"),
+    [
+        (lambda form, other: form.unlink(), "is missing"),
+        (lambda form, other: form.write_bytes(b"PK\x03\x04 not an npz"), "is unreadable"),
+        (lambda form, other: shutil.copy(compiled.path_for(other), form), "made from other bytes"),
+        (_without_the_weights, "is malformed (KeyError"),
+    ],
+    ids=["missing", "garbage", "another-artifacts", "malformed"],
+)
+def test_a_missing_or_stale_form_is_reported_and_rebuilt(
+    model: Path, other_model: Path, caplog: pytest.LogCaptureFixture, spoil, reason: str
+) -> None:
+    serving.load(model)  # writes the form
+    form = compiled.path_for(model)
+    spoil(form, other_model)
+    with caplog.at_level(logging.WARNING, logger="moderation.classifier.serving"):
+        served = serving.load(model)
+    assert reason in caplog.text and "rebuild it" in caplog.text and f"written to {form}" in caplog.text
+    assert isinstance(served, compiled.CompiledClassifier)
+    reference = artifact.load(model)
+    assert np.abs(served.predict_proba(TEXTS) - reference.predict_proba(TEXTS)).max() <= 1e-6
+    compiled.read(form, artifact.file_sha256(model))  # the rebuilt form is current
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="moderation.classifier.serving"):
+        serving.load(model)
+    assert caplog.text == ""  # and the next start reads it quietly
+
+
+def test_the_form_follows_a_retrained_artifact(model: Path, other_model: Path) -> None:
+    before = serving.load(model)
+    _replace(model, other_model)  # retrained (or a new artifact pulled) at the same path
+    after = serving.load(model)
+    assert after.version == artifact.read_metadata(other_model)["model_version"] != before.version
+    expected = artifact.load(other_model).predict_proba(TEXTS)
+    assert np.abs(after.predict_proba(TEXTS) - expected).max() <= 1e-6
+
+
+def test_a_form_in_an_older_layout_is_rebuilt(
+    model: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(compiled, "FORMAT", compiled.FORMAT - 1)
+    serving.load(model)
+    monkeypatch.undo()
+    with caplog.at_level(logging.WARNING, logger="moderation.classifier.serving"):
+        assert isinstance(serving.load(model), compiled.CompiledClassifier)
+    assert f"in layout {compiled.FORMAT - 1}, this version reads {compiled.FORMAT}" in caplog.text
+
+
+def test_an_unwritable_folder_serves_the_form_from_memory(
+    model: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def refuse(path: Path, form: compiled.Form) -> None:
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(compiled, "write", refuse)
+    with caplog.at_level(logging.WARNING, logger="moderation.classifier.serving"):
+        served = serving.load(model)
+    assert isinstance(served, compiled.CompiledClassifier)
+    assert "not saved" in caplog.text and "Permission denied" in caplog.text
+    assert not compiled.path_for(model).exists()
+
+
+def test_a_pipeline_the_form_cannot_reproduce_is_served_as_it_is(model: Path) -> None:
+    classifier = artifact.load(model)
+    classifier.pipeline.named_steps["features"].transformer_list[0][1].binary = True
+    served, note = serving.compile_form(model, classifier, artifact.file_sha256(model))
+    assert served is classifier
+    assert "no compiled scoring form (TF-IDF settings not reproduced: binary)" in note
+    assert not compiled.path_for(model).exists()
+
+
+def test_a_form_that_scores_differently_is_refused(model: Path) -> None:
+    classifier = artifact.load(model)
+    meta, arrays = compiled.derive(classifier.pipeline, artifact.file_sha256(model))
+    arrays["intercept"] = arrays["intercept"] + 1e-3
+    with pytest.raises(compiled.NotCompilable, match="differ from the Pipeline's"):
+        compiled.check((meta, arrays), classifier.predict_proba)
+
+
+def test_model_check_writes_the_form_then_finds_it_current(make_app, model: Path) -> None:
+    runner = make_app().test_cli_runner()
+    first = runner.invoke(args=["model", "check", "--model", str(model)])
+    assert first.exit_code == 0, first.output
+    assert "was missing" in first.stderr and f"written to {compiled.path_for(model)}" in first.stderr
+    again = runner.invoke(args=["model", "check", "--model", str(model)])
+    assert again.exit_code == 0 and f"scoring form {compiled.path_for(model)} is current" in again.stderr
+
+
+def test_promote_writes_the_form_of_the_promoted_artifact(make_app, model: Path) -> None:
+    app = make_app()
+    result = app.test_cli_runner().invoke(args=["model", "promote", str(model)])
+    assert result.exit_code == 0, result.output
+    compiled.read(compiled.path_for(model), artifact.file_sha256(model))
+
+
+CHILD = """
+import json, sys
+from flask.cli import main
+sys.argv = ["flask", "--app", "app", "score", sys.argv[1]]
+try:
+    main()
+except SystemExit as exc:
+    assert not exc.code, exc.code
+heavy = ("sklearn", "scipy", "skops", "joblib", "alembic", "flask_migrate", "matplotlib")
+print(json.dumps(sorted({m.split(".")[0] for m in sys.modules} & set(heavy))), file=sys.stderr)
+"""
+
+
+def test_flask_score_imports_no_scikit_learn(tmp_path: Path) -> None:
+    for path in (artifact.DEFAULT_MODEL, contribution.DEFAULT_MODEL):
+        serving.load(path)  # the shipped forms are current (`make setup` writes them)
+    source = tmp_path / "one.jsonl"
+    source.write_text(json.dumps({"text": "hello there you idiot"}) + "\n")
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'empty.db'}",
+        "MODEL_RELOAD_SECONDS": "0",
+        "RULES_RELOAD_SECONDS": "0",
+        "LOG_LEVEL": "WARNING",
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", CHILD, str(source)],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    verdict = json.loads(done.stdout)
+    assert verdict["model_version"] == artifact.read_metadata(artifact.DEFAULT_MODEL)["model_version"]
+    assert verdict["scores"]["insult"] > 0.5 and "eyewitness" in verdict["scores"]
+    assert verdict["contribution"]["model_version"].startswith("contrib-")
+    assert json.loads(done.stderr.strip().splitlines()[-1]) == []
