@@ -29,6 +29,7 @@ from sqlalchemy import (
     insert,
     literal,
     null,
+    or_,
     select,
     true,
     update,
@@ -168,12 +169,23 @@ def _prepare_pg(with_article: bool) -> Executable:
     )
     if not with_article:
         return select(author, cast(null(), Integer).label("article_pk"))
+    # An article that is stored as sent is only read: an upsert would write its row again and
+    # hold its lock until commit, queueing every comment on a busy article behind the one
+    # being scored.
+    title, url = _typed(articles, "title", "article_title"), _typed(articles, "url", "article_url")
+    unchanged = (
+        select(articles.c.id)
+        .where(
+            articles.c.site_id == _typed(articles, "site_id", "article_site_id"),
+            or_(title.is_(None), articles.c.title == title),
+            or_(url.is_(None), articles.c.url == url),
+        )
+        .cte("unchanged")
+    )
     new_article, article_set = _article_upsert("postgresql")
-    article_values = select(
-        _typed(articles, "site_id", "article_site_id"),
-        _typed(articles, "title", "article_title"),
-        _typed(articles, "url", "article_url"),
-    ).where(~taken)
+    article_values = select(_typed(articles, "site_id", "article_site_id"), title, url).where(
+        ~taken, ~exists(select(unchanged.c.id))
+    )
     article = (
         new_article.from_select(["site_id", "title", "url"], article_values)
         .on_conflict_do_update(index_elements=["site_id"], set_=article_set)
@@ -181,7 +193,10 @@ def _prepare_pg(with_article: bool) -> Executable:
         .cte("article")
     )
     # The author CTE is read first, so every submission locks its author before its article.
-    return select(author, select(article.c.id).scalar_subquery().label("article_pk"))
+    article_pk = func.coalesce(
+        select(article.c.id).scalar_subquery(), select(unchanged.c.id).scalar_subquery()
+    )
+    return select(author, article_pk.label("article_pk"))
 
 
 @cache
