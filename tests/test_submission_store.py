@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,13 +14,14 @@ import psycopg
 import pytest
 from conftest import TABLES
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import JSON, Integer, bindparam, func, literal, select, text
+from sqlalchemy.exc import DataError
 
 from moderation.accounts.apikeys import create_key
 from moderation.models import Article, AuditEntry, Author, Comment, RuleHit, utcnow
 from moderation.web import create_app
 from moderation.web.extension import services
-from moderation.workflow.submission_store import prepare
+from moderation.workflow.submission_store import DriverStatement, prepare
 
 RULES = """\
 site_rules: {clean: Keep it Clean, nice: Be Nice}
@@ -108,8 +110,8 @@ def _headers(app: Flask) -> dict[str, str]:
 def _submit_all(app: Flask) -> list[tuple[int, dict[str, Any]]]:
     client, headers = app.test_client(), _headers(app)
     answers = []
-    for cid, text, author, extra in SUBMISSIONS:
-        body = {"id": cid, "text": text, "author": {"id": author}, **extra}
+    for cid, comment_text, author, extra in SUBMISSIONS:
+        body = {"id": cid, "text": comment_text, "author": {"id": author}, **extra}
         resp = client.post("/api/v1/comments", json=body, headers=headers)
         answers.append((resp.status_code, resp.get_json()))
     return answers
@@ -291,3 +293,25 @@ def test_a_comment_being_scored_locks_its_author_but_not_an_unchanged_article(
                 assert locked(other, "authors", "ann")
                 assert locked(other, "articles", "a1") is article_locked
                 session.rollback()
+
+
+def test_driver_statements_bind_like_sqlalchemy_and_raise_its_errors(pg_app: Flask) -> None:
+    """Values go through their column types (a naive time is UTC, a dict is JSON); a driver error
+    is SQLAlchemy's, without the values (they may be a comment's text)."""
+    dialect = services(pg_app).engine.dialect
+    echo = DriverStatement(
+        select(
+            bindparam("at", type_=Comment.__table__.c.created_at.type).label("at"),
+            func.json_extract_path_text(bindparam("doc", type_=JSON), "k").label("k"),
+        ),
+        dialect,
+    )
+    divide = DriverStatement(select(literal(1) / bindparam("zero", type_=Integer)), dialect)
+    with services(pg_app).sessions() as session:
+        session.execute(text("SET LOCAL TIME ZONE 'America/New_York'"))  # a naive time is still UTC
+        [row] = echo.rows(session, {"at": datetime(2026, 1, 2, 3, 4, 5), "doc": {"k": "secret text"}})
+        assert row.at == datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC) and row.k == "secret text"
+        with pytest.raises(DataError) as info:
+            divide.rows(session, {"zero": 0})
+        assert isinstance(info.value.orig, psycopg.errors.DivisionByZero)
+        assert "parameters hidden" in str(info.value) and not info.value.connection_invalidated
