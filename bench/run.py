@@ -37,6 +37,7 @@ RESULTS = PROJECT_ROOT / "bench" / "results"
 BIN = Path(sys.executable).parent
 PG_ADMIN = os.environ.get("BENCH_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/test")
 GUNICORN = ["--workers", "2", "--threads", "4"]  # the README's production settings for 2 cores
+BACKENDS = ("sqlite", "postgresql")
 
 
 def log(message: str) -> None:
@@ -176,7 +177,7 @@ def _stored(url: str, run_id: str) -> int:
     return value
 
 
-def http(backend: str, seconds: float, rate: float) -> dict[str, Any]:
+def http(backend: str, seconds: float, rate: float, gunicorn: Sequence[str] = GUNICORN) -> dict[str, Any]:
     """Sustained comments/s at saturation and latency at a fixed offered rate, under gunicorn."""
     tmp = Path(tempfile.mkdtemp(prefix="bench-"))
     admin = None
@@ -209,7 +210,7 @@ def http(backend: str, seconds: float, rate: float) -> dict[str, Any]:
     ).stdout.strip()
     port = _free_port()
     server = subprocess.Popen(
-        [str(BIN / "gunicorn"), *GUNICORN, "--bind", f"127.0.0.1:{port}", "app:app"],
+        [str(BIN / "gunicorn"), *gunicorn, "--bind", f"127.0.0.1:{port}", "app:app"],
         env=env,
         cwd=PROJECT_ROOT,
         stdout=subprocess.DEVNULL,
@@ -223,7 +224,7 @@ def http(backend: str, seconds: float, rate: float) -> dict[str, Any]:
                 break
             except OSError:
                 time.sleep(0.5)
-        out: dict[str, Any] = {"backend": backend, "gunicorn": " ".join(GUNICORN)}
+        out: dict[str, Any] = {"backend": backend, "gunicorn": " ".join(gunicorn)}
         for mode in ("saturate", "rate"):
             result = subprocess.run(
                 [
@@ -431,6 +432,29 @@ def markdown(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def http_only(backends: Sequence[str], repeat: int, seconds: float, rate: float, gunicorn: list[str]) -> int:
+    """`--http-only`: the HTTP runs alone, ``repeat`` times per backend, each on a fresh server and
+    database; prints every run and the medians as JSON (for before/after comparisons)."""
+    out: dict[str, Any] = {}
+    for backend in backends:
+        runs = []
+        for i in range(repeat):
+            log(f"HTTP on {backend}, run {i + 1} of {repeat} ...")
+            runs.append(http(backend, seconds, rate, gunicorn))
+        out[backend] = {
+            "runs": runs,
+            "median_saturated_per_second": statistics.median(r["saturate"]["throughput"] for r in runs),
+            "median_p99_ms_at_rate": statistics.median(r["rate"]["p99_ms"] for r in runs),
+            "lost": sum(r["saturate"]["lost"] + r["rate"]["lost"] for r in runs),
+        }
+        log(
+            f"{backend}: median {out[backend]['median_saturated_per_second']}/s saturated, "
+            f"median p99 {out[backend]['median_p99_ms_at_rate']:.1f} ms at {rate:g}/s, lost {out[backend]['lost']}"
+        )
+    print(json.dumps(out, indent=2, default=str))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run every benchmark and write the report."""
     parser = argparse.ArgumentParser(description=__doc__)
@@ -440,11 +464,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rate", type=float, default=200)
     parser.add_argument("--skip-http", action="store_true")
     parser.add_argument(
+        "--http-only",
+        action="store_true",
+        help="only the HTTP runs (--backend, --repeat); prints their figures as JSON, writes no report",
+    )
+    parser.add_argument("--backend", choices=BACKENDS, action="append", help="with --http-only; default both")
+    parser.add_argument("--repeat", type=int, default=1, help="with --http-only: runs per backend")
+    parser.add_argument(
+        "--gunicorn", default=" ".join(GUNICORN), help=f"gunicorn options (default {' '.join(GUNICORN)!r})"
+    )
+    parser.add_argument(
         "--skip-training",
         action="store_true",
         help="report the sidecar's training time instead of retraining",
     )
     args = parser.parse_args(argv)
+    gunicorn = args.gunicorn.split()
+    if args.http_only:
+        return http_only(args.backend or list(BACKENDS), args.repeat, args.http_seconds, args.rate, gunicorn)
     RESULTS.mkdir(parents=True, exist_ok=True)
     texts = generate(args.texts)
     report: dict[str, Any] = {
@@ -475,9 +512,9 @@ def main(argv: list[str] | None = None) -> int:
     report["model_load_seconds"] = model_load_seconds()
     if not args.skip_http:
         report["http"] = []
-        for backend in ("sqlite", "postgresql"):
+        for backend in BACKENDS:
             log(f"HTTP on {backend} ...")
-            report["http"].append(http(backend, args.http_seconds, args.rate))
+            report["http"].append(http(backend, args.http_seconds, args.rate, gunicorn))
     from bench import quality
 
     if quality.DEFAULT_DATASETS.is_dir():

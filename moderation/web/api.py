@@ -81,7 +81,7 @@ def post_comment(body: CommentIn) -> Reply:
         raise ApiError(
             409, "id_conflict", f"comment {body.id!r} was already submitted with different text"
         ) from None
-    payload: CommentVerdict = {"id": result.comment.site_id, **comment_verdict(result.comment)}
+    payload: CommentVerdict = {"id": result.site_id, **result.verdict}
     return payload, 201 if result.created else 200
 
 

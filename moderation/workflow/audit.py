@@ -4,6 +4,7 @@ visibility changed, the webhook outbox, in the caller's transaction (the ORM bum
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -78,10 +79,14 @@ class StatusChanged(TypedDict):
 
 def comment_verdict(comment: Comment) -> VerdictPayload:
     """The comment's verdict as it stands now (status and visibility may have changed since)."""
-    verdict = comment.verdict
+    return verdict_payload(comment.status, comment.visible, comment.verdict)
+
+
+def verdict_payload(status: str, visible: bool, verdict: Mapping[str, Any]) -> VerdictPayload:
+    """A stored verdict (the ``verdict`` column) with the comment's current status and visibility."""
     payload: VerdictPayload = {
-        "status": comment.status,
-        "visible": comment.visible,
+        "status": status,
+        "visible": visible,
         "scores": verdict["scores"],
         "matches": verdict["matches"],
         "reasons": verdict["reasons"],

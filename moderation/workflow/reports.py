@@ -14,7 +14,8 @@ from ..models import AuditEntry, Comment, Report, Reporter, utcnow
 from ..rules.reportpolicy import REPORT_REASONS, ReportPolicy
 from .audit import Notify, lock, record_change
 from .queue import priority
-from .submission import dialect_insert, find_author
+from .submission import find_author
+from .submission_store import dialect_insert
 
 
 @dataclass(frozen=True, slots=True)

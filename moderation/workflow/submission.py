@@ -7,23 +7,23 @@ becomes the stored columns (tags, queue, priority), for submission and ``rules r
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
 from typing import Any
 
-from sqlalchemy import Integer, Table, bindparam, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..database import transaction
-from ..models import Article, AuditEntry, Author, Comment, utcnow
+from ..models import Author, Comment, utcnow
 from ..pipeline import CommentContext, Pipeline
 from ..rules import RuleSet
-from ..verdict import AuthorFacts, Verdict
+from ..verdict import AuthorFacts, Verdict, VerdictPayload
+from .audit import comment_verdict, verdict_payload
 from .queue import priority, queue_for_status
-from .rulehits import record_hits
+from .rulehits import hit_rows
+from .submission_store import Stored, prepare, store
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,9 +43,10 @@ class NewComment:
 
 @dataclass(frozen=True, slots=True)
 class Submitted:
-    """The stored comment and whether this call created it."""
+    """The stored comment's id and verdict, and whether this call created it."""
 
-    comment: Comment
+    site_id: str
+    verdict: VerdictPayload
     created: bool
 
 
@@ -56,15 +57,6 @@ class DuplicateIdConflict(Exception):
 def text_digest(text: str) -> str:
     """The fingerprint used to tell a re-post from a conflicting one."""
     return hashlib.sha256(text.encode()).hexdigest()
-
-
-def _insert_for(dialect: str) -> Callable[[Table], postgresql.Insert | sqlite.Insert]:
-    return postgresql.insert if dialect == "postgresql" else sqlite.insert
-
-
-def dialect_insert(session: Session, table: Table) -> postgresql.Insert | sqlite.Insert:
-    """INSERT ... ON CONFLICT for the session's dialect."""
-    return _insert_for(session.get_bind().dialect.name)(table)
 
 
 def author_facts(author: Any, created_at: datetime | None = None) -> AuthorFacts:
@@ -109,82 +101,12 @@ def get_comment(session: Session, site_id: str) -> Comment | None:
     return session.scalar(select(Comment).where(Comment.site_id == site_id))
 
 
-@cache
-def _statements(dialect: str) -> dict[str, Any]:
-    """The submission's statements, built once per dialect; values are bound at execution,
-    so SQLAlchemy compiles each statement once instead of on every comment."""
-    insert = _insert_for(dialect)
-    authors, articles, comments = Author.__table__, Article.__table__, Comment.__table__
-    new_author = insert(authors)
-    author = new_author.on_conflict_do_update(
-        index_elements=["site_id"],
-        set_={
-            "name": func.coalesce(new_author.excluded.name, authors.c.name),
-            "account_created_at": func.coalesce(
-                new_author.excluded.account_created_at, authors.c.account_created_at
-            ),
-        },
-    ).returning(
-        authors.c.id,
-        authors.c.account_created_at,
-        authors.c.comment_count,
-        authors.c.rejected_count,
-        authors.c.premoderated,
-        authors.c.banned,
-        authors.c.suspended_until,
-    )
-    new_article = insert(articles)
-    article = new_article.on_conflict_do_update(
-        index_elements=["site_id"],
-        set_={
-            "title": func.coalesce(new_article.excluded.title, articles.c.title),
-            "url": func.coalesce(new_article.excluded.url, articles.c.url),
-        },
-    ).returning(articles.c.id)
-    comment = insert(comments).on_conflict_do_nothing(index_elements=["site_id"]).returning(comments.c.id)
-    counters = (
-        update(authors)
-        .where(authors.c.id == bindparam("author_pk"))
-        .values(
-            comment_count=authors.c.comment_count + 1,
-            rejected_count=authors.c.rejected_count + bindparam("rejected", type_=Integer),
-        )
-    )
-    audit = AuditEntry.__table__.insert()
-    return {"author": author, "article": article, "comment": comment, "counters": counters, "audit": audit}
-
-
-def _upsert_author(session: Session, statements: dict[str, Any], new: NewComment) -> Any:
-    """Insert or refresh the author in one statement; the row has what the rules need."""
-    return session.execute(
-        statements["author"],
-        {
-            "site_id": new.author_id,
-            "name": new.author_name,
-            "account_created_at": new.author_created_at,
-            "first_seen_at": utcnow(),
-            "comment_count": 0,
-            "rejected_count": 0,
-            "premoderated": False,
-            "banned": False,
-        },
-    ).one()
-
-
-def _upsert_article(session: Session, statements: dict[str, Any], new: NewComment) -> int | None:
-    """Insert or refresh the article in one statement, returning its id."""
-    if new.article_id is None:
-        return None
-    params = {"site_id": new.article_id, "title": new.article_title, "url": new.article_url}
-    return session.execute(statements["article"], params).scalar_one()
-
-
 def _existing(session: Session, new: NewComment, digest: str) -> Submitted:
     comment = get_comment(session, new.site_id)
     assert comment is not None
     if comment.text_sha256 != digest:
         raise DuplicateIdConflict(new.site_id)
-    return Submitted(comment, created=False)
+    return Submitted(comment.site_id, comment_verdict(comment), created=False)
 
 
 def submit_comment(
@@ -194,15 +116,27 @@ def submit_comment(
 
     Two concurrent posts of one id store one comment: the insert is
     ``ON CONFLICT DO NOTHING`` on the unique site id, and the loser reads the
-    winner's row.
+    winner's row. The statements are in :mod:`.submission_store` (two on PostgreSQL).
     """
     digest = text_digest(new.text)
     with transaction(sessions) as session:
-        if session.scalar(select(Comment.id).where(Comment.site_id == new.site_id)) is not None:
+        prepared = prepare(
+            session,
+            {
+                "comment_site_id": new.site_id,
+                "author_site_id": new.author_id,
+                "author_name": new.author_name,
+                "author_created_at": new.author_created_at,
+                "author_first_seen_at": utcnow(),
+                "article_site_id": new.article_id,
+                "article_title": new.article_title,
+                "article_url": new.article_url,
+            },
+            with_article=new.article_id is not None,
+        )
+        if prepared is None:
             return _existing(session, new, digest)
-        statements = _statements(session.get_bind().dialect.name)
-        author = _upsert_author(session, statements, new)
-        article_id = _upsert_article(session, statements, new)
+        author = prepared.author
         verdict = pipeline.assess(comment_context(new.text, author))
         now = utcnow()
         values = {
@@ -210,7 +144,7 @@ def submit_comment(
             "text": new.text,
             "text_sha256": digest,
             "author_id": author.id,
-            "article_id": article_id,
+            "article_id": prepared.article_pk,
             "parent_site_id": new.parent_id,
             "status": verdict.status,
             "visible": verdict.visible,
@@ -223,33 +157,28 @@ def submit_comment(
             "updated_at": now,
             "revision": 0,
         }
-        inserted = session.execute(statements["comment"], values).scalar()
+        audit = {
+            "author_id": author.id,
+            "action": "verdict",
+            "actor": f"rules:{verdict.rules_version}",
+            "from_status": None,
+            "to_status": verdict.status,
+            "from_visible": None,
+            "to_visible": verdict.visible,
+            "site_rule": None,
+            "reason": "; ".join(verdict.reasons) or None,
+            "note": None,
+            "details": None,
+            "created_at": now,
+        }
+        inserted = store(
+            session, values, Stored(author.id, verdict.status == "rejected", audit, hit_rows(verdict))
+        )
         if inserted is None:
             return _existing(session, new, digest)
-        session.execute(
-            statements["audit"],
-            {
-                "comment_id": inserted,
-                "author_id": author.id,
-                "action": "verdict",
-                "actor": f"rules:{verdict.rules_version}",
-                "from_status": None,
-                "to_status": verdict.status,
-                "from_visible": None,
-                "to_visible": verdict.visible,
-                "site_rule": None,
-                "reason": "; ".join(verdict.reasons) or None,
-                "note": None,
-                "details": None,
-                "created_at": now,
-            },
-        )
-        session.execute(
-            statements["counters"], {"author_pk": author.id, "rejected": int(verdict.status == "rejected")}
-        )
-        record_hits(session, inserted, now.date(), verdict)
-        # A detached copy for the response: reading the row back would cost another query.
-        return Submitted(Comment(id=inserted, **values), created=True)
+        # From what was stored: reading the row back would cost another query.
+        payload = verdict_payload(verdict.status, verdict.visible, values["verdict"])
+        return Submitted(new.site_id, payload, created=True)
 
 
 def tag_string(tags: Iterable[str]) -> str:
