@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from bench.generate import generate
-from moderation.classifier import artifact, contribution
+from moderation.classifier import artifact, contribution, serving
 from moderation.config import PROJECT_ROOT
 from moderation.pipeline import CommentContext, Pipeline
 from moderation.rules import load_rules
@@ -58,7 +58,7 @@ def pipelines(rules_only: bool) -> dict[str, Pipeline]:
     out = {"rules": Pipeline(rules, time_budget_ms=TIME_BUDGET_MS)}
     if not rules_only:
         full = Pipeline(
-            rules, artifact.load(artifact.DEFAULT_MODEL), model_required=True, time_budget_ms=TIME_BUDGET_MS
+            rules, serving.load(artifact.DEFAULT_MODEL), model_required=True, time_budget_ms=TIME_BUDGET_MS
         )
         if contribution.DEFAULT_MODEL.exists():
             full.contribution = contribution.load(contribution.DEFAULT_MODEL)
