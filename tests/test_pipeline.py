@@ -95,6 +95,17 @@ def test_a_json_line_takes_an_author_id_or_object_and_refuses_anything_else() ->
         list(read_records(io.StringIO('{"text": "a"}\n{"text": "b", "author": 7}\n')))
 
 
+def test_a_lone_surrogate_in_a_json_line_is_a_clear_error_naming_its_line(app: Flask, tmp_path: Path) -> None:
+    # JSON can spell one (backslash-u d800); re2 and UTF-8 cannot encode it, so it used to crash the run.
+    source = tmp_path / "in.jsonl"
+    source.write_text('{"text": "fine"}\n{"text": "bad \\ud800 text"}\n', encoding="utf-8")
+    result = app.test_cli_runner().invoke(args=["score", str(source)])
+    assert result.exit_code != 0
+    assert "line 2: 'text' holds a lone surrogate" in result.output
+    with pytest.raises(ValueError, match="line 1: 'author' holds a lone surrogate"):
+        list(read_records(io.StringIO('{"text": "a", "author": "u-\\udfff"}\n')))
+
+
 class Failing:
     version = "broken"
 

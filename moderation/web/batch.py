@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from collections.abc import Iterator
 from typing import IO, Any
+
+# A JSON line can spell a lone surrogate (backslash-u d800): not text, and nothing downstream can encode it.
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _sniff(first: str, suffix: str) -> str:
@@ -48,6 +52,8 @@ def read_records(
                 raise ValueError(f"line {number}: not JSON ({exc.msg})") from None
             if not isinstance(record, dict) or not isinstance(record.get("text"), str):
                 raise ValueError(f"line {number}: needs a JSON object with a string 'text'")
+            if _SURROGATE.search(record["text"]):
+                raise ValueError(f"line {number}: 'text' holds a lone surrogate, not valid Unicode")
             out: dict[str, Any] = {"text": record["text"]}
             if "id" in record:
                 out["id"] = record["id"]
@@ -59,6 +65,8 @@ def read_records(
                     raise ValueError(
                         f"line {number}: 'author' must be an author id or an object with an 'id'"
                     )
+                if _SURROGATE.search(author):
+                    raise ValueError(f"line {number}: 'author' holds a lone surrogate, not valid Unicode")
                 out["author"] = author
             yield out
         return
