@@ -17,6 +17,12 @@ from moderation.text.normalize import normalize
         ("cafe\u0301", "cafe"),  # combining accent dropped
         ("naïve", "naive"),
         ("HELLO", "hello"),
+        # Look-alikes of a capital I are an i, not the small L Unicode files them under.
+        ("ＫＩＬＬ", "kill"),  # fullwidth capitals
+        ("ΙDΙOT", "idiot"),  # Greek capital iota
+        ("ІDIOT", "idiot"),  # Cyrillic capital I
+        ("𝐈𝐃𝐈𝐎𝐓", "idiot"),  # mathematical bold capitals
+        ("ℓol", "lol"),  # a small-L look-alike stays an L
     ],
 )
 def test_folds_disguises(original: str, folded: str) -> None:

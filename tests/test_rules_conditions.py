@@ -94,6 +94,19 @@ def test_regex_on_normalized_and_original() -> None:
     assert rules.evaluate("BUY now").status == "pending"
 
 
+def test_a_group_named_hit_is_the_span_a_regex_reports() -> None:
+    # The words around it decide whether the rule holds ("stupid" said to someone, ending a
+    # clause); the moderator sees the word itself highlighted, on the folded and original text.
+    rules = rules_with(
+        rule("norm", r"regex: '(^|[,.]\s*)(?P<hit>stupid)\s*([.!?]|$)'", action="flag", category="insult"),
+        rule("orig", r"regex: {pattern: 'NO, (?P<hit>DUMMY)!', field: original}", action="flag"),
+    )
+    text = "Not me, ＳＴＵＰＩＤ. NO, DUMMY!"
+    spans = {(m.rule, m.text) for m in rules.evaluate(text).matches}
+    assert spans == {("norm", "ＳＴＵＰＩＤ"), ("orig", "DUMMY")}
+    assert rules.evaluate("That was a stupid idea.").status == "approved"
+
+
 def test_length_condition() -> None:
     rules = rules_with(rule("long", "length: {gt: 20}", action="hold", category="spam"))
     assert rules.evaluate("x" * 21).status == "pending"

@@ -117,8 +117,21 @@ class Words:
         return spans or None
 
 
-def _regex_spans(pattern: Any, text: str, scan: Scan, which: str, budget: TimeBudget | None) -> list[Span]:
-    """Non-empty match spans; each search is linear (RE2), and the budget is checked between them.
+# A pattern's group named ``hit`` is the span it reports ("you are (?P<hit>stupid)[.!?]" marks
+# "stupid", not the words and punctuation around it that only decide whether it is meant).
+HIT_GROUP = "hit"
+
+
+def hit_group(pattern: Any) -> int:
+    """The group whose span a pattern reports: its ``hit`` group, else the whole match."""
+    return int(pattern.groupindex.get(HIT_GROUP, 0))
+
+
+def _regex_spans(
+    pattern: Any, text: str, scan: Scan, which: str, budget: TimeBudget | None, group: int = 0
+) -> list[Span]:
+    """Non-empty match spans (of ``group``); each search is linear (RE2), and the budget is
+    checked between them.
 
     An ASCII text is searched as its bytes, which are its characters: the RE2 binding then skips
     its work of mapping byte offsets back to characters.
@@ -128,8 +141,9 @@ def _regex_spans(pattern: Any, text: str, scan: Scan, which: str, budget: TimeBu
     for match in pattern.finditer(data if len(data) == len(text) else text):
         if budget is not None and budget.expired():
             raise OutOfTime
-        if match.end() > match.start():
-            spans.append(match.span())
+        start, end = match.span(group)
+        if end > start:
+            spans.append((start, end))
     return spans
 
 
@@ -156,18 +170,19 @@ class Regex:
 
     pattern: Any
     on_original: bool
+    group: int = 0  # see HIT_GROUP
 
     def check(self, subject: Subject) -> list[Span] | None:
         scan = subject.scanned()
         if not scan.may_match(self):
             return None
         if self.on_original:
-            spans = _regex_spans(self.pattern, subject.text, scan, ORIGINAL, subject.budget)
+            spans = _regex_spans(self.pattern, subject.text, scan, ORIGINAL, subject.budget, self.group)
         else:
             norm = subject.normalized
             spans = [
                 norm.span(*span)
-                for span in _regex_spans(self.pattern, norm.text, scan, FOLDED, subject.budget)
+                for span in _regex_spans(self.pattern, norm.text, scan, FOLDED, subject.budget, self.group)
             ]
         return spans or None
 
@@ -430,7 +445,8 @@ class ConditionParser:
             if on not in ("normalized", "original"):
                 raise ConditionError("regex: field must be 'normalized' or 'original'", line)
             arg = arg.get("pattern")
-        return Regex(compile_re2(arg, line), on_original=on == "original")
+        pattern = compile_re2(arg, line)
+        return Regex(pattern, on_original=on == "original", group=hit_group(pattern))
 
     def _length(self, arg: Any, line: int) -> Condition:
         return Length(parse_compare(arg, "length", line))

@@ -41,7 +41,9 @@ def _confusables() -> dict[str, str]:
         for glyph in data.get(target, ()):
             char = glyph["c"]
             if len(char) == 1 and not char.isascii():
-                table[char] = target.lower()
+                # Unicode lists the look-alikes of a capital I (fullwidth, mathematical, Greek iota,
+                # Cyrillic) under "l", as a capital I looks like a small L: a capital imitates an I.
+                table[char] = "i" if target == "l" and char.isupper() else target.lower()
     return table
 
 
