@@ -24,7 +24,7 @@ def stats() -> ModuleType:
 
 
 def _rows(name: str) -> list[tuple[str, dict]]:
-    with (CORPUS / "staged" / name).open(encoding="utf-8") as fh:
+    with (CORPUS / name).open(encoding="utf-8") as fh:
         return [(f"{name}:{n}", json.loads(line)) for n, line in enumerate(fh, 1)]
 
 

@@ -17,6 +17,9 @@ RULES = load_rules(PROJECT_ROOT / "rules.yaml")
         ("What a load of bullsh1t this article is", "rejected", "obscene"),
         ("f u c k the council", "rejected", "obscene"),
         ("You are a complete idiot", "flagged", "insult"),
+        ("Keep digging, you spineless little weasel", "flagged", "insult"),
+        ("Honestly, you are so clueless.", "flagged", "insult"),
+        ("Nobody asked for your opinion, loser.", "flagged", "insult"),
         ("I know where you live and I'm coming", "pending", "threat"),
         ("I'll kill you if I see you at the match", "pending", "threat"),
         ("Go kill yourself", "rejected", "threat"),
@@ -53,11 +56,22 @@ def test_clear_cases(text: str, status: str, category: str) -> None:
         "Shitake mushrooms are back at the farmers market.",
         "Security forces opened fire on the day of Ashura, the Shiite holy day.",
         "I strongly disagree with the mayor: this plan is incoherent.",
+        # Name-calling needs a person: not a comment, a plan, or ignorance of one fact.
+        "Your stupid parking rules cost me a fine again.",
+        "With respect, you are ignorant of the by-law the council passed in May.",
+        "I felt like a fool. The bus never came.",
+        "Calling the voters stupid is a losing strategy.",
     ],
 )
 def test_news_comments_are_approved(text: str) -> None:
     verdict = RULES.evaluate(text)
     assert verdict.status == "approved", verdict.matches
+
+
+def test_name_calling_is_highlighted_without_the_words_around_it() -> None:
+    text = "Doesn't apply to me, stupid. And you're truly pathetic, mate."
+    hits = [m.text for m in RULES.evaluate(text).matches if m.rule == "insult-directed"]
+    assert hits == ["stupid", "you're truly pathetic"]
 
 
 def test_spans_point_into_the_original_text() -> None:
