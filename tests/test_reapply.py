@@ -8,7 +8,9 @@ from pathlib import Path
 from conftest import count_rows, post_comment
 
 from moderation.accounts.apikeys import create_key
+from moderation.pipeline import ParallelPipeline
 from moderation.web.extension import services
+from moderation.workflow.reapply import reapply_rules
 
 RULES = """\
 site_rules: {clean: Keep it Clean}
@@ -61,3 +63,34 @@ def test_reapply_after_a_rules_change(make_app, tmp_path: Path) -> None:
     assert runner.invoke(args=["rules", "reapply"]).stderr.strip().endswith("changed 0")
     author = client.get("/api/v1/authors/u1", headers=mods).get_json()
     assert author["rejected_count"] == 1
+
+
+def test_a_decision_made_while_the_rules_run_stands(make_app, tmp_path: Path, monkeypatch) -> None:
+    # A moderator approves c1 (on another connection, committed) after reapply read it and while
+    # the new rules score it: the moderator's decision stands, and reapply reports no change.
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(RULES.replace("WORD", "frak"))
+    app = make_app(MODERATION_RULES=str(rules), RULES_RELOAD_SECONDS=0)
+    with services(app).sessions() as session, session.begin():
+        submit = {"Authorization": f"Bearer {create_key(session, 's')}"}
+        mods = {"Authorization": f"Bearer {create_key(session, 'm', ('moderate',))}"}
+    client = app.test_client()
+    post_comment(client, submit, "c1", "what a gorram mess")
+    post_comment(client, submit, "c2", "gorram, and nobody decides this one")
+    rules.write_text(RULES.replace("WORD", "gorram"))
+    svc = services(app)
+    scored = ParallelPipeline.run
+
+    def score_while_a_moderator_decides(self: ParallelPipeline, contexts: list) -> list:
+        verdicts = scored(self, contexts)
+        decided = client.post("/api/v1/comments/c1/decision", json={"action": "approve"}, headers=mods)
+        assert decided.status_code == 200, decided.get_json()
+        return verdicts
+
+    monkeypatch.setattr(ParallelPipeline, "run", score_while_a_moderator_decides)
+    result = reapply_rules(svc.sessions, svc.pipeline, svc.notify, since_hours=24)
+    assert result.changed == [("c2", "approved", "rejected")]
+    assert client.get("/api/v1/comments/c1", headers=submit).get_json()["status"] == "approved"
+    audit = client.get("/api/v1/comments/c1/audit", headers=mods).get_json()["entries"]
+    assert audit[-1]["action"] == "approve"
+    assert client.get("/api/v1/comments/c2", headers=submit).get_json()["status"] == "rejected"

@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from ..database import transaction
 from ..models import Comment, utcnow
 from ..pipeline import ParallelPipeline, Pipeline
-from .audit import Notify, record_change
+from ..verdict import Verdict
+from .audit import Notify, lock, record_change
 from .decisions import adjust_rejections
 from .rulehits import replace_hits
 from .submission import comment_context, verdict_columns
@@ -78,10 +79,15 @@ def _reapply(
                 replace_hits(session, list(zip(comments, verdicts, strict=True)))
             for comment, verdict in zip(comments, verdicts, strict=True):
                 result.checked += 1
-                if comment.queue == "reported" and verdict.status in ("approved", "flagged"):
-                    continue  # readers' reports keep it in front of a person
-                if verdict.status == comment.status and verdict.visible == comment.visible:
+                if not _changes(comment, verdict):
                     continue
+                if not dry_run:
+                    # The rules ran on what was read before scoring; a moderator may have decided
+                    # the comment (or a reader reported it) since. Take the row with its newest
+                    # state, as every writer does, and look again.
+                    lock(session, comment)
+                    if comment.decided_by is not None or not _changes(comment, verdict):
+                        continue
                 result.changed.append((comment.site_id, comment.status, verdict.status))
                 if dry_run:
                     continue
@@ -98,3 +104,10 @@ def _reapply(
                     reason="; ".join(verdict.reasons) or None,
                 )
                 adjust_rejections(session, comment, before)
+
+
+def _changes(comment: Comment, verdict: Verdict) -> bool:
+    """Whether the verdict would change the comment's status or visibility."""
+    if comment.queue == "reported" and verdict.status in ("approved", "flagged"):
+        return False  # readers' reports keep it in front of a person
+    return verdict.status != comment.status or verdict.visible != comment.visible
