@@ -13,7 +13,7 @@ import json
 import re
 import unicodedata
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 
 # Invisible characters used to split words past filters.
@@ -47,7 +47,8 @@ def _confusables() -> dict[str, str]:
     return table
 
 
-@cache
+# Bounded: an attacker could send each of Unicode's million code points once.
+@lru_cache(maxsize=1 << 16)
 def fold_char(char: str) -> str:
     """Return the folded form of one character ('' for invisible characters)."""
     if ord(char) in _INVISIBLE:
