@@ -223,7 +223,7 @@ def test_words_looked_up_a_batch_at_a_time_score_as_the_pipeline(
     tiny_model: Path, monkeypatch: pytest.MonkeyPatch, memo: str
 ) -> None:
     """A batch's new words are searched together: a word new to the batch and repeated in it,
-    words with a NUL, a batch of one, and a memo that fills up (and starts afresh) all give the
+    words with a NUL, a batch of one, no texts, and a memo that fills up (and starts afresh) all give the
     Pipeline's scores, and the same bits every time."""
     if memo == "full":
         monkeypatch.setattr(compiled, "WORD_CACHE_SIZE", 3)
@@ -244,6 +244,7 @@ def test_words_looked_up_a_batch_at_a_time_score_as_the_pipeline(
         for text, row in zip(texts, first, strict=True):
             assert np.array_equal(served.predict_proba([text])[0], row)
     assert np.array_equal(served.predict_proba(texts[:2] * 3), np.vstack([first[:2]] * 3))
+    assert served.predict_proba([]).shape == reference.predict_proba([]).shape == (0, len(served.categories))
     memos = [block.words for block in served.scorer.tfidf if block.analyzer == "char_wb"]
     assert memos
     served.predict_proba(["zqxw idiot"])  # one new word

@@ -593,6 +593,7 @@ class _Lexicon:
         """Rows, columns (of the whole feature space) and values of the texts' non-zero features,
         sorted by row then column."""
         counts = np.array([self.matcher.counts(text) for text in texts], dtype=np.float32)
+        counts = counts.reshape(len(texts), self.width)  # (0, width) for no texts
         features = np.log1p(counts) * self.scale  # float32, as the Pipeline computes them
         rows, columns = np.nonzero(features)
         return rows.astype(np.int64), columns.astype(np.int64) + self.offset, features[rows, columns]
