@@ -344,14 +344,14 @@ class Scorer:
             rows = np.concatenate((rows, more_rows))
             columns = np.concatenate((columns, more_columns))
             values = np.concatenate((values, more_values))
-            rows_of_table = np.concatenate((rows_of_table, self.table[more_columns]))
+            rows_of_table = np.concatenate((rows_of_table, self.table.take(more_columns, axis=0)))
         # Each row's features in column order, as the Pipeline's sparse matrix holds them (the
         # parts are each sorted already: a stable sort merges them in one pass).
         order = np.argsort(rows * self.width + columns, kind="stable")
-        rows = rows[order]
+        rows = rows.take(order)
         # The weighted features, added up one by one in column order in float32, as scipy's
         # sparse product adds them: the sums are the Pipeline's to the bit.
-        products = values[order, None] * rows_of_table[order, :k]
+        products = values.take(order)[:, None] * rows_of_table.take(order, axis=0)[:, :k]
         decision = np.zeros((n, k), dtype=np.float32)
         if n == 1:
             if len(products):
@@ -372,16 +372,20 @@ class Scorer:
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Each (row, column) once with its TF-IDF value (sublinear count times idf, divided by
         the l2 norm of its row's values in its step, in float32) and its row of the table."""
-        cells = np.sort(rows * self.width + columns)
+        cells = rows * self.width + columns
+        if n * self.width <= np.iinfo(np.int32).max:
+            cells = cells.astype(np.int32)  # sorted in half the time
+        cells.sort()
         first = np.empty(len(cells), dtype=bool)
         first[:1] = True
         np.not_equal(cells[1:], cells[:-1], out=first[1:])
         starts = np.flatnonzero(first)
         counts = np.diff(starts, append=len(cells))
-        cells = cells[starts]
+        cells = cells.take(starts).astype(np.int64)
         rows = cells // self.width
         columns = cells - rows * self.width
-        rows_of_table = self.table[columns]
+        # take() gathers rows several times faster than indexing with an array (the same numbers).
+        rows_of_table = self.table.take(columns, axis=0)
         values = counts.astype(np.float64)
         if self.sublinear:
             np.log(values, out=values)
@@ -391,7 +395,7 @@ class Scorer:
         groups = rows * len(self.tfidf) + np.searchsorted(self.tfidf_starts, columns, side="right") - 1
         norms = np.sqrt(np.bincount(groups, weights=values * values, minlength=n * len(self.tfidf)))
         norms[norms == 0] = 1
-        values /= norms[groups]
+        values /= norms.take(groups)
         return rows, columns, values.astype(np.float32), rows_of_table
 
 
