@@ -216,3 +216,51 @@ def test_flask_score_imports_no_scikit_learn(tmp_path: Path) -> None:
     assert verdict["scores"]["insult"] > 0.5 and "eyewitness" in verdict["scores"]
     assert verdict["contribution"]["model_version"].startswith("contrib-")
     assert json.loads(done.stderr.strip().splitlines()[-1]) == []
+
+
+@pytest.mark.parametrize("memo", ["roomy", "full"])
+def test_words_looked_up_a_batch_at_a_time_score_as_the_pipeline(
+    tiny_model: Path, monkeypatch: pytest.MonkeyPatch, memo: str
+) -> None:
+    """A batch's new words are searched together: a word new to the batch and repeated in it,
+    words with a NUL, a batch of one, no texts, and a memo that fills up (and starts afresh) all give the
+    Pipeline's scores, and the same bits every time."""
+    if memo == "full":
+        monkeypatch.setattr(compiled, "WORD_CACHE_SIZE", 3)
+        monkeypatch.setattr(compiled, "WORD_CACHE_IDS", 10)
+    served = serving.load(tiny_model)
+    reference = artifact.load(tiny_model)
+    texts = [
+        "zqx zqx zqx idiot",
+        "idiot zqx",
+        "a\x00b idiot a\x00b \x00 \x00\x00",
+        "brand new words here, brand new",
+        *TEXTS,
+    ]
+    first = served.predict_proba(texts)  # every word unseen
+    assert np.abs(first - reference.predict_proba(texts)).max() <= 1e-6
+    for _ in range(2):  # the words remembered (or, with a full memo, learned again): the same bits
+        assert np.array_equal(served.predict_proba(texts), first)
+        for text, row in zip(texts, first, strict=True):
+            assert np.array_equal(served.predict_proba([text])[0], row)
+    assert np.array_equal(served.predict_proba(texts[:2] * 3), np.vstack([first[:2]] * 3))
+    assert served.predict_proba([]).shape == reference.predict_proba([]).shape == (0, len(served.categories))
+    memos = [block.words for block in served.scorer.tfidf if block.analyzer == "char_wb"]
+    assert memos
+    served.predict_proba(["zqxw idiot"])  # one new word
+    for words in memos:
+        assert words.used == int(words.sizes[: len(words.slot)].sum())
+        if memo == "full":  # over the limit: started afresh with this batch's words
+            assert list(words.slot) == ["zqxw", "idiot"]
+        else:
+            assert {"zqx", "zqxw", "idiot", "a\x00b", "\x00"} <= set(words.slot)
+
+
+def test_cells_past_32_bits_score_the_same(tiny_model: Path) -> None:
+    """A batch whose (row, column) cells do not fit 32 bits is counted in 64 (a batch of over
+    5,000 comments with the shipped model; here a wider feature space stands in for it)."""
+    served = serving.load(tiny_model)
+    texts = [*TEXTS, "you idiot, you idiot", "a\x00b"]
+    expected = served.predict_proba(texts)
+    served.scorer.width = 1 << 31  # (row, column) pairs are numbered rows * width + column
+    assert np.array_equal(served.predict_proba(texts), expected)
