@@ -250,3 +250,22 @@ def test_a_decision_without_revision_does_not_overturn_another(client, auth, mod
         headers=mod_auth,
     )
     assert seen.status_code == 200 and seen.get_json()["status"] == "rejected"
+
+
+def test_an_undo_sent_with_a_stale_revision_is_refused(client, auth, mod_auth) -> None:
+    # Moderator A rejects; B undoes that and approves. A's undo, sent with the revision A's
+    # decision returned, must not reverse B's approval, which A never saw.
+    post_comment(client, auth, "c", "You are a total moron")
+    mine = client.post(
+        "/api/v1/comments/c/decision", json={"action": "reject", "site_rule": "be_nice"}, headers=mod_auth
+    ).get_json()
+    assert client.post("/api/v1/comments/c/undo", headers=mod_auth).status_code == 200
+    theirs = client.post("/api/v1/comments/c/decision", json={"action": "approve"}, headers=mod_auth)
+    assert theirs.status_code == 200
+    stale = client.post("/api/v1/comments/c/undo", json={"revision": mine["revision"]}, headers=mod_auth)
+    assert stale.status_code == 409
+    assert stale.get_json()["error"]["code"] == "conflict"
+    assert client.get("/api/v1/comments/c", headers=auth).get_json()["status"] == "approved"
+    current = theirs.get_json()["revision"]
+    undone = client.post("/api/v1/comments/c/undo", json={"revision": current}, headers=mod_auth)
+    assert (undone.status_code, undone.get_json()["status"]) == (200, "flagged")

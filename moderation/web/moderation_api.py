@@ -38,7 +38,7 @@ from .responses import (
     delivery_payload,
     item_payload,
 )
-from .schemas import ClaimIn, DecisionIn, DeliveriesQuery, NoteIn, QueueQuery, ReportIn
+from .schemas import ClaimIn, DecisionIn, DeliveriesQuery, NoteIn, QueueQuery, ReportIn, UndoIn
 
 bp = Blueprint("moderation_api", __name__, url_prefix="/api/v1")
 
@@ -169,13 +169,19 @@ def decision(site_id: str, body: DecisionIn) -> QueueItem:
 
 @bp.post("/comments/<site_id:site_id>/undo")
 @require_key("moderate")
-@operation({200: (QueueItem, "the item as it was before the decision")}, errors=(404, 409))
-def undo_decision(site_id: str) -> QueueItem:
-    """Undo the comment's last decision."""
+@operation(
+    {200: (QueueItem, "the item as it was before the decision")},
+    errors=(404, 409, 422),
+    body=UndoIn,
+    body_required=False,  # no body: undo whatever the last decision is
+)
+def undo_decision(site_id: str, body: UndoIn) -> QueueItem:
+    """Undo the comment's last decision; send the `revision` you saw (the one the decision
+    returned) so an undo from a stale view cannot reverse a decision you never saw."""
     svc = services()
     with svc.transaction() as session:
         comment = _comment(session, site_id)
-        undo(session, comment, _actor(), svc.notify)
+        undo(session, comment, _actor(), svc.notify, body.revision)
         return item_payload(session, comment)
 
 

@@ -153,6 +153,12 @@ class DecisionIn(_Body):
     revision: DbInt | None = None
 
 
+class UndoIn(_Body):
+    """POST /api/v1/comments/{id}/undo (the body is optional)."""
+
+    revision: DbInt | None = None
+
+
 class NoteIn(_Body):
     """POST /api/v1/authors/{id}/notes."""
 
