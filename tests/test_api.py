@@ -8,6 +8,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from moderation.accounts.apikeys import create_key, revoke_key
+from moderation.classifier import artifact, contribution
 from moderation.web.extension import services
 
 
@@ -120,6 +121,18 @@ def test_health_needs_no_key(client: FlaskClient) -> None:
         "source": "configured",
         "reload_error": None,
     }
+    assert body["contribution"] == {"configured": False, "loaded": False, "version": None}
+
+
+def test_health_says_whether_the_contribution_head_is_loaded(make_app, tmp_path) -> None:
+    shipped = make_app(MODERATION_CONTRIBUTION_MODEL=str(contribution.DEFAULT_MODEL))
+    body = shipped.test_client().get("/api/v1/health").get_json()
+    version = artifact.read_metadata(contribution.DEFAULT_MODEL)["model_version"]
+    assert body["contribution"] == {"configured": True, "loaded": True, "version": version}
+    missing = make_app(MODERATION_CONTRIBUTION_MODEL=str(tmp_path / "gone.skops"))
+    resp = missing.test_client().get("/api/v1/health")
+    assert resp.status_code == 200 and resp.get_json()["status"] == "ok"  # nothing is held for it
+    assert resp.get_json()["contribution"] == {"configured": True, "loaded": False, "version": None}
 
 
 def test_health_reports_unreachable_database(make_app) -> None:

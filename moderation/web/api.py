@@ -21,7 +21,7 @@ from ..workflow.submission import (
     submit_comment,
 )
 from .errors import ApiError, outage_summary
-from .extension import services
+from .extension import contribution_configured, services
 from .openapi import SCOPE, Reply, openapi_document, operation
 from .responses import CommentVerdict, Health, OpenApiDocument, StoredComment
 from .schemas import CommentIn, ScoreIn
@@ -148,6 +148,11 @@ def health() -> tuple[Health, int]:
             "error": pipeline.model_error,
             "source": svc.models.source,
             "reload_error": svc.models.last_error,
+        },
+        "contribution": {
+            "configured": contribution_configured(current_app.config["MODERATION_CONTRIBUTION_MODEL"]),
+            "loaded": pipeline.contribution is not None,
+            "version": pipeline.contribution.version if pipeline.contribution else None,
         },
     }
     return payload, 200 if database_ok else 503

@@ -93,10 +93,15 @@ def init_app(app: Flask) -> Services:
     return svc
 
 
+def contribution_configured(model_path: str) -> bool:
+    """Whether MODERATION_CONTRIBUTION_MODEL asks for a contribution head at all."""
+    return model_path.strip().lower() not in ("", "none", "off")
+
+
 def load_contribution(model_path: str) -> ContributionScorer | None:
     """The contribution head, or None when it is off or cannot be loaded (comments are never
     held for it: their verdicts just have no contribution block)."""
-    if model_path.strip().lower() in ("", "none", "off"):
+    if not contribution_configured(model_path):
         return None
     from ..classifier import artifact, contribution
 

@@ -170,6 +170,15 @@ class RulesHealth(TypedDict):
 
 
 @shape
+class ContributionHealth(TypedDict):
+    """The contribution head (a verdict has no contribution block without it; nothing is held)."""
+
+    configured: Annotated[bool, Field(description="false when MODERATION_CONTRIBUTION_MODEL=none")]
+    loaded: Annotated[bool, Field(description="configured but not loaded: the log says why")]
+    version: str | None
+
+
+@shape
 class ModelHealth(TypedDict):
     """The classifier."""
 
@@ -199,6 +208,7 @@ class Health(TypedDict):
     database: DatabaseHealth
     rules: RulesHealth
     model: ModelHealth
+    contribution: ContributionHealth
 
 
 OpenApiDocument = Annotated[dict[str, Any], Field(description="OpenAPI 3.1")]
