@@ -30,7 +30,7 @@ import numpy as np
 from bench.generate import generate
 from moderation.classifier import artifact, contribution, serving
 from moderation.config import PROJECT_ROOT
-from moderation.pipeline import CommentContext, Pipeline
+from moderation.pipeline import CommentContext, Pipeline, available_cores
 from moderation.rules import load_rules
 
 RESULTS = PROJECT_ROOT / "bench" / "results"
@@ -408,6 +408,10 @@ def markdown(report: dict[str, Any]) -> str:
                 f"{s['stored'] + r['stored']} | {s['lost'] + r['lost']} | {rss:.0f} (peak {peak:.0f}) |"
             )
         lines += ["", "![http](http.png)", ""]
+    if report.get("backfill"):
+        from bench import backfill
+
+        lines += [backfill.markdown(report["backfill"])]
     t = report["training"]
     lines += [
         "## Memory and size",
@@ -474,6 +478,12 @@ def main(argv: list[str] | None = None) -> int:
         "--gunicorn", default=" ".join(GUNICORN), help=f"gunicorn options (default {' '.join(GUNICORN)!r})"
     )
     parser.add_argument(
+        "--backfill-comments",
+        type=int,
+        default=1_000_000,
+        help="comments for the `flask score` backfill, with 1 process and every core (0: skip it)",
+    )
+    parser.add_argument(
         "--skip-training",
         action="store_true",
         help="report the sidecar's training time instead of retraining",
@@ -515,6 +525,12 @@ def main(argv: list[str] | None = None) -> int:
         for backend in BACKENDS:
             log(f"HTTP on {backend} ...")
             report["http"].append(http(backend, args.http_seconds, args.rate, gunicorn))
+    if args.backfill_comments:
+        from bench import backfill
+
+        report["backfill"] = backfill.measure(
+            args.backfill_comments, sorted({1, available_cores()}), starts=3, log=log
+        )
     from bench import quality
 
     if quality.DEFAULT_DATASETS.is_dir():

@@ -50,11 +50,17 @@ def test_flask_score_on_two_processes_matches_one(make_app, tiny_model: Path, tm
     source = tmp_path / "comments.jsonl"
     source.write_text("".join(json.dumps(r) + "\n" for r in _records(300)))
 
+    records = _records(300)
+    del records[7]["id"]  # a record without an id gets a line without one
+    records[8]["id"] = None  # and one whose id is null keeps it
+    source.write_text("".join(json.dumps(r) + "\n" for r in records))
     one = _score(app, source, "--jobs", "1")
     two = _score(app, source, "--jobs", "2")
 
     assert two == one
-    assert [line["id"] for line in two] == [f"c{i}" for i in range(300)]
+    assert [line.get("id", "-") for line in two] == [
+        "-" if i == 7 else None if i == 8 else f"c{i}" for i in range(300)
+    ]
     assert {line["status"] for line in two[::50]} == {"rejected"}  # the banned author, in every worker
     assert all(line["scores"] for line in two)  # the classifier ran in the workers
 

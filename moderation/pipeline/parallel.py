@@ -13,9 +13,10 @@ from __future__ import annotations
 import multiprocessing
 import os
 from collections import deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from types import TracebackType
+from typing import Any, TypeVar
 
 from ..verdict import Verdict
 from .context import CommentContext
@@ -25,10 +26,20 @@ from .run import Pipeline
 _worker_pipeline: Pipeline | None = None
 
 
+T = TypeVar("T")
+# What a worker turns a batch's verdicts into before sending them back, with what the caller
+# gave along with the batch (a module-level function: it is sent to the worker by name).
+Render = Callable[[list[Verdict], Any], T]
+
+
 def _run_in_worker(comments: Sequence[CommentContext]) -> list[Verdict]:
     if _worker_pipeline is None:  # pragma: no cover - only reachable if forking failed to copy it
         raise RuntimeError("worker started without a pipeline")
     return _worker_pipeline.run(comments)
+
+
+def _render_in_worker(render: Render[T], comments: Sequence[CommentContext], extra: Any) -> T:
+    return render(_run_in_worker(comments), extra)
 
 
 def available_cores() -> int:
@@ -92,6 +103,25 @@ class ParallelPipeline:
         window: deque[Future[list[Verdict]]] = deque()
         for batch in batches:
             window.append(self._pool.submit(_run_in_worker, batch))
+            if len(window) >= 2 * self.jobs:
+                yield window.popleft().result()
+        while window:
+            yield window.popleft().result()
+
+    def stream_rendered(
+        self, batches: Iterable[tuple[Sequence[CommentContext], Any]], render: Render[T]
+    ) -> Iterator[T]:
+        """Like :meth:`stream`, but each batch's verdicts are turned into ``render(verdicts,
+        extra)`` where they were made, for each ``(batch, extra)``: a worker sends back, say, the
+        output lines instead of the verdicts, so the parent neither unpickles nor serialises them
+        (on a small machine the parent shares the cores with the workers)."""
+        if self._pool is None:
+            for batch, extra in batches:
+                yield render(self.pipeline.run(batch), extra)
+            return
+        window: deque[Future[T]] = deque()
+        for batch, extra in batches:
+            window.append(self._pool.submit(_render_in_worker, render, batch, extra))
             if len(window) >= 2 * self.jobs:
                 yield window.popleft().result()
         while window:

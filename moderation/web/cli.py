@@ -5,7 +5,6 @@ from __future__ import annotations
 import itertools
 import json
 import sys
-from collections import deque
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -26,6 +25,7 @@ from ..accounts.moderators import (
 from ..models import Author
 from ..pipeline import CommentContext, ParallelPipeline, available_cores
 from ..rules import RulesError, load_rules
+from ..verdict import Verdict
 from ..workflow.submission import comment_context, find_authors
 from ..workflow.webhooks import (
     DATABASE_DOWN,
@@ -190,13 +190,11 @@ def score_cli(
     name = getattr(source, "name", "-")
     svc = services()
     stream = read_records(source, fmt, Path(name).suffix, text_column, id_column, author_column)
-    pending: deque[list[dict[str, Any]]] = deque()
     records: Iterator[dict[str, Any]] = stream
 
-    def batches() -> Iterator[list[CommentContext]]:
+    def batches() -> Iterator[tuple[list[CommentContext], list[tuple[Any, ...]]]]:
         while batch := list(itertools.islice(records, batch_size)):
-            pending.append(batch)
-            yield _contexts(svc, batch)
+            yield _contexts(svc, batch), [(r["id"],) if "id" in r else () for r in batch]
 
     out = sys.stdout
     try:
@@ -205,16 +203,22 @@ def score_cli(
         # An input of one batch is scored here: forking workers for it costs more than it saves.
         workers = 1 if len(head) <= batch_size else jobs or available_cores()
         with ParallelPipeline(svc.pipeline, workers) as parallel:
-            for verdicts in parallel.stream(batches()):
-                batch = pending.popleft()
-                for record, verdict in zip(batch, verdicts, strict=True):
-                    line: dict[str, Any] = dict(verdict.to_dict())
-                    if "id" in record:
-                        line = {"id": record["id"], **line}
-                    out.write(json.dumps(line, ensure_ascii=False) + "\n")
+            for lines in parallel.stream_rendered(batches(), _json_lines):
+                out.write(lines)
                 out.flush()
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
+
+
+def _json_lines(verdicts: list[Verdict], ids: list[tuple[Any, ...]]) -> str:
+    """One JSON line per verdict, led by the record's id when it had one (made in the worker)."""
+    out = []
+    for verdict, has_id in zip(verdicts, ids, strict=True):
+        line: dict[str, Any] = dict(verdict.to_dict())
+        if has_id:
+            line = {"id": has_id[0], **line}
+        out.append(json.dumps(line, ensure_ascii=False) + "\n")
+    return "".join(out)
 
 
 def _contexts(svc: Services, batch: list[dict[str, Any]]) -> list[CommentContext]:
