@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -81,12 +80,13 @@ def backfill(path: Path, n: int, jobs: int) -> dict[str, Any]:
     lines = 0
     while block := proc.stdout.read(1 << 20):
         lines += block.count(b"\n")
-    proc.wait()
+    # This run's own peak: wait4 reports the child and the workers it waited for, not the runs before.
+    _, status, usage = os.wait4(proc.pid, 0)
     seconds = time.perf_counter() - began
-    if proc.returncode != 0 or lines != n:
-        raise RuntimeError(f"flask score --jobs {jobs}: exit {proc.returncode}, {lines} of {n} lines")
-    # The largest peak of any process this one has waited for (flask score waits for its workers).
-    peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    code = os.waitstatus_to_exitcode(status)
+    if code != 0 or lines != n:
+        raise RuntimeError(f"flask score --jobs {jobs}: exit {code}, {lines} of {n} lines")
+    peak_mb = usage.ru_maxrss / 1024
     return {
         "jobs": jobs,
         "comments": n,

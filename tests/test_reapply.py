@@ -19,18 +19,19 @@ rules:
 """
 
 
-def test_reapply_after_a_rules_change(make_app, tmp_path: Path) -> None:
-    rules = tmp_path / "rules.yaml"
-    rules.write_text(RULES.replace("WORD", "frak"))
-    app = make_app(
-        MODERATION_RULES=str(rules),
-        RULES_RELOAD_SECONDS=0,
-        WEBHOOK_URL="http://127.0.0.1:9/h",
-        WEBHOOK_SECRET="s",
-    )
+def _app_and_keys(make_app, rules: Path, **config: str) -> tuple:
+    """An app on the rules file, with a submit key's and a moderation key's headers."""
+    app = make_app(MODERATION_RULES=str(rules), RULES_RELOAD_SECONDS=0, **config)
     with services(app).sessions() as session, session.begin():
         submit = {"Authorization": f"Bearer {create_key(session, 's')}"}
         mods = {"Authorization": f"Bearer {create_key(session, 'm', ('moderate',))}"}
+    return app, submit, mods
+
+
+def test_reapply_after_a_rules_change(make_app, tmp_path: Path) -> None:
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(RULES.replace("WORD", "frak"))
+    app, submit, mods = _app_and_keys(make_app, rules, WEBHOOK_URL="http://127.0.0.1:9/h", WEBHOOK_SECRET="s")
     client = app.test_client()
     post_comment(client, submit, "c1", "what a gorram mess")
     post_comment(client, submit, "c2", "gorram again, decided by a person")
@@ -67,13 +68,10 @@ def test_reapply_after_a_rules_change(make_app, tmp_path: Path) -> None:
 
 def test_a_decision_made_while_the_rules_run_stands(make_app, tmp_path: Path, monkeypatch) -> None:
     # A moderator approves c1 (on another connection, committed) after reapply read it and while
-    # the new rules score it: the moderator's decision stands, and reapply reports no change.
+    # the new rules score it: the moderator's decision stands; only c2 is changed by reapply.
     rules = tmp_path / "rules.yaml"
     rules.write_text(RULES.replace("WORD", "frak"))
-    app = make_app(MODERATION_RULES=str(rules), RULES_RELOAD_SECONDS=0)
-    with services(app).sessions() as session, session.begin():
-        submit = {"Authorization": f"Bearer {create_key(session, 's')}"}
-        mods = {"Authorization": f"Bearer {create_key(session, 'm', ('moderate',))}"}
+    app, submit, mods = _app_and_keys(make_app, rules)
     client = app.test_client()
     post_comment(client, submit, "c1", "what a gorram mess")
     post_comment(client, submit, "c2", "gorram, and nobody decides this one")
