@@ -264,3 +264,30 @@ def test_cells_past_32_bits_score_the_same(tiny_model: Path) -> None:
     expected = served.predict_proba(texts)
     served.scorer.width = 1 << 31  # (row, column) pairs are numbered rows * width + column
     assert np.array_equal(served.predict_proba(texts), expected)
+
+
+@pytest.mark.parametrize("ngram_range", [(1, 3), (2, 3)])
+def test_word_n_grams_longer_than_two_are_found_like_the_pipeline_finds_them(
+    ngram_range: tuple[int, int],
+) -> None:
+    """Word n-grams are looked up by their tokens' numbers: a site's model with trigrams, or with
+    no unigrams, scores as its Pipeline, and no n-gram runs from one comment into the next."""
+    from moderation.classifier.datasets import read_corpus
+    from moderation.classifier.estimators import build_pipeline
+    from moderation.classifier.train import label_matrix
+
+    examples = read_corpus(FIXTURES / "tiny_corpus")
+    categories = ("toxicity", "insult", "threat")
+    pipeline = build_pipeline(categories, min_df=1, calibration_folds=2)
+    pipeline.set_params(features__words__ngram_range=ngram_range)
+    pipeline.fit([e.text for e in examples], label_matrix(examples, categories, missing=-1))
+    words = pipeline.named_steps["features"].transformer_list[0][1]
+    lengths = {len(term.split()) for term in words.vocabulary_}
+    assert lengths == set(range(ngram_range[0], ngram_range[1] + 1))
+    form = compiled.derive(pipeline, "sha")
+    samples = ["you are a complete idiot", "complete", "idiot you are", *TEXTS]
+    samples += [e.text for e in examples[:5]]
+    compiled.check(form, pipeline.predict_proba, samples)  # NotCompilable if any score differs
+    scorer = compiled.Scorer(form)
+    one_by_one = np.vstack([scorer.predict_proba([t]) for t in samples])
+    assert np.array_equal(scorer.predict_proba(samples), one_by_one)

@@ -34,7 +34,7 @@ import numpy as np
 from .textprep import prepare
 
 # Bump when the layout of the file, or how it is derived, changes: older files are rebuilt.
-FORMAT = 2
+FORMAT = 3
 SUFFIX = ".scoring.npz"
 # Largest difference from the Pipeline's probabilities that derive() accepts.
 TOLERANCE = 1e-6
@@ -118,10 +118,12 @@ def derive(pipeline: Any, artifact_sha256: str, libraries: dict[str, str] | None
                 block["nul_terms"], arrays[f"sorted{index}"], arrays[f"columns{index}"] = _sorted_terms(
                     terms, step.ngram_range[1]
                 )
-            elif any("\n" in term for term in terms):
-                raise NotCompilable(f"a term of {name} contains a newline")
             else:
-                arrays[f"terms{index}"] = np.frombuffer("\n".join(terms).encode("utf-8"), dtype=np.uint8)
+                tokens, arrays[f"unigrams{index}"], arrays[f"keys{index}"], arrays[f"keycolumns{index}"] = (
+                    _word_terms(terms, step.ngram_range)
+                )
+                arrays[f"tokens{index}"] = np.frombuffer("\n".join(tokens).encode("utf-8"), dtype=np.uint8)
+                block["n_tokens"] = len(tokens)
             idf = np.asarray(step.idf_)
             if idf.dtype != np.float32 or offset + len(terms) > len(table):
                 raise NotCompilable(f"the idf of {name} is not float32, or the model has fewer weights")
@@ -181,6 +183,43 @@ def _sorted_terms(terms: list[str], longest: int) -> tuple[dict[str, int], np.nd
     if len(ordered) > 1 and not bool(np.all(ordered[1:] > ordered[:-1])):
         raise NotCompilable("the character n-grams do not sort as numpy compares them")
     return nul, ordered, np.array([column for _, column in plain], dtype=np.int32)
+
+
+def _word_terms(
+    terms: list[str], ngram_range: tuple[int, int]
+) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
+    """A word n-gram vocabulary as its tokens and numbers: the column of each token as a unigram
+    (-1 if it is not one, and a last -1 for tokens outside the vocabulary), and each longer n-gram
+    as one integer made of its tokens' numbers (sorted, with its column), so that scoring maps each
+    token once and finds the n-grams of a whole batch with one search instead of joining strings."""
+    low, high = ngram_range
+    parts = [term.split(" ") for term in terms]
+    if any(not low <= len(p) <= high or not all(p) or any("\n" in t for t in p) for p in parts):
+        raise NotCompilable("a word n-gram that does not split into its tokens")
+    tokens = list(dict.fromkeys(token for p in parts for token in p))
+    number = {token: i for i, token in enumerate(tokens)}
+    # An n-gram's integer has its tokens' numbers plus one as digits in base (tokens + 1): no digit
+    # is 0, so a bigram and a trigram never share an integer.
+    base = len(tokens) + 1
+    if base ** max(high, 1) >= 1 << 62:
+        raise NotCompilable(f"{len(tokens)} tokens are too many for {high}-grams as one integer")
+    unigrams = np.full(len(tokens) + 1, -1, dtype=np.int32)
+    keys: list[int] = []
+    columns: list[int] = []
+    for column, p in enumerate(parts):
+        if len(p) == 1:
+            unigrams[number[p[0]]] = column
+            continue
+        key = 0
+        for token in p:
+            key = key * base + number[token] + 1
+        keys.append(key)
+        columns.append(column)
+    order = np.argsort(np.array(keys, dtype=np.int64), kind="stable")
+    sorted_keys = np.array(keys, dtype=np.int64)[order]
+    if len(sorted_keys) > 1 and not bool(np.all(sorted_keys[1:] > sorted_keys[:-1])):
+        raise NotCompilable("two word n-grams with the same tokens")
+    return tokens, unigrams, sorted_keys, np.array(columns, dtype=np.int32)[order]
 
 
 def _tfidf_spec(step: Any) -> dict[str, Any]:
@@ -439,10 +478,18 @@ class _Tfidf:
             size = len(self.sorted) + len(self.nul_terms)
             self.words = _WordColumns(self._word_columns)
         else:
-            terms = arrays[f"terms{index}"]
-            words = terms.tobytes().decode("utf-8").split("\n") if spec["n_terms"] else []
-            self.vocabulary = dict(zip(words, range(self.offset, self.offset + len(words)), strict=True))
-            size = len(words)
+            tokens = (
+                arrays[f"tokens{index}"].tobytes().decode("utf-8").split("\n") if spec["n_tokens"] else []
+            )
+            self.token_numbers = dict(zip(tokens, range(len(tokens)), strict=True))
+            self.n_tokens = len(tokens)
+            unigrams = arrays[f"unigrams{index}"].astype(np.int64)
+            self.unigrams = np.where(unigrams >= 0, unigrams + self.offset, -1)
+            self.keys = arrays[f"keys{index}"]
+            self.key_columns = arrays[f"keycolumns{index}"].astype(np.int64) + self.offset
+            size = int((unigrams >= 0).sum()) + len(self.keys)
+            if len(unigrams) != self.n_tokens + 1:
+                raise FormUnavailable(f"block {spec['name']!r} has unigrams for another token count")
         if size != self.width:
             raise FormUnavailable(f"block {spec['name']!r} does not add up")
 
@@ -457,27 +504,44 @@ class _Tfidf:
         return np.repeat(np.arange(len(bounds) - 1, dtype=np.int64), np.diff(bounds))
 
     def _word_ngrams(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
-        get, pattern, lower = self.vocabulary.get, self.pattern, self.lowercase
+        """scikit-learn's word n-grams (``_word_ngrams``) of every text, found by their tokens'
+        numbers: one dictionary lookup per token, then array work for the whole batch."""
+        get, pattern, lower = self.token_numbers.get, self.pattern, self.lowercase
         bounds = [0]
-        columns: list[int] = []
+        numbers: list[int] = []
         for text in texts:
-            columns.extend(map(get, self._ngrams(_tokens(pattern, lower, text)), itertools.repeat(-1)))
-            bounds.append(len(columns))
-        found = np.array(columns, dtype=np.int64)
-        known = found >= 0  # terms outside the vocabulary were looked up as -1
-        if len(texts) == 1:
-            found = found[known]
-            return np.zeros(len(found), dtype=np.int64), found
-        return self._rows(bounds)[known], found[known]
-
-    def _ngrams(self, tokens: list[str]) -> Iterable[str]:
-        """scikit-learn's word n-grams (``_word_ngrams``), in another order (only counts matter)."""
-        parts: list[Iterable[str]] = [tokens] if self.min_n == 1 else []
+            # A token outside the vocabulary is -1: the unigrams' last entry, and never in an n-gram.
+            numbers.extend(map(get, _tokens(pattern, lower, text), itertools.repeat(-1)))
+            bounds.append(len(numbers))
+        ids = np.array(numbers, dtype=np.int64)
+        rows = self._rows(bounds)
+        found_rows: list[np.ndarray] = []
+        found: list[np.ndarray] = []
+        if self.min_n == 1:
+            columns = self.unigrams.take(ids)
+            known = columns >= 0
+            found_rows.append(rows[known])
+            found.append(columns[known])
         for n in range(max(2, self.min_n), self.max_n + 1):
-            # n-grams run out with the shortest of the shifted token lists: strict=False on purpose.
-            shifted = (itertools.islice(tokens, i, None) for i in range(n))
-            parts.append(map(" ".join, zip(*shifted, strict=False)))
-        return itertools.chain.from_iterable(parts)
+            count = len(ids) - n + 1
+            if count <= 0 or not len(self.keys):
+                continue
+            # The n tokens starting at each place, in the same text and all in the vocabulary.
+            valid = rows[:count] == rows[n - 1 :]
+            key = np.zeros(count, dtype=np.int64)
+            for j in range(n):
+                part = ids[j : j + count]
+                valid &= part >= 0
+                key = key * (self.n_tokens + 1) + part + 1
+            key, at_rows = key[valid], rows[:count][valid]
+            at = np.searchsorted(self.keys, key)
+            at[at == len(self.keys)] = 0
+            hit = self.keys.take(at) == key
+            found_rows.append(at_rows[hit])
+            found.append(self.key_columns.take(at[hit]))
+        if not found:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        return np.concatenate(found_rows), np.concatenate(found)
 
     def _char_wb(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
         lower = self.lowercase
