@@ -64,7 +64,7 @@ def peer_budget(texts: dict[str, list[str]], terms: list[str], peer: Any) -> dic
         if any(s not in probs for s in target.sets):
             continue
         first = probs[target.sets[0]]
-        if target.measure in ("acted", "acted_min"):
+        if target.measure in ("acted", "acted_min", "acted_info"):
             out[target.name] = float((first >= 0.5).mean())
         elif target.measure == "term_max":
             rates = term_rates(first >= 0.5, terms)

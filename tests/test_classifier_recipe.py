@@ -376,6 +376,9 @@ def test_evaluate_recipe_prints_budget_and_leave_one_source_out(
     budget = {row["name"]: row for row in report["budget"]}
     assert budget["ts_unmarked_acted"]["n"] > 0 and budget["ts_posts_acted"]["n"] > 0
     assert budget["madlibs_acted"]["value"] is None  # no bias_madlibs in this recipe: not measured
+    assert budget["jigsaw_threat_acted"]["value"] is None  # no Jigsaw row here is labeled threat
+    reported = budget["corpus_threat_acted"]
+    assert reported["limit"] is None and reported["ok"] is None  # reported, never a pass or a miss
     loso = report["leave_one_source_out"]
     assert set(loso) == {"corpus", "toxic_spans", "jigsaw"}  # posts and sentences leave together
     assert loso["toxic_spans"]["rows"] == 40 + 80  # every post and every used sentence, all splits

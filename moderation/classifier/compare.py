@@ -15,6 +15,7 @@ from typing import Any
 from ..pipeline import Pipeline
 from ..verdict import Verdict
 from .datasets import Example
+from .heldout import format_limit
 
 SERVICE = "service (whole verdict)"
 
@@ -161,11 +162,7 @@ def format_budget_pair(live: Sequence[Mapping[str, Any]], candidate: Sequence[Ma
     for mine, theirs in zip(live, candidate, strict=True):
         if mine["value"] is None and theirs["value"] is None:
             continue  # a set this recipe does not have
-        sign = "≥" if mine["measure"].endswith("_min") else "≤"
-        limit = (
-            f"{sign} {mine['limit']:.2f}" if mine["measure"] == "auc_min" else f"{sign} {mine['limit']:.1%}"
-        )
-        lines.append(
-            f"| {mine['label']} | {limit} | {mine['n']:,} | {_budget_value(mine)} | {_budget_value(theirs)} |"
-        )
+        values = (_budget_value(mine), _budget_value(theirs))
+        cells = (mine["label"], format_limit(mine), f"{mine['n']:,}", *values)
+        lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)

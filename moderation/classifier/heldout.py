@@ -34,8 +34,10 @@ class Target:
 
     name: str
     label: str
-    measure: str  # "acted" or "hidden" (at most), "acted_min" (at least), "auc_min", "term_max"
-    limit: float
+    # "acted" or "hidden" (at most), "acted_min" (at least), "auc_min", "term_max", or "acted_info"
+    # (reported beside the budget, with no limit of its own)
+    measure: str
+    limit: float | None
     sets: tuple[str, ...]
 
 
@@ -56,6 +58,10 @@ TARGETS: tuple[Target, ...] = tuple(
         ("ts_marked_acted", "sentences marked by half acted on", "acted_min", 0.60, ("ts_marked",)),
         ("auc_unmarked", "ROC-AUC posts vs unmarked sentences", "auc_min", 0.93, ("ts_posts", "ts_unmarked")),
         ("auc_jigsaw", "ROC-AUC posts vs clean Jigsaw", "auc_min", 0.96, ("ts_posts", "jigsaw_clean")),
+        # Don't Threaten, where there are more threats than ToxicSpans' few: Jigsaw comments
+        # labeled threat (real, few) and the corpus's threats (our own writing: a check, not evidence).
+        ("jigsaw_threat_acted", "Jigsaw threat comments acted on", "acted_info", None, ("jigsaw_threat",)),
+        ("corpus_threat_acted", "corpus threats acted on (ours)", "acted_info", None, ("corpus_threat",)),
     )
 )
 CLEAN_SETS = (
@@ -66,7 +72,15 @@ CLEAN_SETS = (
     "identity_statements",
     "news_violence",
 )
-TOXIC_SETS = ("ts_posts", "ts_threat", "ts_marked", "jigsaw_toxic", "corpus_toxic")
+TOXIC_SETS = (
+    "ts_posts",
+    "ts_threat",
+    "ts_marked",
+    "jigsaw_toxic",
+    "corpus_toxic",
+    "jigsaw_threat",
+    "corpus_threat",
+)
 
 
 @dataclass
@@ -120,8 +134,11 @@ def build_sets(recipe: Recipe, split: Split, part: str, suites_dir: Path = SUITE
     sets.texts["ts_marked"] = [e.text for e in sentences if e.labels["toxicity"] == 1]
     sets.texts["jigsaw_clean"] = [e.text for e in jigsaw if _clean(e)]
     sets.texts["jigsaw_toxic"] = [e.text for e in jigsaw if e.labels["toxicity"] == 1]
+    balanced = split.rows.get("jigsaw_balanced", {}).get(part, [])
+    sets.texts["jigsaw_threat"] = [e.text for e in (*jigsaw, *balanced) if e.labels.get("threat") == 1]
     sets.texts["corpus_clean"] = [e.text for e in corpus if e.labels["toxicity"] == 0]
     sets.texts["corpus_toxic"] = [e.text for e in corpus if e.labels["toxicity"] == 1]
+    sets.texts["corpus_threat"] = [e.text for e in corpus if e.labels.get("threat") == 1]
     if madlibs:
         everything = [e for rows in madlibs.values() for e in rows]
         terms = madlibs_terms(everything)
@@ -191,22 +208,24 @@ def budget_table(sets: EvalSets, outcomes: Outcomes, categories: Sequence[str]) 
         first = target.sets[0]
         n = len(outcomes.acted[first])
         value: float | None
-        if target.measure in ("acted", "acted_min"):
+        if target.measure in ("acted", "acted_min", "acted_info"):
             value = float(outcomes.acted[first].mean())
         elif target.measure == "hidden":
             value = float(outcomes.hidden[first].mean())
         elif target.measure == "term_max":
             rates = term_rates(outcomes.acted[first], sets.terms)
             term, value = next(iter(rates.items()), ("-", 0.0))
-            rows.append(
-                {**target.__dict__, "value": value, "n": n, "ok": value <= target.limit, "term": term}
-            )
+            ok = None if target.limit is None else value <= target.limit
+            rows.append({**target.__dict__, "value": value, "n": n, "ok": ok, "term": term})
             continue
         else:
             value = _auc(outcomes.scores[first][:, tox], outcomes.scores[target.sets[1]][:, tox])
             n = n + len(outcomes.acted[target.sets[1]])
         at_least = target.measure.endswith("_min")
-        ok = None if value is None else (value >= target.limit if at_least else value <= target.limit)
+        if value is None or target.limit is None:
+            ok = None
+        else:
+            ok = value >= target.limit if at_least else value <= target.limit
         rows.append({**target.__dict__, "value": value, "n": n, "ok": ok})
     return rows
 
@@ -226,6 +245,14 @@ def rules_firing(outcomes: Outcomes, names: Sequence[str] = CLEAN_SETS) -> dict[
     return out
 
 
+def format_limit(row: Mapping[str, Any]) -> str:
+    """A budget line's limit as the tables show it ("≤ 3.0%", "≥ 0.93", or "(report)")."""
+    if row["limit"] is None:
+        return "(report)"
+    sign = "≥" if row["measure"].endswith("_min") else "≤"
+    return f"{sign} {row['limit']:.2f}" if row["measure"] == "auc_min" else f"{sign} {row['limit']:.1%}"
+
+
 def format_budget(rows: Sequence[Mapping[str, Any]], peer: Mapping[str, Any] | None = None) -> str:
     """The budget table as Markdown (with a peer's column when given)."""
     head = "| measure | limit | n | measured | holds |"
@@ -235,10 +262,8 @@ def format_budget(rows: Sequence[Mapping[str, Any]], peer: Mapping[str, Any] | N
         line += "---|"
     lines = [head, line]
     for row in rows:
-        measure = row["measure"]
-        sign = "≥" if measure.endswith("_min") else "≤"
-        auc = measure == "auc_min"
-        limit = f"{sign} {row['limit']:.2f}" if auc else f"{sign} {row['limit']:.1%}"
+        auc = row["measure"] == "auc_min"
+        limit = format_limit(row)
         value = row["value"]
         shown = "-" if value is None else (f"{value:.3f}" if auc else f"{value:.2%}")
         if row.get("term"):
