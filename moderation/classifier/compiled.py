@@ -505,43 +505,46 @@ class _Tfidf:
 
     def _word_ngrams(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """scikit-learn's word n-grams (``_word_ngrams``) of every text, found by their tokens'
-        numbers: one dictionary lookup per token, then array work for the whole batch."""
-        get, pattern, lower = self.token_numbers.get, self.pattern, self.lowercase
-        bounds = [0]
+        numbers: one dictionary lookup per token, then a few array operations for the batch.
+
+        A token outside the vocabulary gets the number ``n_tokens``, and one such number follows
+        each text. Its digit in an n-gram's integer is the base itself, which carries: the
+        integer then has a 0 digit, which no n-gram of the vocabulary has, so it is never found
+        (no n-gram runs from one text into the next)."""
+        outside, pattern, lower = self.n_tokens, self.pattern, self.lowercase
+        get = self.token_numbers.get
         numbers: list[int] = []
+        ends: list[int] = []
         for text in texts:
-            # A token outside the vocabulary is -1: the unigrams' last entry, and never in an n-gram.
-            numbers.extend(map(get, _tokens(pattern, lower, text), itertools.repeat(-1)))
-            bounds.append(len(numbers))
+            numbers.extend(map(get, _tokens(pattern, lower, text), itertools.repeat(outside)))
+            ends.append(len(numbers))
+            numbers.append(outside)
         ids = np.array(numbers, dtype=np.int64)
-        rows = self._rows(bounds)
-        found_rows: list[np.ndarray] = []
+        places: list[np.ndarray] = []
         found: list[np.ndarray] = []
         if self.min_n == 1:
-            columns = self.unigrams.take(ids)
-            known = columns >= 0
-            found_rows.append(rows[known])
-            found.append(columns[known])
+            columns = self.unigrams.take(ids)  # its last entry, for `outside`, is -1
+            at = np.flatnonzero(columns >= 0)
+            places.append(at)
+            found.append(columns.take(at))
+        base = outside + 1
         for n in range(max(2, self.min_n), self.max_n + 1):
             count = len(ids) - n + 1
             if count <= 0 or not len(self.keys):
                 continue
-            # The n tokens starting at each place, in the same text and all in the vocabulary.
-            valid = rows[:count] == rows[n - 1 :]
-            key = np.zeros(count, dtype=np.int64)
-            for j in range(n):
-                part = ids[j : j + count]
-                valid &= part >= 0
-                key = key * (self.n_tokens + 1) + part + 1
-            key, at_rows = key[valid], rows[:count][valid]
+            key = ids[:count] + 1
+            for j in range(1, n):
+                key = key * base + ids[j : j + count] + 1
             at = np.searchsorted(self.keys, key)
-            at[at == len(self.keys)] = 0
-            hit = self.keys.take(at) == key
-            found_rows.append(at_rows[hit])
-            found.append(self.key_columns.take(at[hit]))
+            np.minimum(at, len(self.keys) - 1, out=at)
+            hit = np.flatnonzero(self.keys.take(at) == key)
+            places.append(hit)
+            found.append(self.key_columns.take(at.take(hit)))
         if not found:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-        return np.concatenate(found_rows), np.concatenate(found)
+        place = np.concatenate(places)
+        rows = np.searchsorted(np.array(ends, dtype=np.int64), place) if len(texts) > 1 else place * 0
+        return rows, np.concatenate(found)
 
     def _char_wb(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
         lower = self.lowercase
