@@ -291,3 +291,22 @@ def test_word_n_grams_longer_than_two_are_found_like_the_pipeline_finds_them(
     scorer = compiled.Scorer(form)
     one_by_one = np.vstack([scorer.predict_proba([t]) for t in samples])
     assert np.array_equal(scorer.predict_proba(samples), one_by_one)
+
+
+def test_character_n_grams_are_searched_as_strings_when_their_numbers_do_not_fit(
+    tiny_model: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A vocabulary with too many characters to pack its n-grams into 63 bits (a site's model on
+    a script with thousands of characters) keeps the sorted strings and scores the same."""
+    pipeline = artifact.load(tiny_model).pipeline
+    numbered = compiled.derive(pipeline, "sha")
+    assert any("bits" in block for block in numbered[0]["blocks"])
+    monkeypatch.setattr(compiled, "_char_keys", lambda terms, longest: None)
+    meta, arrays = compiled.derive(pipeline, "sha")
+    assert not any("bits" in block for block in meta["blocks"])
+    assert any(name.startswith("sorted") for name in arrays)
+    texts = ["you idiot, zqx", "ünïcödé 🙂 words", "a\x00b", "a lone \ud800 surrogate", *TEXTS]
+    compiled.check((meta, arrays), pipeline.predict_proba, texts)
+    assert np.array_equal(
+        compiled.Scorer((meta, arrays)).predict_proba(texts), compiled.Scorer(numbered).predict_proba(texts)
+    )

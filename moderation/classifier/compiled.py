@@ -118,6 +118,11 @@ def derive(pipeline: Any, artifact_sha256: str, libraries: dict[str, str] | None
                 block["nul_terms"], arrays[f"sorted{index}"], arrays[f"columns{index}"] = _sorted_terms(
                     terms, step.ngram_range[1]
                 )
+                coded = _char_keys(terms, step.ngram_range[1])
+                if coded is not None:  # searched by number; the sorted strings are not needed
+                    block["bits"] = coded[0]
+                    arrays[f"chars{index}"], arrays[f"keys{index}"], arrays[f"keycolumns{index}"] = coded[1:]
+                    del arrays[f"sorted{index}"], arrays[f"columns{index}"]
             else:
                 tokens, arrays[f"unigrams{index}"], arrays[f"keys{index}"], arrays[f"keycolumns{index}"] = (
                     _word_terms(terms, step.ngram_range)
@@ -183,6 +188,32 @@ def _sorted_terms(terms: list[str], longest: int) -> tuple[dict[str, int], np.nd
     if len(ordered) > 1 and not bool(np.all(ordered[1:] > ordered[:-1])):
         raise NotCompilable("the character n-grams do not sort as numpy compares them")
     return nul, ordered, np.array([column for _, column in plain], dtype=np.int32)
+
+
+def _char_keys(terms: list[str], longest: int) -> tuple[int, np.ndarray, np.ndarray, np.ndarray] | None:
+    """A character n-gram vocabulary as numbers: its characters sorted (a character's number is
+    its place there plus one), and each n-gram (without a NUL) as the numbers of its characters
+    packed ``bits`` apiece into one integer, sorted, with its column. None when they do not fit
+    63 bits (more than about 4,000 characters for 5-grams): then the strings are searched."""
+    plain = [(term, column) for column, term in enumerate(terms) if "\x00" not in term]
+    chars = sorted({ch for term, _ in plain for ch in term})
+    bits = max(len(chars).bit_length(), 1)
+    if bits * max(longest, 1) > 63:
+        return None
+    number = {ch: i + 1 for i, ch in enumerate(chars)}
+    keys = []
+    for term, _ in plain:
+        key = 0
+        for ch in term:
+            key = (key << bits) | number[ch]
+        keys.append(key)
+    order = np.argsort(np.array(keys, dtype=np.int64), kind="stable")
+    packed = np.array(keys, dtype=np.int64)[order]
+    if len(packed) > 1 and not bool(np.all(packed[1:] > packed[:-1])):
+        raise NotCompilable("two character n-grams with the same numbers")
+    codes = np.array([ord(ch) for ch in chars], dtype=np.uint32)
+    columns = np.array([column for _, column in plain], dtype=np.int32)[order]
+    return bits, codes, packed, columns
 
 
 def _word_terms(
@@ -472,10 +503,18 @@ class _Tfidf:
         self.offset: int = spec["offset"]
         self.width: int = spec["width"]
         if self.analyzer == "char_wb":
-            self.sorted = arrays[f"sorted{index}"]
-            self.sorted_columns = arrays[f"columns{index}"].astype(np.int64) + self.offset
+            self.bits: int | None = spec.get("bits")
+            if self.bits is not None:
+                self.chars = arrays[f"chars{index}"]
+                self.keys = arrays[f"keys{index}"]
+                self.key_columns = arrays[f"keycolumns{index}"].astype(np.int64) + self.offset
+                size = len(self.keys)
+            else:
+                self.sorted = arrays[f"sorted{index}"]
+                self.sorted_columns = arrays[f"columns{index}"].astype(np.int64) + self.offset
+                size = len(self.sorted)
             self.nul_terms = {term: column + self.offset for term, column in spec["nul_terms"].items()}
-            size = len(self.sorted) + len(self.nul_terms)
+            size += len(self.nul_terms)
             self.words = _WordColumns(self._word_columns)
         else:
             tokens = (
@@ -560,6 +599,8 @@ class _Tfidf:
         makes them (every n-gram of the word padded with a space each side, with a word shorter
         than the longest n counted whole once), laid end to end, and how many each word has. The
         n-grams of all the words are searched in one call."""
+        if self.bits is not None:
+            return self._numbered_columns(words)
         grams: list[str] = []
         ends: list[int] = []
         nul: list[tuple[int, str]] = []  # n-grams with a NUL: looked up aside
@@ -584,6 +625,91 @@ class _Tfidf:
         kept = np.concatenate(([0], np.cumsum(hit)))
         bounds = kept[np.array([0, *ends], dtype=np.int64)]
         return found[hit], np.diff(bounds)
+
+    def _numbered_columns(self, words: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`_word_columns` without making a string per n-gram: the padded words' characters
+        become their numbers in one pass, each n-gram packs its characters' numbers into one
+        integer (0 for a character outside the vocabulary: never found), and the integers of all
+        the words are searched at once. An n-gram with a NUL is looked up aside by its string."""
+        count = len(words)
+        if not count:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        assert self.bits is not None
+        bits, top = self.bits, self.max_n
+        lengths = np.fromiter(map(len, words), dtype=np.int64, count=count) + 2  # padded
+        text = "".join(f" {word} " for word in words)
+        codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype="<u4")
+        at = np.searchsorted(self.chars, codes)
+        np.minimum(at, len(self.chars) - 1, out=at)
+        numbers = np.where(self.chars.take(at) == codes, at + 1, 0)
+        numbers = np.concatenate((numbers, np.zeros(top, dtype=np.int64)))  # windows past the end
+        starts = np.cumsum(lengths) - lengths
+        places = np.arange(len(codes), dtype=np.int64)
+        owner = np.repeat(np.arange(count, dtype=np.int64), lengths)
+        room = np.repeat(starts + lengths, lengths) - places  # characters left in the word
+        padded = np.repeat(lengths, lengths)
+        keys: list[np.ndarray] = []
+        owners: list[np.ndarray] = []
+
+        def pack(first: np.ndarray, n: int) -> np.ndarray:
+            key = np.zeros(len(first), dtype=np.int64)
+            unknown = np.zeros(len(first), dtype=bool)
+            for j in range(n):
+                part = numbers.take(first + j)
+                unknown |= part == 0
+                key = (key << bits) | part
+            key[unknown] = -1
+            return key
+
+        # Every window of n characters, for n below the padded word's length ...
+        for n in range(self.min_n, top + 1):
+            first = np.flatnonzero((room >= n) & (padded > n))
+            keys.append(pack(first, n))
+            owners.append(owner.take(first))
+        # ... and a padded word no longer than the longest n, once, whole.
+        for n in range(3, top + 1):
+            whole = np.flatnonzero(lengths == n)
+            keys.append(pack(starts.take(whole), n))
+            owners.append(whole)
+        key = np.concatenate(keys)
+        of = np.concatenate(owners)
+        found = np.full(len(key), -1, dtype=np.int64)
+        if len(self.keys):
+            at = np.searchsorted(self.keys, key)
+            np.minimum(at, len(self.keys) - 1, out=at)
+            hit = self.keys.take(at) == key
+            found[hit] = self.key_columns.take(at[hit])
+        if self.nul_terms and "\x00" in text:
+            extra = self._nul_columns(words)
+            found = np.concatenate((found, extra[1]))
+            of = np.concatenate((of, extra[0]))
+        keep = found >= 0
+        of, found = of[keep], found[keep]
+        order = np.argsort(of, kind="stable")
+        return found.take(order), np.bincount(of, minlength=count)
+
+    def _nul_columns(self, words: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """The word and column of each character n-gram with a NUL that is in the vocabulary."""
+        owners: list[int] = []
+        columns: list[int] = []
+        for index, word in enumerate(words):
+            if "\x00" not in word:
+                continue
+            padded = f" {word} "
+            length = len(padded)
+            grams = [
+                padded[i : i + n]
+                for n in range(self.min_n, min(self.max_n, length - 1) + 1)
+                for i in range(length - n + 1)
+            ]
+            if self.max_n >= length:
+                grams.append(padded)
+            for gram in grams:
+                column = self.nul_terms.get(gram, -1) if "\x00" in gram else -1
+                if column >= 0:
+                    owners.append(index)
+                    columns.append(column)
+        return np.array(owners, dtype=np.int64), np.array(columns, dtype=np.int64)
 
     def _search(self, grams: list[str]) -> np.ndarray:
         """The column of each n-gram in the sorted vocabulary, -1 for those not in it."""
