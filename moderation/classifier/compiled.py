@@ -639,9 +639,12 @@ class _Tfidf:
         lengths = np.fromiter(map(len, words), dtype=np.int64, count=count) + 2  # padded
         text = "".join(f" {word} " for word in words)
         codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype="<u4")
-        at = np.searchsorted(self.chars, codes)
-        np.minimum(at, len(self.chars) - 1, out=at)
-        numbers = np.where(self.chars.take(at) == codes, at + 1, 0)
+        if len(self.chars):
+            at = np.searchsorted(self.chars, codes)
+            np.minimum(at, len(self.chars) - 1, out=at)
+            numbers = np.where(self.chars.take(at) == codes, at + 1, 0)
+        else:  # a vocabulary of NUL n-grams only
+            numbers = np.zeros(len(codes), dtype=np.int64)
         numbers = np.concatenate((numbers, np.zeros(top, dtype=np.int64)))  # windows past the end
         starts = np.cumsum(lengths) - lengths
         places = np.arange(len(codes), dtype=np.int64)
