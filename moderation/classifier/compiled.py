@@ -207,13 +207,17 @@ def _char_keys(terms: list[str], longest: int) -> tuple[int, np.ndarray, np.ndar
         for ch in term:
             key = (key << bits) | number[ch]
         keys.append(key)
+    packed, columns = _sorted_keys(keys, [column for _, column in plain], "character")
+    return bits, np.array([ord(ch) for ch in chars], dtype=np.uint32), packed, columns
+
+
+def _sorted_keys(keys: list[int], columns: list[int], kind: str) -> tuple[np.ndarray, np.ndarray]:
+    """N-gram integers sorted for searching, with their columns; NotCompilable if two are equal."""
     order = np.argsort(np.array(keys, dtype=np.int64), kind="stable")
-    packed = np.array(keys, dtype=np.int64)[order]
-    if len(packed) > 1 and not bool(np.all(packed[1:] > packed[:-1])):
-        raise NotCompilable("two character n-grams with the same numbers")
-    codes = np.array([ord(ch) for ch in chars], dtype=np.uint32)
-    columns = np.array([column for _, column in plain], dtype=np.int32)[order]
-    return bits, codes, packed, columns
+    ordered = np.array(keys, dtype=np.int64)[order]
+    if len(ordered) > 1 and not bool(np.all(ordered[1:] > ordered[:-1])):
+        raise NotCompilable(f"two {kind} n-grams with the same numbers")
+    return ordered, np.array(columns, dtype=np.int32)[order]
 
 
 def _word_terms(
@@ -246,11 +250,7 @@ def _word_terms(
             key = key * base + number[token] + 1
         keys.append(key)
         columns.append(column)
-    order = np.argsort(np.array(keys, dtype=np.int64), kind="stable")
-    sorted_keys = np.array(keys, dtype=np.int64)[order]
-    if len(sorted_keys) > 1 and not bool(np.all(sorted_keys[1:] > sorted_keys[:-1])):
-        raise NotCompilable("two word n-grams with the same tokens")
-    return tokens, unigrams, sorted_keys, np.array(columns, dtype=np.int32)[order]
+    return tokens, unigrams, *_sorted_keys(keys, columns, "word")
 
 
 def _tfidf_spec(step: Any) -> dict[str, Any]:
