@@ -38,6 +38,8 @@ BIN = Path(sys.executable).parent
 PG_ADMIN = os.environ.get("BENCH_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/test")
 GUNICORN = ["--workers", "2", "--threads", "4"]  # the README's production settings for 2 cores
 BACKENDS = ("sqlite", "postgresql")
+OURS = "ours (full verdict)"
+PEER = "alt-profanity-check"
 
 
 def log(message: str) -> None:
@@ -96,7 +98,7 @@ def peers() -> dict[str, dict[str, Callable[..., Any]]]:
     # The service's whole verdict includes the contribution head (featuring) when it ships.
     if contribution.DEFAULT_MODEL.exists():
         pipeline.contribution = contribution.load(contribution.DEFAULT_MODEL)
-    out["ours (full verdict)"] = {
+    out[OURS] = {
         "batch": lambda texts: [pipeline.assess_texts(texts[i : i + 256]) for i in range(0, len(texts), 256)],
         "single": lambda text: pipeline.assess(CommentContext(text)),
     }
@@ -366,6 +368,19 @@ def charts(report: dict[str, Any]) -> list[str]:
     return made
 
 
+def relative_to_peer(inprocess: dict[str, Any]) -> str | None:
+    """Our in-process figures as shares of alt-profanity-check's in the same run: steadier from
+    run to run than either alone, where other work shares the machine."""
+    if OURS not in inprocess or PEER not in inprocess:
+        return None
+    ours, peer = inprocess[OURS], inprocess[PEER]
+    return (
+        f"Relative to {PEER} in this run (steadier than the absolute figures on a shared machine): "
+        f"batch rate {ours['batch_per_second'] / peer['batch_per_second']:.1%} of its rate, "
+        f"one-at-a-time p50 {ours['p50_ms'] / peer['p50_ms']:.2f} times its p50."
+    )
+
+
 def markdown(report: dict[str, Any]) -> str:
     """The report as Markdown."""
     m = report["machine"]
@@ -388,6 +403,9 @@ def markdown(report: dict[str, Any]) -> str:
             f"| {name} | {r['batch_per_second']:,.0f} | {r['per_second']:,.0f} | {r['p50_ms']:.3f} | "
             f"{r['p99_ms']:.3f} |"
         )
+    ratio = relative_to_peer(report["inprocess"])
+    if ratio:
+        lines += ["", ratio]
     lines += ["", "![in-process](inprocess.png)", ""]
     if report.get("http"):
         lines += [
