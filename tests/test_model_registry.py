@@ -304,3 +304,25 @@ def test_promote_refuses_an_artifact_that_does_not_match_its_sidecar(
     assert "not promoted" in result.output
     with services(app).sessions() as session:
         assert session.scalar(select(ModelVersion.id)) is None
+
+
+def test_model_commands_work_on_the_promoted_model_by_default(
+    make_app, live_model: Path, other_model: Path
+) -> None:
+    """`flask model info` (like evaluate, calibrate and check) without --model reads the model
+    that is live: the promoted one once there is one, the configured one before and after."""
+    app = make_app(MODERATION_MODEL=str(live_model))
+    runner = app.test_cli_runner()
+
+    def info_version() -> str:
+        result = runner.invoke(args=["model", "info"])
+        assert result.exit_code == 0, result.output
+        return json.loads(result.stdout)["model_version"]
+
+    assert info_version() == version_of(live_model)
+    assert runner.invoke(args=["model", "promote", str(other_model)]).exit_code == 0
+    services(app).models.check()
+    assert info_version() == version_of(other_model)
+    assert runner.invoke(args=["model", "rollback"]).exit_code == 0
+    services(app).models.check()
+    assert info_version() == version_of(live_model)

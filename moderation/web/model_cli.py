@@ -13,18 +13,19 @@ from flask.cli import AppGroup
 
 from ..classifier import artifact, serving
 from ..classifier.datasets import FORMATS, DatasetError, read_dataset
-from .model_registry_cli import REGISTRY_COMMANDS, finish_candidate, training_target
+from .model_registry_cli import REGISTRY_COMMANDS, finish_candidate, live_path, training_target
 
 model_cli = AppGroup("model", help="Train, evaluate and inspect the classifier.")
+MODEL_HELP = "Default: the live model (the promoted one, else MODERATION_MODEL)."
 
 
 def _model_path(value: str | None) -> Path:
+    """The artifact a command works on: the one given, else the live one (the promoted model,
+    else MODERATION_MODEL), else the shipped default."""
     if value:
         return Path(value)
-    configured = current_app.config.get("MODERATION_MODEL", "")
-    if configured.strip().lower() in ("", "none", "off"):
-        return artifact.DEFAULT_MODEL
-    return Path(configured)
+    live = live_path()
+    return live if live is not None else artifact.DEFAULT_MODEL
 
 
 def _progress(message: str) -> None:
@@ -186,7 +187,7 @@ def _finish(target: Path, candidate: bool, version: str) -> None:
 
 
 @model_cli.command("check")
-@click.option("--model", "model", type=click.Path(dir_okay=False), default=None)
+@click.option("--model", "model", type=click.Path(dir_okay=False), default=None, help=MODEL_HELP)
 def check_command(model: str | None) -> None:
     """Check the artifact loads and matches its sidecar (used by `make setup`; never trains)."""
     from ..classifier.train import stale_reason
@@ -218,7 +219,7 @@ def _rules_path(value: str | None) -> Path:
 @model_cli.command("calibrate")
 @click.option("--recipe", type=click.Path(dir_okay=False), default=None, help="Default: models/recipe.json.")
 @click.option("--datasets", type=click.Path(file_okay=False), default=None, help="Default: the recipe's.")
-@click.option("--model", "model", type=click.Path(dir_okay=False), default=None)
+@click.option("--model", "model", type=click.Path(dir_okay=False), default=None, help=MODEL_HELP)
 @click.option(
     "--rules", "rules", type=click.Path(dir_okay=False), default=None, help="Default: MODERATION_RULES."
 )
@@ -281,7 +282,7 @@ def calibrate_command(
     help="Labeled data to measure on. Repeatable: the files are pooled.",
 )
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="auto", show_default=True)
-@click.option("--model", "model", type=click.Path(dir_okay=False), default=None)
+@click.option("--model", "model", type=click.Path(dir_okay=False), default=None, help=MODEL_HELP)
 @click.option(
     "--plot",
     type=click.Path(dir_okay=False),
@@ -392,7 +393,7 @@ def _evaluate_recipe(
 
 
 @model_cli.command("info")
-@click.option("--model", "model", type=click.Path(dir_okay=False), default=None)
+@click.option("--model", "model", type=click.Path(dir_okay=False), default=None, help=MODEL_HELP)
 def info_command(model: str | None) -> None:
     """Print the model's sidecar (versions, corpus hash, metrics, thresholds)."""
     try:
