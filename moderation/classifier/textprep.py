@@ -19,6 +19,9 @@ _LEET = str.maketrans(
 _DISGUISED = re.compile(r"(?<![\w$@!*])(?=[\w$@!*]*[a-z])(?=[\w$@!*]*[0-9$@!*])[\w$@!*]{2,}")
 # Single letters separated by spaces or dots: "f u c k", "f.u.c.k".
 _SPACED = re.compile(r"\b(?:[a-z][ .\-_*]){2,}[a-z]\b")
+# _DISGUISED needs one of these in the text: two thirds of comments have none, and scanning for them
+# is much cheaper than that search (5,000 bench comments: 104 ms -> 54-64 ms with this check).
+_DISGUISE_MARK = re.compile(r"[0-9$@!*]")
 _STRETCH = re.compile(r"([a-z])\1{2,}")
 _MASK = re.compile(r"(?<=[a-z])[*#]+(?=[a-z])")
 
@@ -38,5 +41,6 @@ def prepare(text: str) -> str:
     """Fold, de-leet, join spaced-out letters and shorten stretched letters."""
     folded = normalize(text).text
     folded = _SPACED.sub(lambda m: re.sub(r"[ .\-_*]", "", m.group()), folded)
-    folded = _DISGUISED.sub(_undisguise, folded)
+    if _DISGUISE_MARK.search(folded):
+        folded = _DISGUISED.sub(_undisguise, folded)
     return _STRETCH.sub(r"\1\1", folded)
