@@ -10,8 +10,9 @@ import os
 wsgi_app = "app:app"
 bind = ["0.0.0.0:5000"]
 
-# One process per core: scoring is CPU-bound Python, so more threads per process only queue on
-# the interpreter lock (2 x 4 measured best on 2 cores; see README, "Performance").
+# One process per core: scoring is CPU-bound Python, so threads queue on the interpreter lock. The
+# threads are for keep-alive connections and slow clients (a sync worker wants a buffering proxy
+# in front); on 2 cores the sync worker measured about 8% more comments/s (README, "Performance").
 workers = int(os.environ.get("WEB_CONCURRENCY") or os.cpu_count() or 1)
 worker_class = "gthread"
 threads = 4
