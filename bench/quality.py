@@ -23,6 +23,7 @@ from sklearn.metrics import roc_auc_score
 
 from moderation.classifier import artifact
 from moderation.classifier.heldout import (
+    ACTED_MEASURES,
     TARGETS,
     format_budget,
     measure_split,
@@ -64,7 +65,7 @@ def peer_budget(texts: dict[str, list[str]], terms: list[str], peer: Any) -> dic
         if any(s not in probs for s in target.sets):
             continue
         first = probs[target.sets[0]]
-        if target.measure in ("acted", "acted_min", "acted_info"):
+        if target.measure in ACTED_MEASURES:
             out[target.name] = float((first >= 0.5).mean())
         elif target.measure == "term_max":
             rates = term_rates(first >= 0.5, terms)

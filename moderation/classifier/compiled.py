@@ -537,11 +537,6 @@ class _Tfidf:
         in the vocabulary, once per occurrence."""
         return self._char_wb(texts) if self.analyzer == "char_wb" else self._word_ngrams(texts)
 
-    @staticmethod
-    def _rows(bounds: list[int]) -> np.ndarray:
-        """The row of each column, from each row's end."""
-        return np.repeat(np.arange(len(bounds) - 1, dtype=np.int64), np.diff(bounds))
-
     def _word_ngrams(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """scikit-learn's word n-grams (``_word_ngrams``) of every text, found by their tokens'
         numbers: one dictionary lookup per token, then a few array operations for the batch.
@@ -605,17 +600,9 @@ class _Tfidf:
         ends: list[int] = []
         nul: list[tuple[int, str]] = []  # n-grams with a NUL: looked up aside
         for word in words:
-            padded = f" {word} "
-            length = len(padded)
             first = len(grams)
-            grams += [
-                padded[i : i + n]
-                for n in range(self.min_n, min(self.max_n, length - 1) + 1)
-                for i in range(length - n + 1)
-            ]
-            if self.max_n >= length:
-                grams.append(padded)
-            if "\x00" in padded:
+            grams += self._grams(word)
+            if "\x00" in word:
                 nul += [(first + i, gram) for i, gram in enumerate(grams[first:]) if "\x00" in gram]
             ends.append(len(grams))
         found = self._search(grams)
@@ -698,21 +685,27 @@ class _Tfidf:
         for index, word in enumerate(words):
             if "\x00" not in word:
                 continue
-            padded = f" {word} "
-            length = len(padded)
-            grams = [
-                padded[i : i + n]
-                for n in range(self.min_n, min(self.max_n, length - 1) + 1)
-                for i in range(length - n + 1)
-            ]
-            if self.max_n >= length:
-                grams.append(padded)
-            for gram in grams:
+            for gram in self._grams(word):
                 column = self.nul_terms.get(gram, -1) if "\x00" in gram else -1
                 if column >= 0:
                     owners.append(index)
                     columns.append(column)
         return np.array(owners, dtype=np.int64), np.array(columns, dtype=np.int64)
+
+    def _grams(self, word: str) -> list[str]:
+        """One word's character n-grams as scikit-learn's ``_char_wb_ngrams`` makes them: every
+        n-gram of the word padded with a space each side, and a padded word no longer than the
+        longest n once, whole."""
+        padded = f" {word} "
+        length = len(padded)
+        grams = [
+            padded[i : i + n]
+            for n in range(self.min_n, min(self.max_n, length - 1) + 1)
+            for i in range(length - n + 1)
+        ]
+        if self.max_n >= length:
+            grams.append(padded)
+        return grams
 
     def _search(self, grams: list[str]) -> np.ndarray:
         """The column of each n-gram in the sorted vocabulary, -1 for those not in it."""

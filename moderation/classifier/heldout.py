@@ -72,6 +72,8 @@ CLEAN_SETS = (
     "identity_statements",
     "news_violence",
 )
+# The measures that are a share of a set's rows acted on (bench.quality scores its peer on them too).
+ACTED_MEASURES = ("acted", "acted_min", "acted_info")
 TOXIC_SETS = (
     "ts_posts",
     "ts_threat",
@@ -197,6 +199,13 @@ def term_rates(acted: np.ndarray, terms: Sequence[str]) -> dict[str, float]:
     return dict(sorted(rates.items(), key=lambda kv: -kv[1]))
 
 
+def _holds(target: Target, value: float | None) -> bool | None:
+    """Whether a measured value keeps its limit (None: not measured, or reported with no limit)."""
+    if value is None or target.limit is None:
+        return None
+    return value >= target.limit if target.measure.endswith("_min") else value <= target.limit
+
+
 def budget_table(sets: EvalSets, outcomes: Outcomes, categories: Sequence[str]) -> list[dict[str, Any]]:
     """Every target with its measured value, n and whether it holds."""
     tox = list(categories).index("toxicity")
@@ -208,25 +217,19 @@ def budget_table(sets: EvalSets, outcomes: Outcomes, categories: Sequence[str]) 
         first = target.sets[0]
         n = len(outcomes.acted[first])
         value: float | None
-        if target.measure in ("acted", "acted_min", "acted_info"):
+        extra: dict[str, str] = {}
+        if target.measure in ACTED_MEASURES:
             value = float(outcomes.acted[first].mean())
         elif target.measure == "hidden":
             value = float(outcomes.hidden[first].mean())
         elif target.measure == "term_max":
             rates = term_rates(outcomes.acted[first], sets.terms)
             term, value = next(iter(rates.items()), ("-", 0.0))
-            ok = None if target.limit is None else value <= target.limit
-            rows.append({**target.__dict__, "value": value, "n": n, "ok": ok, "term": term})
-            continue
+            extra = {"term": term}
         else:
             value = _auc(outcomes.scores[first][:, tox], outcomes.scores[target.sets[1]][:, tox])
             n = n + len(outcomes.acted[target.sets[1]])
-        at_least = target.measure.endswith("_min")
-        if value is None or target.limit is None:
-            ok = None
-        else:
-            ok = value >= target.limit if at_least else value <= target.limit
-        rows.append({**target.__dict__, "value": value, "n": n, "ok": ok})
+        rows.append({**target.__dict__, "value": value, "n": n, "ok": _holds(target, value), **extra})
     return rows
 
 
