@@ -25,7 +25,9 @@ class DuplicateKeyError(yaml.MarkedYAMLError):
     """The same key twice in one mapping: YAML would silently keep the last."""
 
 
-class _Loader(yaml.SafeLoader):
+# libyaml's parser (in PyYAML's wheels) reads rules.yaml ten times faster than the pure-Python
+# one, with the same marks; the pure-Python one is the fallback where PyYAML was built without it.
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
     pass
 
 
