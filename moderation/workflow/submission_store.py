@@ -16,7 +16,6 @@ from functools import cache, lru_cache
 from typing import Any
 from typing import cast as cast_type
 
-from psycopg.rows import namedtuple_row
 from sqlalchemy import (
     JSON,
     ClauseElement,
@@ -296,6 +295,10 @@ class DriverStatement:
         dbapi_connection = connection.connection
         driver = dbapi_connection.driver_connection
         assert driver is not None  # None only once the connection is closed or invalidated
+        # Imported here, not at the top: only PostgreSQL runs this, and a SQLite process (`flask
+        # score`, a site's first run) need not import the driver.
+        from psycopg.rows import namedtuple_row
+
         cursor = driver.cursor(row_factory=namedtuple_row)
         try:
             cursor.execute(self.sql, values)
