@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
+import ast
 import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
 from pathlib import Path
 
-from conftest import count_rows
+import pytest
+from conftest import count_rows, post_comment
 from flask import Flask
+
+from moderation.accounts.apikeys import create_key
+from moderation.classifier import artifact, contribution
+from moderation.config import PROJECT_ROOT
+from moderation.web import cli_command, create_app
+from moderation.web.extension import services
 
 
 def test_api_key_create_prints_only_the_key(app: Flask) -> None:
@@ -135,3 +148,87 @@ def test_refusals_print_one_error_line_on_stderr_and_exit_nonzero(app: Flask, tm
         assert result.stderr.splitlines()[-1].startswith(message), (args, result.stderr)
     # A usage error also shows how to call the command.
     assert "Usage: " in runner.invoke(args=["webhooks", "retry"]).stderr
+
+
+@pytest.mark.parametrize(
+    ("argv", "command"),
+    [
+        (["/venv/bin/flask", "--app", "app", "score", "in.jsonl"], "score"),
+        (["flask", "-A", "app", "--debug", "score"], "score"),
+        (["flask", "--app=app", "-e", "site.env", "rules", "reapply"], "rules"),
+        (["/usr/lib/python3/site-packages/flask/__main__.py", "score", "-"], "score"),
+        (["flask", "--app", "score"], None),  # "score" is the --app value here, no command follows
+        (["/venv/bin/gunicorn", "app:app", "score"], None),  # not the flask CLI
+        (["-c"], None),
+        ([], None),
+    ],
+)
+def test_cli_command_names_the_command_the_flask_cli_runs(argv: list[str], command: str | None) -> None:
+    assert cli_command(argv) == command
+
+
+def test_flask_score_on_the_app_without_web_pages_gives_the_same_verdicts(
+    make_app: Callable[..., Flask], tmp_path: Path
+) -> None:
+    """`flask score` runs on ``create_app(web=False)``: the same verdicts (both heads, the author's
+    ban from the database) as on the whole app, and none of its routes or other commands."""
+    models = {
+        "MODERATION_MODEL": str(artifact.DEFAULT_MODEL),
+        "MODERATION_CONTRIBUTION_MODEL": str(contribution.DEFAULT_MODEL),
+    }
+    full = make_app(**models)
+    with services(full).sessions() as session, session.begin():
+        submit = {"Authorization": f"Bearer {create_key(session, 'site')}"}
+        moderate = {"Authorization": f"Bearer {create_key(session, 'mod', ('moderate',))}"}
+    client = full.test_client()
+    post_comment(client, submit, "c1", "First!", author="u-7")
+    assert client.put("/api/v1/authors/u-7/ban", headers=moderate).status_code == 200
+    texts = ["Thanks, a clear piece.", "what bullsh1t", "I saw the fire from my window.", "you moron"]
+    source = tmp_path / "in.jsonl"
+    source.write_text(
+        "".join(
+            json.dumps({"id": i, "text": t, "author": "u-7" if i == 0 else "u-1"}) + "\n"
+            for i, t in enumerate(texts)
+        )
+    )
+    lean = create_app(dict(full.config), web=False)
+    try:
+        assert set(lean.cli.commands) == {"score"}
+        assert [rule.endpoint for rule in lean.url_map.iter_rules()] == ["static"]
+        got = lean.test_cli_runner().invoke(args=["score", str(source)])
+    finally:
+        services(lean).models.close()
+        services(lean).engine.dispose()
+    want = full.test_cli_runner().invoke(args=["score", str(source)])
+    assert want.exit_code == 0 and got.exit_code == 0, (want.output, got.output)
+    assert got.stdout == want.stdout
+    rows = [json.loads(line) for line in got.stdout.splitlines()]
+    assert [r["status"] for r in rows] == ["rejected", "rejected", "approved", "flagged"]
+    assert rows[0]["matches"][0]["rule"] == "author-banned"
+    assert all(r["contribution"] is not None and r["model_version"] for r in rows)
+
+
+@pytest.mark.parametrize(("argv", "commands"), [(["flask", "score"], ["score"]), (["flask", "run"], None)])
+def test_app_module_builds_the_lean_app_for_flask_score_only(
+    argv: list[str], commands: list[str] | None, sqlite_template: Path, tmp_path: Path
+) -> None:
+    database = tmp_path / "db.sqlite"
+    shutil.copy(sqlite_template, database)
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{database}", "LOG_LEVEL": "WARNING"}
+    shown = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            f"import sys; sys.argv = {argv!r}; import app; print(sorted(app.app.cli.commands))",
+        ],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    listed = ast.literal_eval(shown.stdout.strip())
+    if commands is None:
+        assert {"score", "rules", "moderator", "model"} <= set(listed)
+    else:
+        assert listed == commands

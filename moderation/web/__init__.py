@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from flask import Flask, redirect, url_for
 from flask.json.provider import DefaultJSONProvider
 
 from ..config import INSTANCE_DIR, PROJECT_ROOT, Config
-from . import errors, extension, migrations, ratelimit, schemas, security
+from . import extension
 
 
 class _OrderedJSON(DefaultJSONProvider):
@@ -19,8 +20,12 @@ class _OrderedJSON(DefaultJSONProvider):
     sort_keys = False
 
 
-def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
-    """Build the app from the environment, or from ``test_config`` overrides in tests."""
+def create_app(test_config: Mapping[str, Any] | None = None, *, web: bool = True) -> Flask:
+    """Build the app from the environment, or from ``test_config`` overrides in tests.
+
+    ``web=False`` builds only what `flask score` needs (the services and that command): half the
+    start-up of the whole app, none of its pages, API or other commands.
+    """
     app = Flask(__name__, instance_path=str(INSTANCE_DIR))
     app.config.from_mapping(Config.from_env())
     if test_config:
@@ -32,6 +37,14 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     )
 
     svc = extension.init_app(app)
+    if not web:
+        from .score_cli import score_cli
+
+        app.cli.add_command(score_cli)
+        return app
+
+    from . import errors, migrations, ratelimit, schemas, security
+
     migrations.init_app(app, svc, PROJECT_ROOT / "migrations")
     errors.init_app(app)
     schemas.init_app(app)  # path converters and the streamed-body limit, before any route
@@ -75,3 +88,21 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     )
     cli.init_app(app)
     return app
+
+
+# The flask CLI's own options that take a value (`flask --app app score ...`).
+_VALUE_OPTIONS = frozenset({"-A", "--app", "-e", "--env-file"})
+
+
+def cli_command(argv: Sequence[str]) -> str | None:
+    """The command this process runs when it is the flask CLI (``score`` for
+    `flask --app app score in.jsonl`); None for anything else (gunicorn, tests, python -c)."""
+    if not argv or not (Path(argv[0]).name == "flask" or argv[0].endswith(("flask/__main__.py", "-m"))):
+        return None
+    args = iter(argv[1:])
+    for arg in args:
+        if arg in _VALUE_OPTIONS:
+            next(args, None)
+        elif not arg.startswith("-"):
+            return arg
+    return None
