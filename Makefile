@@ -13,14 +13,14 @@ HOST   ?= 127.0.0.1
 PORT   ?= 5000
 PYTEST_ARGS ?= -n 2
 
-.PHONY: run setup test lint db model bytecode bench soak clean
+.PHONY: run setup test lint db model kernel bytecode bench soak clean
 
 run: setup
 	@$(FLASK) api-key list | grep -q . || printf '\nNo API key yet. Create one for your site with:\n  %s api-key create my-site\n\n' "$(FLASK)"
 	@$(FLASK) moderator list | grep -q . || printf '\nNo moderator account yet: the review page at http://$(HOST):$(PORT)/ needs one. Create an admin with:\n  %s moderator create admin --role admin\n\n' "$(FLASK)"
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
-setup: $(VENV)/.installed db model bytecode
+setup: $(VENV)/.installed kernel db model bytecode
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -36,6 +36,11 @@ model: $(VENV)/.installed
 	@# Rebuild it with: $(FLASK) model train --recipe models/recipe.json --out models/classifier.skops
 	@# --replace-live (needs ../shared/datasets); without --out, training writes a candidate to promote.
 	MODERATION_MODEL=none $(FLASK) model check
+
+kernel: $(VENV)/.installed
+	@# The classifier's linear step in C (moderation/classifier/_linear.pyx; needs gcc and the
+	@# Python headers). Scores are the numpy code's to the bit (tests/test_same_outputs.py).
+	$(BIN)/python setup.py --quiet build_ext --inplace
 
 bytecode: $(VENV)/.installed
 	@# Python writes these itself unless PYTHONDONTWRITEBYTECODE is set (as on some CI machines);
@@ -62,4 +67,4 @@ lint: $(VENV)/.installed
 	$(BIN)/mypy
 
 clean:
-	rm -rf $(VENV) instance/moderation.db* .pytest_cache
+	rm -rf $(VENV) instance/moderation.db* .pytest_cache build moderation/classifier/_linear.c moderation/classifier/_linear.*.so

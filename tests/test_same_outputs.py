@@ -206,3 +206,57 @@ def test_verdicts_with_the_compiled_form_are_the_pipelines(heads: dict, sample: 
     assert any(v.contribution and v.contribution["kind"] for v in compiled_verdicts)
     for a, b in zip(compiled_verdicts, verdicts(slow, slow_head), strict=True):
         _same_verdicts(a, b)
+
+
+@pytest.mark.parametrize("head", ["classifier", "contribution"])
+def test_the_c_kernel_gives_the_numpy_codes_numbers_to_the_bit(
+    heads: dict, sample: list[str], head: str
+) -> None:
+    """`make setup` builds the linear step in C (``_linear.pyx``); it must give exactly what the
+    numpy code gives (which the tests above hold to the Pipeline), in a batch and one at a time."""
+    from moderation.classifier import compiled
+
+    assert compiled._linear is not None, "the C kernel is not built: run `make setup`"
+    scorer = heads[head][0].scorer
+    texts = [*sample, *HOSTILE, "the the the " * 3000]
+    for size in (len(texts), 256, 3, 1):
+        for start in range(0, len(texts) if size > 1 else 300, size):
+            batch = texts[start : start + size]
+            fast, slow = scorer.predict_proba(batch, kernel=True), scorer.predict_proba(batch, kernel=False)
+            assert fast.dtype == slow.dtype and np.array_equal(fast, slow), (size, start)
+
+
+def test_the_kernels_log_table_is_numpys_log() -> None:
+    from moderation.classifier import compiled
+
+    logs = compiled._log_counts(5000)
+    counts = np.arange(1, 5001, dtype=np.float64)
+    assert len(logs) > 5000 and np.array_equal(logs[1:5001], np.log(counts))
+    # numpy's log of a lone count (a short array takes other code paths) is the same number.
+    assert all(logs[c] == np.log(np.array([float(c)]))[0] for c in (1, 2, 3, 7, 100, 4097))
+
+
+def test_the_kernel_refuses_cells_it_cannot_read(heads: dict) -> None:
+    from moderation.classifier import _linear, compiled
+
+    scorer = heads["classifier"][0].scorer
+    none = np.zeros(0, dtype=np.int64)
+
+    def run(cells: list[int], rows: int = 2) -> None:
+        _linear.decisions(
+            np.array(cells, dtype=np.int64),
+            scorer.width,
+            scorer.table,
+            scorer.tfidf_starts,
+            compiled._log_counts(10),
+            scorer.sublinear,
+            none,
+            none,
+            np.zeros(0, dtype=np.float32),
+            np.zeros((rows, len(scorer.categories)), dtype=np.float32),
+        )
+
+    run([3, 3, scorer.width + 5])
+    for bad in ([5, 3], [-1], [2 * scorer.width]):
+        with pytest.raises(ValueError):
+            run(bad)

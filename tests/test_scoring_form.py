@@ -310,3 +310,17 @@ def test_character_n_grams_are_searched_as_strings_when_their_numbers_do_not_fit
     assert np.array_equal(
         compiled.Scorer((meta, arrays)).predict_proba(texts), compiled.Scorer(numbered).predict_proba(texts)
     )
+
+
+def test_without_the_c_kernel_the_form_says_so_and_scores_the_same(
+    tiny_model: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    with_kernel = serving.load(tiny_model).predict_proba(TEXTS)
+    monkeypatch.setattr(compiled, "_linear", None)
+    compiled._warn_no_kernel.cache_clear()
+    with caplog.at_level(logging.WARNING, logger="moderation.classifier.compiled"):
+        served = serving.load(tiny_model)
+    assert any("C kernel" in r.getMessage() and "make setup" in r.getMessage() for r in caplog.records)
+    assert isinstance(served, compiled.CompiledClassifier)
+    assert np.array_equal(served.predict_proba(TEXTS), with_kernel)
+    compiled._warn_no_kernel.cache_clear()

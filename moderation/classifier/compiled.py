@@ -21,6 +21,7 @@ import bisect
 import functools
 import itertools
 import json
+import logging
 import os
 import re
 import threading
@@ -32,6 +33,13 @@ from typing import Any
 import numpy as np
 
 from .textprep import prepare
+
+try:  # the linear step in C, built by `make setup`; the numpy code below gives the same numbers
+    from . import _linear
+except ImportError:  # pragma: no cover - a checkout where `make setup` has not run
+    _linear = None  # type: ignore[assignment]
+
+log = logging.getLogger(__name__)
 
 # Bump when the layout of the file, or how it is derived, changes: older files are rebuilt.
 FORMAT = 3
@@ -357,6 +365,8 @@ class CompiledClassifier:
             raise FormUnavailable(f"malformed ({exc.__class__.__name__}: {exc})") from None
         if scorer.categories != categories:
             raise FormUnavailable(f"scores {scorer.categories}, the sidecar names {categories}")
+        if _linear is None:
+            _warn_no_kernel()
         return cls(scorer, categories, metadata["model_version"], metadata)
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
@@ -399,16 +409,63 @@ class Scorer:
         self.sublinear = bool(self.tfidf) and self.tfidf[0].sublinear
         self.tfidf_starts = np.array([t.offset for t in self.tfidf], dtype=np.int64)
 
-    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
-        """(n, categories) probabilities, as the Pipeline's ``predict_proba``."""
+    def predict_proba(self, texts: Sequence[str], kernel: bool = True) -> np.ndarray:
+        """(n, categories) probabilities, as the Pipeline's ``predict_proba``; ``kernel=False``
+        takes the numpy code even where the C kernel is built (tests compare the two)."""
         prepared = [prepare(text) for text in texts]
-        n, k = len(prepared), len(self.categories)
+        n = len(prepared)
         found = [block.columns(prepared) for block in self.tfidf]
-        rows, columns, values, rows_of_table = self._tfidf_values(
-            n,
-            np.concatenate([r for r, _ in found]) if found else np.zeros(0, np.int64),
-            np.concatenate([c for _, c in found]) if found else np.zeros(0, np.int64),
+        rows = np.concatenate([r for r, _ in found]) if found else np.zeros(0, np.int64)
+        columns = np.concatenate([c for _, c in found]) if found else np.zeros(0, np.int64)
+        if kernel and _linear is not None:
+            decision = self._kernel_decisions(n, rows, columns, prepared)
+        else:
+            decision = self._decisions(n, rows, columns, prepared)
+        scores = decision + self.intercept
+        # The Platt sigmoid, as CalibratedLinearMultiLabel applies it: expit(-(a * f + b)).
+        return 1.0 / (1.0 + np.exp(self.slope * scores + self.offset))
+
+    def _kernel_decisions(
+        self, n: int, rows: np.ndarray, columns: np.ndarray, prepared: list[str]
+    ) -> np.ndarray:
+        """The decision values from the C kernel (``_linear.decisions``)."""
+        parts = [lexicon.features(prepared) for lexicon in self.lexicons]
+        if parts:
+            lexicon_rows, lexicon_columns, lexicon_values = (
+                np.concatenate(p) for p in zip(*parts, strict=True)
+            )
+            if len(parts) > 1:  # each part is sorted by row and column; together they must be
+                order = np.lexsort((lexicon_columns, lexicon_rows))
+                lexicon_rows, lexicon_columns = lexicon_rows.take(order), lexicon_columns.take(order)
+                lexicon_values = lexicon_values.take(order)
+        else:
+            lexicon_rows = lexicon_columns = np.zeros(0, np.int64)
+            lexicon_values = np.zeros(0, np.float32)
+        # One sort of the batch's cells (numpy's is the fastest), as _tfidf_values sorts them.
+        cells = rows * self.width + columns
+        if n * self.width <= np.iinfo(np.int32).max:
+            cells = cells.astype(np.int32)
+        cells.sort()
+        most = int(np.bincount(rows).max()) if len(rows) else 0  # no column counts more in a row
+        decision = np.zeros((n, len(self.categories)), dtype=np.float32)
+        _linear.decisions(
+            cells,
+            self.width,
+            self.table,
+            self.tfidf_starts,
+            _log_counts(most),
+            self.sublinear,
+            lexicon_rows,
+            lexicon_columns,
+            np.ascontiguousarray(lexicon_values, dtype=np.float32),
+            decision,
         )
+        return decision
+
+    def _decisions(self, n: int, rows: np.ndarray, columns: np.ndarray, prepared: list[str]) -> np.ndarray:
+        """The decision values, with numpy."""
+        k = len(self.categories)
+        rows, columns, values, rows_of_table = self._tfidf_values(n, rows, columns)
         for lexicon in self.lexicons:
             more_rows, more_columns, more_values = lexicon.features(prepared)
             rows = np.concatenate((rows, more_rows))
@@ -433,9 +490,7 @@ class Scorer:
                 if end > start:
                     decision[row] = np.add.accumulate(products[start:end], axis=0)[-1]
                 start = end
-        scores = decision + self.intercept
-        # The Platt sigmoid, as CalibratedLinearMultiLabel applies it: expit(-(a * f + b)).
-        return 1.0 / (1.0 + np.exp(self.slope * scores + self.offset))
+        return decision
 
     def _tfidf_values(
         self, n: int, rows: np.ndarray, columns: np.ndarray
@@ -467,6 +522,32 @@ class Scorer:
         norms[norms == 0] = 1
         values /= norms.take(groups)
         return rows, columns, values.astype(np.float32), rows_of_table
+
+
+@functools.cache
+def _warn_no_kernel() -> None:
+    log.warning(
+        "the C kernel (moderation/classifier/_linear.pyx) is not built: `make setup` builds it; "
+        "until then numpy scores, with the same numbers, more slowly"
+    )
+
+
+_LOGS = np.zeros(1, dtype=np.float64)
+_LOGS_LOCK = threading.Lock()
+
+
+def _log_counts(most: int) -> np.ndarray:
+    """log(c) for every count c up to ``most`` (at least), computed by numpy as the numpy code
+    computes it (the C library's log may differ in the last bit); grown as larger counts come."""
+    global _LOGS
+    logs = _LOGS
+    if len(logs) > most:
+        return logs
+    with _LOGS_LOCK:
+        if len(_LOGS) <= most:
+            size = max(1024, 1 << most.bit_length())
+            _LOGS = np.concatenate(([0.0], np.log(np.arange(1, size, dtype=np.float64))))
+        return _LOGS
 
 
 # Both heads take the same comments one after the other, in batches of up to 256: the second
