@@ -82,7 +82,7 @@ def test_workers_score_with_the_contribution_head_too(make_app, tiny_model: Path
 def test_an_input_of_one_batch_is_scored_without_workers(
     app: Flask, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from moderation.web import cli
+    from moderation.web import score_cli
 
     started: list[int] = []
 
@@ -91,7 +91,7 @@ def test_an_input_of_one_batch_is_scored_without_workers(
             started.append(jobs)
             super().__init__(pipeline, jobs)
 
-    monkeypatch.setattr(cli, "ParallelPipeline", Recording)
+    monkeypatch.setattr(score_cli, "ParallelPipeline", Recording)
     source = tmp_path / "comments.jsonl"
     source.write_text("".join(json.dumps(r) + "\n" for r in _records(16)))
     assert len(_score(app, source, "--jobs", "2")) == 16  # 16 comments, batches of 16: one batch
