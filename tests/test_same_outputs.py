@@ -260,3 +260,21 @@ def test_the_kernel_refuses_cells_it_cannot_read(heads: dict) -> None:
     for bad in ([5, 3], [-1], [2 * scorer.width]):
         with pytest.raises(ValueError):
             run(bad)
+
+
+@pytest.mark.parametrize("head", ["classifier", "contribution"])
+def test_the_kernels_n_gram_table_finds_what_the_sorted_search_finds(heads: dict, head: str) -> None:
+    """Integer n-gram keys are looked up in the kernel's hash table: every key of the vocabulary
+    is found at its column, and keys near them, random ones and negative ones are not."""
+    blocks = [block for block in heads[head][0].scorer.tfidf if block.lookup is not None]
+    assert {block.analyzer for block in blocks} == {"word", "char_wb"}
+    rng = np.random.default_rng(3)
+    for block in blocks:
+        near = np.concatenate((block.keys + 1, block.keys - 1, rng.integers(0, block.keys.max() + 9, 50_000)))
+        queries = rng.permutation(np.concatenate((block.keys, near, [-1, -5, 0])))
+        expected = np.full(len(queries), -1, dtype=np.int64)
+        at = np.minimum(np.searchsorted(block.keys, queries), len(block.keys) - 1)
+        hit = block.keys.take(at) == queries
+        expected[hit] = block.key_columns.take(at[hit])
+        assert np.array_equal(block._find(queries), expected)
+        assert np.array_equal(block._find(block.keys), block.key_columns)

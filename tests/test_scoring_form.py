@@ -324,3 +324,30 @@ def test_without_the_c_kernel_the_form_says_so_and_scores_the_same(
     assert isinstance(served, compiled.CompiledClassifier)
     assert np.array_equal(served.predict_proba(TEXTS), with_kernel)
     compiled._warn_no_kernel.cache_clear()
+
+
+@pytest.mark.parametrize("ngram_range", [(2, 5), (4, 6), (1, 3)])
+def test_character_n_grams_of_any_range_are_found_like_the_pipeline_finds_them(
+    ngram_range: tuple[int, int],
+) -> None:
+    """The kernel packs a word's character n-grams as scikit-learn's ``_char_wb_ngrams`` makes
+    them, short words included (with n from 4, "a" is taken whole, padded: " a ")."""
+    from moderation.classifier.datasets import read_corpus
+    from moderation.classifier.estimators import build_pipeline
+    from moderation.classifier.train import label_matrix
+
+    assert compiled._linear is not None, "the C kernel is not built: run `make setup`"
+    examples = read_corpus(FIXTURES / "tiny_corpus")
+    categories = ("toxicity", "insult", "threat")
+    pipeline = build_pipeline(categories, min_df=1, calibration_folds=2)
+    pipeline.set_params(features__chars__ngram_range=ngram_range)
+    pipeline.fit([e.text for e in examples], label_matrix(examples, categories, missing=-1))
+    form = compiled.derive(pipeline, "sha")
+    samples = ["a b c", "I am a", "you are a complete idiot", "zzzz qqq ü", *TEXTS]
+    samples += [e.text for e in examples[:5]]
+    compiled.check(form, pipeline.predict_proba, samples)  # NotCompilable if any score differs
+    scorer = compiled.Scorer(form)
+    chars = next(block for block in scorer.tfidf if block.analyzer == "char_wb")
+    assert chars.lookup is not None  # the kernel's path, not the numpy one
+    one_by_one = np.vstack([scorer.predict_proba([t]) for t in samples])
+    assert np.array_equal(scorer.predict_proba(samples), one_by_one)

@@ -1,5 +1,7 @@
 """Types of the C kernel (``_linear.pyx``)."""
 
+from typing import Any
+
 import numpy as np
 
 def decisions(
@@ -14,3 +16,15 @@ def decisions(
     lexicon_values: np.ndarray,
     out: np.ndarray,
 ) -> None: ...
+def n_gram_table(keys: np.ndarray, columns: np.ndarray) -> tuple[Any, Any]: ...
+def find_columns(slot_keys: Any, slot_columns: Any, queries: np.ndarray) -> Any: ...
+def char_columns(
+    codes: np.ndarray,
+    lengths: np.ndarray,
+    chars: np.ndarray,
+    bits: int,
+    min_n: int,
+    max_n: int,
+    slot_keys: Any,
+    slot_columns: Any,
+) -> tuple[Any, Any]: ...

@@ -14,7 +14,8 @@ round once where the Pipeline rounds twice.
 """
 
 from libc.math cimport sqrt
-from libc.stdint cimport INT64_MAX, int32_t, int64_t
+from cpython.array cimport array
+from libc.stdint cimport INT64_MAX, int32_t, int64_t, uint32_t, uint64_t
 from libc.stdlib cimport free, malloc
 
 ctypedef fused cell_t:
@@ -133,3 +134,158 @@ def decisions(
         free(kept)
         free(exact)
         free(sums)
+
+
+# -- n-gram lookup ----------------------------------------------------------------------------
+# The vocabulary's n-grams are integer keys (word n-grams by their tokens' numbers, character
+# n-grams by their characters' numbers: never negative). A binary search of a quarter of a million
+# keys misses the cache at every other step; an open-addressing table misses about once.
+
+cdef inline uint64_t _slot(int64_t key, int shift) noexcept nogil:
+    return (<uint64_t>key * <uint64_t>0x9E3779B97F4A7C15) >> shift
+
+
+def n_gram_table(const int64_t[::1] keys, const int64_t[::1] columns):
+    """An open-addressing table of ``keys`` (distinct, not negative) to ``columns``: a pair of
+    arrays for :func:`find_columns`, at most half full."""
+    cdef Py_ssize_t n = keys.shape[0], i
+    if columns.shape[0] != n:
+        raise ValueError("one column per key")
+    cdef int bits = 4
+    while (<Py_ssize_t>1 << bits) < 2 * n:
+        bits += 1
+    cdef Py_ssize_t size = <Py_ssize_t>1 << bits
+    slot_keys = array("q", [-1]) * size
+    slot_columns = array("q", [-1]) * size
+    cdef int64_t[::1] sk = slot_keys
+    cdef int64_t[::1] sc = slot_columns
+    cdef uint64_t at, mask = size - 1
+    cdef int shift = 64 - bits
+    for i in range(n):
+        if keys[i] < 0:
+            raise ValueError("a negative key")
+        at = _slot(keys[i], shift)
+        while sk[at] != -1:
+            if sk[at] == keys[i]:
+                raise ValueError("a key twice")
+            at = (at + 1) & mask
+        sk[at] = keys[i]
+        sc[at] = columns[i]
+    return slot_keys, slot_columns
+
+
+def find_columns(const int64_t[::1] slot_keys, const int64_t[::1] slot_columns, const int64_t[::1] queries):
+    """The column of each query key in a table from :func:`n_gram_table`, -1 where it has none
+    (a negative query never has one)."""
+    cdef Py_ssize_t size = slot_keys.shape[0], i, q = queries.shape[0]
+    cdef int bits = 0
+    while (<Py_ssize_t>1 << bits) < size:
+        bits += 1
+    if size < 2 or (<Py_ssize_t>1 << bits) != size or slot_columns.shape[0] != size:
+        raise ValueError("not a table from n_gram_table")
+    out = array("q", [-1]) * q
+    cdef int64_t[::1] found = out
+    cdef uint64_t at, mask = size - 1
+    cdef int shift = 64 - bits
+    cdef int64_t key
+    with nogil:
+        for i in range(q):
+            key = queries[i]
+            if key < 0:
+                continue
+            at = _slot(key, shift)
+            while slot_keys[at] != -1:
+                if slot_keys[at] == key:
+                    found[i] = slot_columns[at]
+                    break
+                at = (at + 1) & mask
+    return out
+
+
+def char_columns(
+    const uint32_t[::1] codes,
+    const int64_t[::1] lengths,
+    const uint32_t[::1] chars,
+    int bits,
+    int min_n,
+    int max_n,
+    const int64_t[::1] slot_keys,
+    const int64_t[::1] slot_columns,
+):
+    """The columns of the character n-grams of words, as scikit-learn's ``_char_wb_ngrams``
+    makes them: every n-gram (``min_n`` to ``max_n`` characters) of each word padded with a space
+    each side, a padded word no longer than ``max_n`` once, whole. ``codes``: the padded words'
+    code points end to end; ``lengths``: each padded word's length. An n-gram is its characters'
+    numbers (place in the sorted ``chars``, plus one) packed ``bits`` to a character, looked up in
+    a table from :func:`n_gram_table`; one with a character outside ``chars`` is never found.
+    Returns the columns found, word after word, and how many each word has."""
+    cdef Py_ssize_t words = lengths.shape[0], total = codes.shape[0], size = slot_keys.shape[0]
+    cdef Py_ssize_t w, i, j, start = 0, length, low, high, middle, kept = 0
+    cdef int n, table_bits = 0
+    cdef int64_t key
+    cdef uint64_t at, mask = size - 1
+    cdef bint unknown
+    while (<Py_ssize_t>1 << table_bits) < size:
+        table_bits += 1
+    if size < 2 or (<Py_ssize_t>1 << table_bits) != size or slot_columns.shape[0] != size:
+        raise ValueError("not a table from n_gram_table")
+    if bits < 1 or min_n < 1 or max_n < min_n or bits * max_n > 63:
+        raise ValueError("n-grams that do not pack")
+    for w in range(words):
+        if lengths[w] < 0:
+            raise ValueError("a negative length")
+        start += lengths[w]
+    if start != total:
+        raise ValueError("the lengths do not add up to the characters")
+    cdef int shift = 64 - table_bits
+    cdef int64_t* numbers = <int64_t*>malloc((total + 1) * sizeof(int64_t))
+    if not numbers:
+        raise MemoryError()
+    # At most (max_n - min_n + 1) n-grams per character.
+    cdef Py_ssize_t room = (total + 1) * (max_n - min_n + 1)
+    columns = array("q", [0]) * room
+    counts = array("q", [0]) * words
+    cdef int64_t[::1] found = columns
+    cdef int64_t[::1] sizes = counts
+    try:
+        with nogil:
+            for i in range(total):
+                numbers[i] = 0
+                low, high = 0, chars.shape[0]
+                while low < high:
+                    middle = (low + high) // 2
+                    if chars[middle] < codes[i]:
+                        low = middle + 1
+                    else:
+                        high = middle
+                if low < chars.shape[0] and chars[low] == codes[i]:
+                    numbers[i] = low + 1
+            start = 0
+            for w in range(words):
+                length = lengths[w]
+                for n in range(min_n, max_n + 1):
+                    # From n = length on, scikit-learn takes the padded word once, whole.
+                    for i in range(start, start + (length - n + 1 if n < length else 1)):
+                        key = 0
+                        unknown = False
+                        for j in range(i, i + (n if n < length else length)):
+                            if numbers[j] == 0:
+                                unknown = True
+                                break
+                            key = (key << bits) | numbers[j]
+                        if unknown:
+                            continue
+                        at = _slot(key, shift)
+                        while slot_keys[at] != -1:
+                            if slot_keys[at] == key:
+                                found[kept] = slot_columns[at]
+                                kept += 1
+                                sizes[w] += 1
+                                break
+                            at = (at + 1) & mask
+                    if n >= length:
+                        break
+                start += length
+    finally:
+        free(numbers)
+    return columns[:kept], counts

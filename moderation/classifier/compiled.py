@@ -612,6 +612,10 @@ class _Tfidf:
                 raise FormUnavailable(f"block {spec['name']!r} has unigrams for another token count")
         if size != self.width:
             raise FormUnavailable(f"block {spec['name']!r} does not add up")
+        # With the C kernel, integer n-gram keys are found in a hash table instead of searched.
+        self.lookup: tuple[Any, Any] | None = None
+        if _linear is not None and (self.analyzer != "char_wb" or self.bits is not None):
+            self.lookup = _linear.n_gram_table(self.keys, self.key_columns)
 
     def columns(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """The row and column (in the whole feature space) of every n-gram of the texts (prepared)
@@ -650,16 +654,28 @@ class _Tfidf:
             key = ids[:count] + 1
             for j in range(1, n):
                 key = key * base + ids[j : j + count] + 1
-            at = np.searchsorted(self.keys, key)
-            np.minimum(at, len(self.keys) - 1, out=at)
-            hit = np.flatnonzero(self.keys.take(at) == key)
+            columns = self._find(key)
+            hit = np.flatnonzero(columns >= 0)
             places.append(hit)
-            found.append(self.key_columns.take(at.take(hit)))
+            found.append(columns.take(hit))
         if not found:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
         place = np.concatenate(places)
         rows = np.searchsorted(np.array(ends, dtype=np.int64), place) if len(texts) > 1 else place * 0
         return rows, np.concatenate(found)
+
+    def _find(self, key: np.ndarray) -> np.ndarray:
+        """The column of each integer n-gram key, -1 for those not in the vocabulary (nor a
+        negative key: one with a character outside it)."""
+        if self.lookup is not None:
+            return np.frombuffer(_linear.find_columns(*self.lookup, key), dtype=np.int64)
+        found = np.full(len(key), -1, dtype=np.int64)
+        if len(self.keys):
+            at = np.searchsorted(self.keys, key)
+            np.minimum(at, len(self.keys) - 1, out=at)
+            hit = self.keys.take(at) == key
+            found[hit] = self.key_columns.take(at[hit])
+        return found
 
     def _char_wb(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
         lower = self.lowercase
@@ -703,6 +719,18 @@ class _Tfidf:
         if not count:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
         assert self.bits is not None
+        if self.lookup is not None and not (self.nul_terms and any("\x00" in word for word in words)):
+            # The kernel packs and finds them in one pass (the same columns, in the same order).
+            found, sizes = _linear.char_columns(
+                np.frombuffer("".join(f" {w} " for w in words).encode("utf-32-le", "surrogatepass"), "<u4"),
+                np.fromiter(map(len, words), dtype=np.int64, count=count) + 2,
+                self.chars,
+                self.bits,
+                self.min_n,
+                self.max_n,
+                *self.lookup,
+            )
+            return np.frombuffer(found, dtype=np.int64), np.frombuffer(sizes, dtype=np.int64)
         bits, top = self.bits, self.max_n
         lengths = np.fromiter(map(len, words), dtype=np.int64, count=count) + 2  # padded
         text = "".join(f" {word} " for word in words)
@@ -744,12 +772,7 @@ class _Tfidf:
             owners.append(whole)
         key = np.concatenate(keys)
         of = np.concatenate(owners)
-        found = np.full(len(key), -1, dtype=np.int64)
-        if len(self.keys):
-            at = np.searchsorted(self.keys, key)
-            np.minimum(at, len(self.keys) - 1, out=at)
-            hit = self.keys.take(at) == key
-            found[hit] = self.key_columns.take(at[hit])
+        found = self._find(key)
         if self.nul_terms and "\x00" in text:
             extra = self._nul_columns(words)
             found = np.concatenate((found, extra[1]))
