@@ -351,3 +351,17 @@ def test_character_n_grams_of_any_range_are_found_like_the_pipeline_finds_them(
     assert chars.lookup is not None  # the kernel's path, not the numpy one
     one_by_one = np.vstack([scorer.predict_proba([t]) for t in samples])
     assert np.array_equal(scorer.predict_proba(samples), one_by_one)
+
+
+def test_the_word_memo_gives_the_same_columns_with_and_without_the_kernel(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    chars = next(b for b in serving.load(artifact.DEFAULT_MODEL).scorer.tfidf if b.analyzer == "char_wb")
+    words = "the idiot said the the idiot 🙂 zqxzqx said a".split() * 3
+    memo = compiled._WordColumns(chars._word_columns)
+    first = memo.columns(words)  # learns them
+    again = memo.columns(words[::-1])
+    assert first[1].tolist() == [len(chars._word_columns([w])[0]) for w in words]
+    monkeypatch.setattr(compiled, "_linear", None)  # the memo's numpy gather (the words are known)
+    assert all(np.array_equal(x, y) for x, y in zip(memo.columns(words), first, strict=True))
+    assert all(np.array_equal(x, y) for x, y in zip(memo.columns(words[::-1]), again, strict=True))

@@ -289,3 +289,29 @@ def char_columns(
     finally:
         free(numbers)
     return columns[:kept], counts
+
+
+def gather(const int64_t[::1] pool, const int64_t[::1] starts, const int64_t[::1] sizes, const int64_t[::1] slots):
+    """The memo's columns of each slot's word, end to end: ``pool[starts[s]:starts[s] + sizes[s]]``
+    for each ``s`` of ``slots``; and how many each has."""
+    cdef Py_ssize_t count = slots.shape[0], i, j, total = 0, at = 0
+    cdef int64_t slot
+    for i in range(count):
+        slot = slots[i]
+        if slot < 0 or slot >= starts.shape[0] or slot >= sizes.shape[0]:
+            raise IndexError("a slot outside the memo")
+        if starts[slot] < 0 or sizes[slot] < 0 or starts[slot] + sizes[slot] > pool.shape[0]:
+            raise IndexError("a word's columns outside the pool")
+        total += sizes[slot]
+    columns = array("q", [0]) * total
+    counts = array("q", [0]) * count
+    cdef int64_t[::1] out = columns
+    cdef int64_t[::1] each = counts
+    with nogil:
+        for i in range(count):
+            slot = slots[i]
+            each[i] = sizes[slot]
+            for j in range(starts[slot], starts[slot] + sizes[slot]):
+                out[at] = pool[j]
+                at += 1
+    return columns, counts

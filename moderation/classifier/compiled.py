@@ -844,6 +844,9 @@ class _WordColumns:
             if -1 in slots:
                 slots = self._add(words, slots)
             at = np.array(slots, dtype=np.int64)
+            if _linear is not None:
+                columns, sizes = _linear.gather(self.pool, self.starts, self.sizes, at)
+                return np.frombuffer(columns, dtype=np.int64), np.frombuffer(sizes, dtype=np.int64)
             sizes = self.sizes[at]
             ends = np.cumsum(sizes)
             total = int(ends[-1]) if len(ends) else 0
