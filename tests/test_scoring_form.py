@@ -357,7 +357,7 @@ def test_the_word_memo_gives_the_same_columns_with_and_without_the_kernel(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     chars = next(b for b in serving.load(artifact.DEFAULT_MODEL).scorer.tfidf if b.analyzer == "char_wb")
-    words = "the idiot said the the idiot 🙂 zqxzqx said a".split() * 3
+    words = ["the", "idiot", "said", "the", "the", "idiot", "🙂", "zqxzqx", "said", "a"] * 3
     memo = compiled._WordColumns(chars._word_columns)
     first = memo.columns(words)  # learns them
     again = memo.columns(words[::-1])
