@@ -213,6 +213,18 @@ def mod_auth(app: Flask) -> dict[str, str]:
         }
 
 
+def ban_author(app: Flask, author: str) -> None:
+    """An author the database knows (one comment posted), banned through the API."""
+    with services(app).sessions() as session, session.begin():
+        submit = {"Authorization": f"Bearer {create_key(session, f'site-{uuid.uuid4().hex[:6]}')}"}
+        moderate = {
+            "Authorization": f"Bearer {create_key(session, f'mod-{uuid.uuid4().hex[:6]}', ('moderate',))}"
+        }
+    client = app.test_client()
+    post_comment(client, submit, f"by-{author}", "First!", author=author)
+    assert client.put(f"/api/v1/authors/{author}/ban", headers=moderate).status_code == 200
+
+
 def post_comment(
     client: FlaskClient, auth: dict[str, str], cid: str, text: str, author: str = "u1", **extra: Any
 ):

@@ -12,10 +12,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import count_rows, post_comment
+from conftest import ban_author, count_rows
 from flask import Flask
 
-from moderation.accounts.apikeys import create_key
 from moderation.classifier import artifact, contribution
 from moderation.config import PROJECT_ROOT
 from moderation.web import cli_command, create_app
@@ -177,12 +176,7 @@ def test_flask_score_on_the_app_without_web_pages_gives_the_same_verdicts(
         "MODERATION_CONTRIBUTION_MODEL": str(contribution.DEFAULT_MODEL),
     }
     full = make_app(**models)
-    with services(full).sessions() as session, session.begin():
-        submit = {"Authorization": f"Bearer {create_key(session, 'site')}"}
-        moderate = {"Authorization": f"Bearer {create_key(session, 'mod', ('moderate',))}"}
-    client = full.test_client()
-    post_comment(client, submit, "c1", "First!", author="u-7")
-    assert client.put("/api/v1/authors/u-7/ban", headers=moderate).status_code == 200
+    ban_author(full, "u-7")
     texts = ["Thanks, a clear piece.", "what bullsh1t", "I saw the fire from my window.", "you moron"]
     source = tmp_path / "in.jsonl"
     source.write_text(

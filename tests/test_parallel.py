@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import post_comment
+from conftest import ban_author, post_comment
 from flask import Flask
 
 from moderation.accounts.apikeys import create_key
@@ -41,12 +41,7 @@ def _score(app: Flask, source: Path, *args: str) -> list[dict]:
 
 def test_flask_score_on_two_processes_matches_one(make_app, tiny_model: Path, tmp_path: Path) -> None:
     app = make_app(MODERATION_MODEL=str(tiny_model))
-    with services(app).sessions() as session, session.begin():
-        submit = {"Authorization": f"Bearer {create_key(session, 's')}"}
-        auth = {"Authorization": f"Bearer {create_key(session, 'm', ('moderate',))}"}
-    client = app.test_client()
-    post_comment(client, submit, "first", "hello", author="banned-one")
-    assert client.put("/api/v1/authors/banned-one/ban", headers=auth).status_code == 200
+    ban_author(app, "banned-one")
     source = tmp_path / "comments.jsonl"
     source.write_text("".join(json.dumps(r) + "\n" for r in _records(300)))
 
