@@ -278,3 +278,27 @@ def test_the_kernels_n_gram_table_finds_what_the_sorted_search_finds(heads: dict
         expected[hit] = block.key_columns.take(at[hit])
         assert np.array_equal(block._find(queries), expected)
         assert np.array_equal(block._find(block.keys), block.key_columns)
+
+
+@pytest.mark.parametrize("head", ["classifier", "contribution"])
+def test_the_kernels_word_n_grams_are_the_numpy_codes(heads: dict, sample: list[str], head: str) -> None:
+    """The kernel finds a batch's word n-grams in one pass: the same (row, column) pairs as the
+    numpy code, one comment at a time and in batches, none running from one comment into the next."""
+    from moderation.classifier.textprep import prepare
+
+    words = next(block for block in heads[head][0].scorer.tfidf if block.analyzer == "word")
+    assert words.lookup is not None
+    texts = [prepare(t) for t in [*sample[:400], *HOSTILE, "you idiot you idiot", "idiot", "you"]]
+    for size in (1, 7, len(texts)):
+        for start in range(0, len(texts) if size > 1 else 60, size):
+            batch = texts[start : start + size]
+            fast = words._word_ngrams(batch)
+            lookup, words.lookup = words.lookup, None
+            try:
+                slow = words._word_ngrams(batch)
+            finally:
+                words.lookup = lookup
+            pairs = [
+                sorted(zip(rows.tolist(), columns.tolist(), strict=True)) for rows, columns in (fast, slow)
+            ]
+            assert pairs[0] == pairs[1], (size, start)

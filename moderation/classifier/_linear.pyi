@@ -29,3 +29,12 @@ def char_columns(
     slot_columns: Any,
 ) -> tuple[Any, Any]: ...
 def gather(pool: np.ndarray, starts: np.ndarray, sizes: np.ndarray, slots: np.ndarray) -> tuple[Any, Any]: ...
+def word_columns(
+    ids: np.ndarray,
+    ends: np.ndarray,
+    unigrams: np.ndarray,
+    min_n: int,
+    max_n: int,
+    slot_keys: Any,
+    slot_columns: Any,
+) -> tuple[Any, Any]: ...

@@ -315,3 +315,68 @@ def gather(const int64_t[::1] pool, const int64_t[::1] starts, const int64_t[::1
                 out[at] = pool[j]
                 at += 1
     return columns, counts
+
+
+def word_columns(
+    const int64_t[::1] ids,
+    const int64_t[::1] ends,
+    const int64_t[::1] unigrams,
+    int min_n,
+    int max_n,
+    const int64_t[::1] slot_keys,
+    const int64_t[::1] slot_columns,
+):
+    """scikit-learn's word n-grams of a batch, by their tokens' numbers: ``ids`` holds each text's
+    token numbers followed by the number ``len(unigrams) - 1`` (also that of a token outside the
+    vocabulary), at the places ``ends``. ``unigrams[number]`` is a token's column (-1: none). An
+    n-gram of two or more is the integer of its numbers plus one, in base ``len(unigrams)``,
+    looked up in a table from :func:`n_gram_table` (a separator's digit carries, so no n-gram
+    runs from one text into the next). Returns the row and column of every n-gram found."""
+    cdef Py_ssize_t count = ids.shape[0], texts = ends.shape[0], size = slot_keys.shape[0]
+    cdef Py_ssize_t i, j, kept = 0, row = 0
+    cdef int n, table_bits = 0
+    cdef uint64_t base = unigrams.shape[0], key, at, mask = size - 1
+    cdef int64_t column
+    while (<Py_ssize_t>1 << table_bits) < size:
+        table_bits += 1
+    if size < 2 or (<Py_ssize_t>1 << table_bits) != size or slot_columns.shape[0] != size:
+        raise ValueError("not a table from n_gram_table")
+    if base < 1 or min_n < 1 or max_n < min_n:
+        raise ValueError("no n-grams to find")
+    for i in range(count):
+        if ids[i] < 0 or <uint64_t>ids[i] >= base:
+            raise ValueError("a token number outside the vocabulary's")
+    for i in range(texts):
+        if ends[i] < 0 or ends[i] >= count or (i > 0 and ends[i] <= ends[i - 1]):
+            raise ValueError("the ends are not ascending places in the batch")
+    cdef int shift = 64 - table_bits
+    cdef Py_ssize_t room = count * (max_n - min_n + 1) + 1
+    rows = array("q", [0]) * room
+    columns = array("q", [0]) * room
+    cdef int64_t[::1] found_rows = rows
+    cdef int64_t[::1] found = columns
+    with nogil:
+        for i in range(count):
+            while row < texts and ends[row] < i:
+                row += 1
+            if min_n == 1:
+                column = unigrams[ids[i]]
+                if column >= 0:
+                    found_rows[kept] = row
+                    found[kept] = column
+                    kept += 1
+            for n in range(2 if min_n < 2 else min_n, max_n + 1):
+                if i + n > count:
+                    break
+                key = <uint64_t>ids[i] + 1
+                for j in range(i + 1, i + n):
+                    key = key * base + <uint64_t>ids[j] + 1
+                at = _slot(<int64_t>key, shift)
+                while slot_keys[at] != -1:
+                    if slot_keys[at] == <int64_t>key:
+                        found_rows[kept] = row
+                        found[kept] = slot_columns[at]
+                        kept += 1
+                        break
+                    at = (at + 1) & mask
+    return rows[:kept], columns[:kept]

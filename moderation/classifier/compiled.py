@@ -639,6 +639,11 @@ class _Tfidf:
             ends.append(len(numbers))
             numbers.append(outside)
         ids = np.array(numbers, dtype=np.int64)
+        if self.lookup is not None:  # the kernel: every n of every text in one pass
+            rows, columns = _linear.word_columns(
+                ids, np.array(ends, dtype=np.int64), self.unigrams, self.min_n, self.max_n, *self.lookup
+            )
+            return np.frombuffer(rows, dtype=np.int64), np.frombuffer(columns, dtype=np.int64)
         places: list[np.ndarray] = []
         found: list[np.ndarray] = []
         if self.min_n == 1:
