@@ -410,8 +410,9 @@ class Scorer:
         self.tfidf_starts = np.array([t.offset for t in self.tfidf], dtype=np.int64)
 
     def predict_proba(self, texts: Sequence[str], kernel: bool = True) -> np.ndarray:
-        """(n, categories) probabilities, as the Pipeline's ``predict_proba``; ``kernel=False``
-        takes the numpy code even where the C kernel is built (tests compare the two)."""
+        """(n, categories) probabilities, as the Pipeline's ``predict_proba``. ``kernel=False``
+        sums with the numpy code even where the C kernel is built (tests compare the two; the
+        kernel's n-gram lookups are compared with the numpy ones on their own)."""
         prepared = [prepare(text) for text in texts]
         n = len(prepared)
         found = [block.columns(prepared) for block in self.tfidf]
