@@ -145,6 +145,30 @@ cdef inline uint64_t _slot(int64_t key, int shift) noexcept nogil:
     return (<uint64_t>key * <uint64_t>0x9E3779B97F4A7C15) >> shift
 
 
+cdef int _shift_of(const int64_t[::1] slot_keys, const int64_t[::1] slot_columns) except -1:
+    """The hash shift of a table from :func:`n_gram_table` (ValueError for anything else)."""
+    cdef Py_ssize_t size = slot_keys.shape[0]
+    cdef int bits = 0
+    while (<Py_ssize_t>1 << bits) < size:
+        bits += 1
+    if size < 2 or (<Py_ssize_t>1 << bits) != size or slot_columns.shape[0] != size:
+        raise ValueError("not a table from n_gram_table")
+    return 64 - bits
+
+
+cdef inline int64_t _probe(
+    const int64_t[::1] slot_keys, const int64_t[::1] slot_columns, int64_t key, int shift
+) noexcept nogil:
+    """The column of ``key`` in the table, -1 when it has none."""
+    cdef uint64_t mask = slot_keys.shape[0] - 1
+    cdef uint64_t at = _slot(key, shift)
+    while slot_keys[at] != -1:
+        if slot_keys[at] == key:
+            return slot_columns[at]
+        at = (at + 1) & mask
+    return -1
+
+
 def n_gram_table(const int64_t[::1] keys, const int64_t[::1] columns):
     """An open-addressing table of ``keys`` (distinct, not negative) to ``columns``: a pair of
     arrays for :func:`find_columns`, at most half full."""
@@ -177,28 +201,14 @@ def n_gram_table(const int64_t[::1] keys, const int64_t[::1] columns):
 def find_columns(const int64_t[::1] slot_keys, const int64_t[::1] slot_columns, const int64_t[::1] queries):
     """The column of each query key in a table from :func:`n_gram_table`, -1 where it has none
     (a negative query never has one)."""
-    cdef Py_ssize_t size = slot_keys.shape[0], i, q = queries.shape[0]
-    cdef int bits = 0
-    while (<Py_ssize_t>1 << bits) < size:
-        bits += 1
-    if size < 2 or (<Py_ssize_t>1 << bits) != size or slot_columns.shape[0] != size:
-        raise ValueError("not a table from n_gram_table")
+    cdef Py_ssize_t i, q = queries.shape[0]
+    cdef int shift = _shift_of(slot_keys, slot_columns)
     out = array("q", [-1]) * q
     cdef int64_t[::1] found = out
-    cdef uint64_t at, mask = size - 1
-    cdef int shift = 64 - bits
-    cdef int64_t key
     with nogil:
         for i in range(q):
-            key = queries[i]
-            if key < 0:
-                continue
-            at = _slot(key, shift)
-            while slot_keys[at] != -1:
-                if slot_keys[at] == key:
-                    found[i] = slot_columns[at]
-                    break
-                at = (at + 1) & mask
+            if queries[i] >= 0:
+                found[i] = _probe(slot_keys, slot_columns, queries[i], shift)
     return out
 
 
@@ -219,16 +229,11 @@ def char_columns(
     numbers (place in the sorted ``chars``, plus one) packed ``bits`` to a character, looked up in
     a table from :func:`n_gram_table`; one with a character outside ``chars`` is never found.
     Returns the columns found, word after word, and how many each word has."""
-    cdef Py_ssize_t words = lengths.shape[0], total = codes.shape[0], size = slot_keys.shape[0]
+    cdef Py_ssize_t words = lengths.shape[0], total = codes.shape[0]
     cdef Py_ssize_t w, i, j, start = 0, length, low, high, middle, kept = 0
-    cdef int n, table_bits = 0
-    cdef int64_t key
-    cdef uint64_t at, mask = size - 1
+    cdef int n, shift = _shift_of(slot_keys, slot_columns)
+    cdef int64_t key, column
     cdef bint unknown
-    while (<Py_ssize_t>1 << table_bits) < size:
-        table_bits += 1
-    if size < 2 or (<Py_ssize_t>1 << table_bits) != size or slot_columns.shape[0] != size:
-        raise ValueError("not a table from n_gram_table")
     if bits < 1 or min_n < 1 or max_n < min_n or bits * max_n > 63:
         raise ValueError("n-grams that do not pack")
     for w in range(words):
@@ -237,7 +242,6 @@ def char_columns(
         start += lengths[w]
     if start != total:
         raise ValueError("the lengths do not add up to the characters")
-    cdef int shift = 64 - table_bits
     cdef int64_t* numbers = <int64_t*>malloc((total + 1) * sizeof(int64_t))
     if not numbers:
         raise MemoryError()
@@ -275,14 +279,11 @@ def char_columns(
                             key = (key << bits) | numbers[j]
                         if unknown:
                             continue
-                        at = _slot(key, shift)
-                        while slot_keys[at] != -1:
-                            if slot_keys[at] == key:
-                                found[kept] = slot_columns[at]
-                                kept += 1
-                                sizes[w] += 1
-                                break
-                            at = (at + 1) & mask
+                        column = _probe(slot_keys, slot_columns, key, shift)
+                        if column >= 0:
+                            found[kept] = column
+                            kept += 1
+                            sizes[w] += 1
                     if n >= length:
                         break
                 start += length
@@ -332,15 +333,11 @@ def word_columns(
     n-gram of two or more is the integer of its numbers plus one, in base ``len(unigrams)``,
     looked up in a table from :func:`n_gram_table` (a separator's digit carries, so no n-gram
     runs from one text into the next). Returns the row and column of every n-gram found."""
-    cdef Py_ssize_t count = ids.shape[0], texts = ends.shape[0], size = slot_keys.shape[0]
+    cdef Py_ssize_t count = ids.shape[0], texts = ends.shape[0]
     cdef Py_ssize_t i, j, kept = 0, row = 0
-    cdef int n, table_bits = 0
-    cdef uint64_t base = unigrams.shape[0], key, at, mask = size - 1
+    cdef int n, shift = _shift_of(slot_keys, slot_columns)
+    cdef uint64_t base = unigrams.shape[0], key
     cdef int64_t column
-    while (<Py_ssize_t>1 << table_bits) < size:
-        table_bits += 1
-    if size < 2 or (<Py_ssize_t>1 << table_bits) != size or slot_columns.shape[0] != size:
-        raise ValueError("not a table from n_gram_table")
     if base < 1 or min_n < 1 or max_n < min_n:
         raise ValueError("no n-grams to find")
     for i in range(count):
@@ -349,7 +346,6 @@ def word_columns(
     for i in range(texts):
         if ends[i] < 0 or ends[i] >= count or (i > 0 and ends[i] <= ends[i - 1]):
             raise ValueError("the ends are not ascending places in the batch")
-    cdef int shift = 64 - table_bits
     cdef Py_ssize_t room = count * (max_n - min_n + 1) + 1
     rows = array("q", [0]) * room
     columns = array("q", [0]) * room
@@ -371,12 +367,9 @@ def word_columns(
                 key = <uint64_t>ids[i] + 1
                 for j in range(i + 1, i + n):
                     key = key * base + <uint64_t>ids[j] + 1
-                at = _slot(<int64_t>key, shift)
-                while slot_keys[at] != -1:
-                    if slot_keys[at] == <int64_t>key:
-                        found_rows[kept] = row
-                        found[kept] = slot_columns[at]
-                        kept += 1
-                        break
-                    at = (at + 1) & mask
+                column = _probe(slot_keys, slot_columns, <int64_t>key, shift)
+                if column >= 0:
+                    found_rows[kept] = row
+                    found[kept] = column
+                    kept += 1
     return rows[:kept], columns[:kept]
