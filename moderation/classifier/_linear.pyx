@@ -145,21 +145,10 @@ cdef inline uint64_t _slot(int64_t key, int shift) noexcept nogil:
     return (<uint64_t>key * <uint64_t>0x9E3779B97F4A7C15) >> shift
 
 
-cdef int _shift_of(const int64_t[::1] slot_keys, const int64_t[::1] slot_columns) except -1:
-    """The hash shift of a table from :func:`n_gram_table` (ValueError for anything else)."""
-    cdef Py_ssize_t size = slot_keys.shape[0]
-    cdef int bits = 0
-    while (<Py_ssize_t>1 << bits) < size:
-        bits += 1
-    if size < 2 or (<Py_ssize_t>1 << bits) != size or slot_columns.shape[0] != size:
-        raise ValueError("not a table from n_gram_table")
-    return 64 - bits
-
-
 cdef inline int64_t _probe(
     const int64_t[::1] slot_keys, const int64_t[::1] slot_columns, int64_t key, int shift
 ) noexcept nogil:
-    """The column of ``key`` in the table, -1 when it has none."""
+    """The column of ``key`` in a table's slots, -1 when it has none."""
     cdef uint64_t mask = slot_keys.shape[0] - 1
     cdef uint64_t at = _slot(key, shift)
     while slot_keys[at] != -1:
@@ -169,127 +158,189 @@ cdef inline int64_t _probe(
     return -1
 
 
-def n_gram_table(const int64_t[::1] keys, const int64_t[::1] columns):
-    """An open-addressing table of ``keys`` (distinct, not negative) to ``columns``: a pair of
-    arrays for :func:`find_columns`, at most half full."""
-    cdef Py_ssize_t n = keys.shape[0], i
-    if columns.shape[0] != n:
-        raise ValueError("one column per key")
-    cdef int bits = 4
-    while (<Py_ssize_t>1 << bits) < 2 * n:
-        bits += 1
-    cdef Py_ssize_t size = <Py_ssize_t>1 << bits
-    slot_keys = array("q", [-1]) * size
-    slot_columns = array("q", [-1]) * size
-    cdef int64_t[::1] sk = slot_keys
-    cdef int64_t[::1] sc = slot_columns
-    cdef uint64_t at, mask = size - 1
-    cdef int shift = 64 - bits
-    for i in range(n):
-        if keys[i] < 0:
-            raise ValueError("a negative key")
-        at = _slot(keys[i], shift)
-        while sk[at] != -1:
-            if sk[at] == keys[i]:
-                raise ValueError("a key twice")
-            at = (at + 1) & mask
-        sk[at] = keys[i]
-        sc[at] = columns[i]
-    return slot_keys, slot_columns
+cdef class NGramTable:
+    """An open-addressing table of a vocabulary's n-gram keys (distinct, not negative) to their
+    columns, at most half full, and the lookups that go through it."""
 
+    cdef int64_t[::1] slot_keys
+    cdef int64_t[::1] slot_columns
+    cdef int shift
 
-def find_columns(const int64_t[::1] slot_keys, const int64_t[::1] slot_columns, const int64_t[::1] queries):
-    """The column of each query key in a table from :func:`n_gram_table`, -1 where it has none
-    (a negative query never has one)."""
-    cdef Py_ssize_t i, q = queries.shape[0]
-    cdef int shift = _shift_of(slot_keys, slot_columns)
-    out = array("q", [-1]) * q
-    cdef int64_t[::1] found = out
-    with nogil:
-        for i in range(q):
-            if queries[i] >= 0:
-                found[i] = _probe(slot_keys, slot_columns, queries[i], shift)
-    return out
+    def __init__(self, const int64_t[::1] keys, const int64_t[::1] columns):
+        cdef Py_ssize_t n = keys.shape[0], i
+        if columns.shape[0] != n:
+            raise ValueError("one column per key")
+        cdef int bits = 4
+        while (<Py_ssize_t>1 << bits) < 2 * n:
+            bits += 1
+        cdef Py_ssize_t size = <Py_ssize_t>1 << bits
+        self.slot_keys = array("q", [-1]) * size
+        self.slot_columns = array("q", [-1]) * size
+        self.shift = 64 - bits
+        cdef uint64_t at, mask = size - 1
+        for i in range(n):
+            if keys[i] < 0:
+                raise ValueError("a negative key")
+            at = _slot(keys[i], self.shift)
+            while self.slot_keys[at] != -1:
+                if self.slot_keys[at] == keys[i]:
+                    raise ValueError("a key twice")
+                at = (at + 1) & mask
+            self.slot_keys[at] = keys[i]
+            self.slot_columns[at] = columns[i]
 
-
-def char_columns(
-    const uint32_t[::1] codes,
-    const int64_t[::1] lengths,
-    const uint32_t[::1] chars,
-    int bits,
-    int min_n,
-    int max_n,
-    const int64_t[::1] slot_keys,
-    const int64_t[::1] slot_columns,
-):
-    """The columns of the character n-grams of words, as scikit-learn's ``_char_wb_ngrams``
-    makes them: every n-gram (``min_n`` to ``max_n`` characters) of each word padded with a space
-    each side, a padded word no longer than ``max_n`` once, whole. ``codes``: the padded words'
-    code points end to end; ``lengths``: each padded word's length. An n-gram is its characters'
-    numbers (place in the sorted ``chars``, plus one) packed ``bits`` to a character, looked up in
-    a table from :func:`n_gram_table`; one with a character outside ``chars`` is never found.
-    Returns the columns found, word after word, and how many each word has."""
-    cdef Py_ssize_t words = lengths.shape[0], total = codes.shape[0]
-    cdef Py_ssize_t w, i, j, start = 0, length, low, high, middle, kept = 0
-    cdef int n, shift = _shift_of(slot_keys, slot_columns)
-    cdef int64_t key, column
-    cdef bint unknown
-    if bits < 1 or min_n < 1 or max_n < min_n or bits * max_n > 63:
-        raise ValueError("n-grams that do not pack")
-    for w in range(words):
-        if lengths[w] < 0:
-            raise ValueError("a negative length")
-        start += lengths[w]
-    if start != total:
-        raise ValueError("the lengths do not add up to the characters")
-    cdef int64_t* numbers = <int64_t*>malloc((total + 1) * sizeof(int64_t))
-    if not numbers:
-        raise MemoryError()
-    # At most (max_n - min_n + 1) n-grams per character.
-    cdef Py_ssize_t room = (total + 1) * (max_n - min_n + 1)
-    columns = array("q", [0]) * room
-    counts = array("q", [0]) * words
-    cdef int64_t[::1] found = columns
-    cdef int64_t[::1] sizes = counts
-    try:
+    def find(self, const int64_t[::1] queries):
+        """The column of each query key, -1 where it has none (a negative query never has one)."""
+        cdef Py_ssize_t i, q = queries.shape[0]
+        cdef const int64_t[::1] slot_keys = self.slot_keys
+        cdef const int64_t[::1] slot_columns = self.slot_columns
+        cdef int shift = self.shift
+        out = array("q", [-1]) * q
+        cdef int64_t[::1] found = out
         with nogil:
-            for i in range(total):
-                numbers[i] = 0
-                low, high = 0, chars.shape[0]
-                while low < high:
-                    middle = (low + high) // 2
-                    if chars[middle] < codes[i]:
-                        low = middle + 1
-                    else:
-                        high = middle
-                if low < chars.shape[0] and chars[low] == codes[i]:
-                    numbers[i] = low + 1
-            start = 0
-            for w in range(words):
-                length = lengths[w]
-                for n in range(min_n, max_n + 1):
-                    # From n = length on, scikit-learn takes the padded word once, whole.
-                    for i in range(start, start + (length - n + 1 if n < length else 1)):
-                        key = 0
-                        unknown = False
-                        for j in range(i, i + (n if n < length else length)):
-                            if numbers[j] == 0:
-                                unknown = True
-                                break
-                            key = (key << bits) | numbers[j]
-                        if unknown:
-                            continue
-                        column = _probe(slot_keys, slot_columns, key, shift)
-                        if column >= 0:
-                            found[kept] = column
-                            kept += 1
-                            sizes[w] += 1
-                    if n >= length:
+            for i in range(q):
+                if queries[i] >= 0:
+                    found[i] = _probe(slot_keys, slot_columns, queries[i], shift)
+        return out
+
+    def char_columns(
+        self,
+        const uint32_t[::1] codes,
+        const int64_t[::1] lengths,
+        const uint32_t[::1] chars,
+        int bits,
+        int min_n,
+        int max_n,
+    ):
+        """The columns of the character n-grams of words, as scikit-learn's ``_char_wb_ngrams``
+        makes them: every n-gram (``min_n`` to ``max_n`` characters) of each word padded with a space
+        each side, a padded word no longer than ``max_n`` once, whole. ``codes``: the padded words'
+        code points end to end; ``lengths``: each padded word's length. An n-gram is its characters'
+        numbers (place in the sorted ``chars``, plus one) packed ``bits`` to a character, looked up in
+        the table; one with a character outside ``chars`` is never found.
+        Returns the columns found, word after word, and how many each word has."""
+        cdef Py_ssize_t words = lengths.shape[0], total = codes.shape[0]
+        cdef const int64_t[::1] slot_keys = self.slot_keys
+        cdef const int64_t[::1] slot_columns = self.slot_columns
+        cdef int shift = self.shift
+        cdef Py_ssize_t w, i, j, start = 0, length, low, high, middle, kept = 0
+        cdef int n
+        cdef int64_t key, column
+        cdef bint unknown
+        if bits < 1 or min_n < 1 or max_n < min_n or bits * max_n > 63:
+            raise ValueError("n-grams that do not pack")
+        for w in range(words):
+            if lengths[w] < 0:
+                raise ValueError("a negative length")
+            start += lengths[w]
+        if start != total:
+            raise ValueError("the lengths do not add up to the characters")
+        cdef int64_t* numbers = <int64_t*>malloc((total + 1) * sizeof(int64_t))
+        if not numbers:
+            raise MemoryError()
+        # At most (max_n - min_n + 1) n-grams per character.
+        cdef Py_ssize_t room = (total + 1) * (max_n - min_n + 1)
+        columns = array("q", [0]) * room
+        counts = array("q", [0]) * words
+        cdef int64_t[::1] found = columns
+        cdef int64_t[::1] sizes = counts
+        try:
+            with nogil:
+                for i in range(total):
+                    numbers[i] = 0
+                    low, high = 0, chars.shape[0]
+                    while low < high:
+                        middle = (low + high) // 2
+                        if chars[middle] < codes[i]:
+                            low = middle + 1
+                        else:
+                            high = middle
+                    if low < chars.shape[0] and chars[low] == codes[i]:
+                        numbers[i] = low + 1
+                start = 0
+                for w in range(words):
+                    length = lengths[w]
+                    for n in range(min_n, max_n + 1):
+                        # From n = length on, scikit-learn takes the padded word once, whole.
+                        for i in range(start, start + (length - n + 1 if n < length else 1)):
+                            key = 0
+                            unknown = False
+                            for j in range(i, i + (n if n < length else length)):
+                                if numbers[j] == 0:
+                                    unknown = True
+                                    break
+                                key = (key << bits) | numbers[j]
+                            if unknown:
+                                continue
+                            column = _probe(slot_keys, slot_columns, key, shift)
+                            if column >= 0:
+                                found[kept] = column
+                                kept += 1
+                                sizes[w] += 1
+                        if n >= length:
+                            break
+                    start += length
+        finally:
+            free(numbers)
+        return columns[:kept], counts
+
+    def word_columns(
+        self,
+        const int64_t[::1] ids,
+        const int64_t[::1] ends,
+        const int64_t[::1] unigrams,
+        int min_n,
+        int max_n,
+    ):
+        """scikit-learn's word n-grams of a batch, by their tokens' numbers: ``ids`` holds each text's
+        token numbers followed by the number ``len(unigrams) - 1`` (also that of a token outside the
+        vocabulary), at the places ``ends``. ``unigrams[number]`` is a token's column (-1: none). An
+        n-gram of two or more is the integer of its numbers plus one, in base ``len(unigrams)``,
+        looked up in the table (a separator's digit carries, so no n-gram
+        runs from one text into the next). Returns the row and column of every n-gram found."""
+        cdef Py_ssize_t count = ids.shape[0], texts = ends.shape[0]
+        cdef const int64_t[::1] slot_keys = self.slot_keys
+        cdef const int64_t[::1] slot_columns = self.slot_columns
+        cdef int shift = self.shift
+        cdef Py_ssize_t i, j, kept = 0, row = 0
+        cdef int n
+        cdef uint64_t base = unigrams.shape[0], key
+        cdef int64_t column
+        if base < 1 or min_n < 1 or max_n < min_n:
+            raise ValueError("no n-grams to find")
+        for i in range(count):
+            if ids[i] < 0 or <uint64_t>ids[i] >= base:
+                raise ValueError("a token number outside the vocabulary's")
+        for i in range(texts):
+            if ends[i] < 0 or ends[i] >= count or (i > 0 and ends[i] <= ends[i - 1]):
+                raise ValueError("the ends are not ascending places in the batch")
+        cdef Py_ssize_t room = count * (max_n - min_n + 1) + 1
+        rows = array("q", [0]) * room
+        columns = array("q", [0]) * room
+        cdef int64_t[::1] found_rows = rows
+        cdef int64_t[::1] found = columns
+        with nogil:
+            for i in range(count):
+                while row < texts and ends[row] < i:
+                    row += 1
+                if min_n == 1:
+                    column = unigrams[ids[i]]
+                    if column >= 0:
+                        found_rows[kept] = row
+                        found[kept] = column
+                        kept += 1
+                for n in range(2 if min_n < 2 else min_n, max_n + 1):
+                    if i + n > count:
                         break
-                start += length
-    finally:
-        free(numbers)
-    return columns[:kept], counts
+                    key = <uint64_t>ids[i] + 1
+                    for j in range(i + 1, i + n):
+                        key = key * base + <uint64_t>ids[j] + 1
+                    column = _probe(slot_keys, slot_columns, <int64_t>key, shift)
+                    if column >= 0:
+                        found_rows[kept] = row
+                        found[kept] = column
+                        kept += 1
+        return rows[:kept], columns[:kept]
 
 
 def gather(const int64_t[::1] pool, const int64_t[::1] starts, const int64_t[::1] sizes, const int64_t[::1] slots):
@@ -316,60 +367,3 @@ def gather(const int64_t[::1] pool, const int64_t[::1] starts, const int64_t[::1
                 out[at] = pool[j]
                 at += 1
     return columns, counts
-
-
-def word_columns(
-    const int64_t[::1] ids,
-    const int64_t[::1] ends,
-    const int64_t[::1] unigrams,
-    int min_n,
-    int max_n,
-    const int64_t[::1] slot_keys,
-    const int64_t[::1] slot_columns,
-):
-    """scikit-learn's word n-grams of a batch, by their tokens' numbers: ``ids`` holds each text's
-    token numbers followed by the number ``len(unigrams) - 1`` (also that of a token outside the
-    vocabulary), at the places ``ends``. ``unigrams[number]`` is a token's column (-1: none). An
-    n-gram of two or more is the integer of its numbers plus one, in base ``len(unigrams)``,
-    looked up in a table from :func:`n_gram_table` (a separator's digit carries, so no n-gram
-    runs from one text into the next). Returns the row and column of every n-gram found."""
-    cdef Py_ssize_t count = ids.shape[0], texts = ends.shape[0]
-    cdef Py_ssize_t i, j, kept = 0, row = 0
-    cdef int n, shift = _shift_of(slot_keys, slot_columns)
-    cdef uint64_t base = unigrams.shape[0], key
-    cdef int64_t column
-    if base < 1 or min_n < 1 or max_n < min_n:
-        raise ValueError("no n-grams to find")
-    for i in range(count):
-        if ids[i] < 0 or <uint64_t>ids[i] >= base:
-            raise ValueError("a token number outside the vocabulary's")
-    for i in range(texts):
-        if ends[i] < 0 or ends[i] >= count or (i > 0 and ends[i] <= ends[i - 1]):
-            raise ValueError("the ends are not ascending places in the batch")
-    cdef Py_ssize_t room = count * (max_n - min_n + 1) + 1
-    rows = array("q", [0]) * room
-    columns = array("q", [0]) * room
-    cdef int64_t[::1] found_rows = rows
-    cdef int64_t[::1] found = columns
-    with nogil:
-        for i in range(count):
-            while row < texts and ends[row] < i:
-                row += 1
-            if min_n == 1:
-                column = unigrams[ids[i]]
-                if column >= 0:
-                    found_rows[kept] = row
-                    found[kept] = column
-                    kept += 1
-            for n in range(2 if min_n < 2 else min_n, max_n + 1):
-                if i + n > count:
-                    break
-                key = <uint64_t>ids[i] + 1
-                for j in range(i + 1, i + n):
-                    key = key * base + <uint64_t>ids[j] + 1
-                column = _probe(slot_keys, slot_columns, <int64_t>key, shift)
-                if column >= 0:
-                    found_rows[kept] = row
-                    found[kept] = column
-                    kept += 1
-    return rows[:kept], columns[:kept]

@@ -614,9 +614,9 @@ class _Tfidf:
         if size != self.width:
             raise FormUnavailable(f"block {spec['name']!r} does not add up")
         # With the C kernel, integer n-gram keys are found in a hash table instead of searched.
-        self.lookup: tuple[Any, Any] | None = None
+        self.lookup: _linear.NGramTable | None = None
         if _linear is not None and (self.analyzer != "char_wb" or self.bits is not None):
-            self.lookup = _linear.n_gram_table(self.keys, self.key_columns)
+            self.lookup = _linear.NGramTable(self.keys, self.key_columns)
 
     def columns(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """The row and column (in the whole feature space) of every n-gram of the texts (prepared)
@@ -641,8 +641,8 @@ class _Tfidf:
             numbers.append(outside)
         ids = np.array(numbers, dtype=np.int64)
         if self.lookup is not None:  # the kernel: every n of every text in one pass
-            rows, columns = _linear.word_columns(
-                ids, np.array(ends, dtype=np.int64), self.unigrams, self.min_n, self.max_n, *self.lookup
+            rows, columns = self.lookup.word_columns(
+                ids, np.array(ends, dtype=np.int64), self.unigrams, self.min_n, self.max_n
             )
             return np.frombuffer(rows, dtype=np.int64), np.frombuffer(columns, dtype=np.int64)
         places: list[np.ndarray] = []
@@ -674,7 +674,7 @@ class _Tfidf:
         """The column of each integer n-gram key, -1 for those not in the vocabulary (nor a
         negative key: one with a character outside it)."""
         if self.lookup is not None:
-            return np.frombuffer(_linear.find_columns(*self.lookup, key), dtype=np.int64)
+            return np.frombuffer(self.lookup.find(key), dtype=np.int64)
         found = np.full(len(key), -1, dtype=np.int64)
         if len(self.keys):
             at = np.searchsorted(self.keys, key)
@@ -727,14 +727,13 @@ class _Tfidf:
         assert self.bits is not None
         if self.lookup is not None and not (self.nul_terms and any("\x00" in word for word in words)):
             # The kernel packs and finds them in one pass (the same columns, in the same order).
-            found, sizes = _linear.char_columns(
+            found, sizes = self.lookup.char_columns(
                 np.frombuffer("".join(f" {w} " for w in words).encode("utf-32-le", "surrogatepass"), "<u4"),
                 np.fromiter(map(len, words), dtype=np.int64, count=count) + 2,
                 self.chars,
                 self.bits,
                 self.min_n,
                 self.max_n,
-                *self.lookup,
             )
             return np.frombuffer(found, dtype=np.int64), np.frombuffer(sizes, dtype=np.int64)
         bits, top = self.bits, self.max_n

@@ -23,8 +23,8 @@ class _OrderedJSON(DefaultJSONProvider):
 def create_app(test_config: Mapping[str, Any] | None = None, *, web: bool = True) -> Flask:
     """Build the app from the environment, or from ``test_config`` overrides in tests.
 
-    ``web=False`` builds only what `flask score` needs (the services and that command): half the
-    start-up of the whole app, none of its pages, API or other commands.
+    ``web=False`` builds only what `flask score` needs (the services and that command): none of
+    the whole app's pages, API or other commands, so it starts sooner.
     """
     app = Flask(__name__, instance_path=str(INSTANCE_DIR))
     app.config.from_mapping(Config.from_env())
@@ -97,7 +97,7 @@ _VALUE_OPTIONS = frozenset({"-A", "--app", "-e", "--env-file"})
 def cli_command(argv: Sequence[str]) -> str | None:
     """The command this process runs when it is the flask CLI (``score`` for
     `flask --app app score in.jsonl`); None for anything else (gunicorn, tests, python -c)."""
-    if not argv or not (Path(argv[0]).name == "flask" or argv[0].endswith(("flask/__main__.py", "-m"))):
+    if not argv or not (Path(argv[0]).name == "flask" or argv[0].endswith("flask/__main__.py")):
         return None
     args = iter(argv[1:])
     for arg in args:
