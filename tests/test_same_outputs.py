@@ -302,3 +302,80 @@ def test_the_kernels_word_n_grams_are_the_numpy_codes(heads: dict, sample: list[
                 sorted(zip(rows.tolist(), columns.tolist(), strict=True)) for rows, columns in (fast, slow)
             ]
             assert pairs[0] == pairs[1], (size, start)
+
+
+def test_the_kernel_finds_tokens_and_words_as_re_and_split_do(sample: list[str]) -> None:
+    """The kernel reads tokens and words off a text's characters: over every code point, and the
+    hostile texts, the same tokens as ``re.findall`` with the word analyzer's patterns (each
+    found in the vocabulary or numbered as outside it) and the same words as ``str.split()``."""
+    from moderation.classifier import _linear, compiled
+
+    every = "".join(chr(c) for c in range(0x110000) if not 0xD800 <= c < 0xE000)
+    texts = [every[i : i + 997] for i in range(0, len(every), 997)]
+    texts += [*HOSTILE, "\ud800 lone \udfff surrogates", "İstanbul ΣΑΣ ß ﬁ I\u0307", *sample[:300]]
+    for pattern, shortest in compiled.C_TOKEN_PATTERNS.items():
+        tokens = [re.findall(pattern, text) for text in texts]
+        known = sorted({token for found in tokens for token in found})[::2]  # half the tokens
+        vocabulary = _linear.Strings(known)
+        assert len(vocabulary) == len(known) and [vocabulary[i] for i in (0, len(known) - 1)] == [
+            known[0],
+            known[-1],
+        ]
+        ids, ends = _linear.token_numbers(vocabulary, texts, shortest, -7)
+        number = {token: i for i, token in enumerate(known)}
+        expected: list[int] = []
+        places = []
+        for found in tokens:
+            expected += [number.get(token, -7) for token in found]
+            places.append(len(expected))
+            expected.append(-7)
+        assert list(ids) == expected and list(ends) == places
+    memo = _linear.Strings()
+    slots, per_text, added = _linear.word_slots(memo, texts)
+    words = [word for text in texts for word in text.split()]
+    assert list(per_text) == [len(text.split()) for text in texts]
+    assert added == list(dict.fromkeys(words)) and len(memo) == len(added)
+    assert [memo[slot] for slot in slots] == words
+    again = _linear.word_slots(memo, texts[::-1])  # all known now: nothing added
+    assert again[2] == [] and [memo[slot] for slot in again[0]] == [w for t in texts[::-1] for w in t.split()]
+
+
+def test_the_kernels_string_table() -> None:
+    """``_linear.Strings`` numbers strings in the order they come, finds them by their code
+    points (NUL, lone surrogates, astral characters, the empty string), grows, and forgets."""
+    from moderation.classifier import _linear
+
+    strings = [f"w{i}" for i in range(5000)] + ["", "\x00", "a\x00", "\ud800", "🙂🙂", "é", "e\u0301"]
+    table = _linear.Strings(strings)
+    assert len(table) == len(strings)
+    assert all(table.find(s) == i and table[i] == s for i, s in enumerate(strings))
+    assert table.add("w17") == 17 and table.add("new") == len(strings)
+    assert table.find("w5000") == -1 and table.find("\x00\x00") == -1 and table.find("e") == -1
+    with pytest.raises(IndexError):
+        table[len(table)]
+    table.clear()
+    assert len(table) == 0 and table.find("w17") == -1 and table.add("w17") == 0
+
+
+@pytest.mark.parametrize("head", ["classifier", "contribution"])
+def test_the_kernels_word_memo_gives_the_dictionarys_columns(
+    heads: dict, sample: list[str], head: str
+) -> None:
+    """The character n-grams of a batch's words, from the memo the kernel keeps (words found in
+    the text and numbered in C) and from the dictionary memo: the same rows and columns, in the
+    same order, as words are learned, remembered, and the memo fills up and starts again."""
+    from moderation.classifier import compiled
+    from moderation.classifier.textprep import prepare
+
+    chars = next(block for block in heads[head][0].scorer.tfidf if block.analyzer == "char_wb")
+    texts = [prepare(t) for t in [*sample[:400], *HOSTILE, "the THE the", "🙂 zqxzqx a"]]
+    for size in (1, 7, len(texts)):
+        fast = compiled._WordColumns(chars._word_columns, kernel=True)
+        slow = compiled._WordColumns(chars._word_columns, kernel=False)
+        assert fast.strings is not None and slow.strings is None
+        for start in [*range(0, len(texts) if size > 1 else 80, size), 0]:  # the first batch again
+            batch = texts[start : start + size]
+            got = fast.text_columns(batch, chars.lowercase, bool(chars.nul_terms))
+            want = slow.text_columns(batch, chars.lowercase, bool(chars.nul_terms))
+            assert all(np.array_equal(x, y) for x, y in zip(got, want, strict=True)), (size, start)
+        assert fast.known()[:50] == slow.known()[:50]

@@ -249,11 +249,13 @@ def test_words_looked_up_a_batch_at_a_time_score_as_the_pipeline(
     assert memos
     served.predict_proba(["zqxw idiot"])  # one new word
     for words in memos:
-        assert words.used == int(words.sizes[: len(words.slot)].sum())
+        assert words.kernel  # words found and numbered in C (a batch with a NUL: in a memo aside)
+        assert words.used == int(words.sizes[: len(words.known())].sum())
         if memo == "full":  # over the limit: started afresh with this batch's words
-            assert list(words.slot) == ["zqxw", "idiot"]
+            assert words.known() == ["zqxw", "idiot"]
         else:
-            assert {"zqx", "zqxw", "idiot", "a\x00b", "\x00"} <= set(words.slot)
+            aside = words.aside.known() if words.aside is not None else []
+            assert {"zqx", "zqxw", "idiot", "a\x00b", "\x00"} <= {*words.known(), *aside}
 
 
 def test_cells_past_32_bits_score_the_same(tiny_model: Path) -> None:
@@ -351,17 +353,3 @@ def test_character_n_grams_of_any_range_are_found_like_the_pipeline_finds_them(
     assert chars.lookup is not None  # the kernel's path, not the numpy one
     one_by_one = np.vstack([scorer.predict_proba([t]) for t in samples])
     assert np.array_equal(scorer.predict_proba(samples), one_by_one)
-
-
-def test_the_word_memo_gives_the_same_columns_with_and_without_the_kernel(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    chars = next(b for b in serving.load(artifact.DEFAULT_MODEL).scorer.tfidf if b.analyzer == "char_wb")
-    words = ["the", "idiot", "said", "the", "the", "idiot", "🙂", "zqxzqx", "said", "a"] * 3
-    memo = compiled._WordColumns(chars._word_columns)
-    first = memo.columns(words)  # learns them
-    again = memo.columns(words[::-1])
-    assert first[1].tolist() == [len(chars._word_columns([w])[0]) for w in words]
-    monkeypatch.setattr(compiled, "_linear", None)  # the memo's numpy gather (the words are known)
-    assert all(np.array_equal(x, y) for x, y in zip(memo.columns(words), first, strict=True))
-    assert all(np.array_equal(x, y) for x, y in zip(memo.columns(words[::-1]), again, strict=True))

@@ -14,9 +14,18 @@ round once where the Pipeline rounds twice.
 """
 
 from libc.math cimport sqrt
-from cpython.array cimport array
+from cpython.array cimport array, clone
+from cpython.unicode cimport (
+    Py_UNICODE_ISALNUM,
+    Py_UNICODE_ISSPACE,
+    PyUnicode_DATA,
+    PyUnicode_GET_LENGTH,
+    PyUnicode_KIND,
+    PyUnicode_READ,
+    PyUnicode_Substring,
+)
 from libc.stdint cimport INT64_MAX, int32_t, int64_t, uint32_t, uint64_t
-from libc.stdlib cimport free, malloc
+from libc.stdlib cimport free, malloc, realloc
 
 ctypedef fused cell_t:
     int32_t
@@ -343,10 +352,17 @@ cdef class NGramTable:
         return rows[:kept], columns[:kept]
 
 
-def gather(const int64_t[::1] pool, const int64_t[::1] starts, const int64_t[::1] sizes, const int64_t[::1] slots):
-    """The memo's columns of each slot's word, end to end: ``pool[starts[s]:starts[s] + sizes[s]]``
-    for each ``s`` of ``slots``; and how many each has."""
-    cdef Py_ssize_t count = slots.shape[0], i, j, total = 0, at = 0
+def gather_rows(
+    const int64_t[::1] pool,
+    const int64_t[::1] starts,
+    const int64_t[::1] sizes,
+    const int64_t[::1] slots,
+    const int64_t[::1] per_text,
+):
+    """A batch's character n-gram columns from the word memo: for each ``s`` of ``slots`` (the
+    texts' words, text after text; ``per_text[t]`` of them in text ``t``), the columns
+    ``pool[starts[s]:starts[s] + sizes[s]]``. Returns every column's row (its text) and the columns."""
+    cdef Py_ssize_t count = slots.shape[0], texts = per_text.shape[0], i, j, t, total = 0, at = 0, w = 0
     cdef int64_t slot
     for i in range(count):
         slot = slots[i]
@@ -355,15 +371,284 @@ def gather(const int64_t[::1] pool, const int64_t[::1] starts, const int64_t[::1
         if starts[slot] < 0 or sizes[slot] < 0 or starts[slot] + sizes[slot] > pool.shape[0]:
             raise IndexError("a word's columns outside the pool")
         total += sizes[slot]
-    columns = array("q", [0]) * total
-    counts = array("q", [0]) * count
+    for t in range(texts):
+        if per_text[t] < 0:
+            raise ValueError("a negative word count")
+        w += per_text[t]
+    if w != count:
+        raise ValueError("the word counts do not add up to the slots")
+    rows = clone(array("q"), total, False)
+    columns = clone(array("q"), total, False)
+    cdef int64_t[::1] row_out = rows
     cdef int64_t[::1] out = columns
-    cdef int64_t[::1] each = counts
     with nogil:
-        for i in range(count):
-            slot = slots[i]
-            each[i] = sizes[slot]
-            for j in range(starts[slot], starts[slot] + sizes[slot]):
-                out[at] = pool[j]
-                at += 1
-    return columns, counts
+        i = 0
+        for t in range(texts):
+            for w in range(per_text[t]):
+                slot = slots[i]
+                i += 1
+                for j in range(starts[slot], starts[slot] + sizes[slot]):
+                    row_out[at] = t
+                    out[at] = pool[j]
+                    at += 1
+    return rows, columns
+
+
+# -- strings by their code points ------------------------------------------------------------
+# A comment's tokens and words are found in its text's code points and looked up in C: no string
+# object per token, no list of them, no dictionary lookup from Python.
+
+cdef inline uint64_t _text_hash(int kind, void* data, Py_ssize_t start, Py_ssize_t end):
+    """FNV-1a over the code points of ``text[start:end]``."""
+    cdef uint64_t h = 0xcbf29ce484222325
+    cdef Py_ssize_t i
+    for i in range(start, end):
+        h = (h ^ <uint64_t>PyUnicode_READ(kind, data, i)) * <uint64_t>0x100000001b3
+    return h
+
+
+cdef inline bint _is_word(Py_UCS4 c):
+    """A character of Python's ``\\w`` in a str pattern (what ``re`` reads as a word character)."""
+    return c == 95 or Py_UNICODE_ISALNUM(c)
+
+
+cdef class Strings:
+    """Strings numbered 0, 1, 2 ... in the order they are added (a vocabulary's tokens, or the
+    words a head has seen), found by their code points in an open-addressing table kept at most
+    half full; it grows as strings are added."""
+
+    cdef uint32_t* points  # every string's code points, end to end
+    cdef Py_ssize_t points_used, points_room
+    cdef int64_t* bounds  # string i is points[bounds[i]:bounds[i + 1]]
+    cdef uint64_t* hashes
+    cdef Py_ssize_t count, room
+    cdef int64_t* slots  # the table: a string's number, or -1
+    cdef Py_ssize_t size
+    cdef int shift
+
+    def __cinit__(self):
+        self.points = NULL
+        self.bounds = NULL
+        self.hashes = NULL
+        self.slots = NULL
+        self._reset()
+
+    def __dealloc__(self):
+        free(self.points)
+        free(self.bounds)
+        free(self.hashes)
+        free(self.slots)
+
+    def __init__(self, strings=()):
+        for text in strings:
+            self.add(text)
+
+    cdef int _reset(self) except -1:
+        free(self.points)
+        free(self.bounds)
+        free(self.hashes)
+        free(self.slots)
+        self.points_used, self.points_room = 0, 256
+        self.count, self.room, self.size, self.shift = 0, 16, 32, 64 - 5
+        self.points = <uint32_t*>malloc(self.points_room * sizeof(uint32_t))
+        self.bounds = <int64_t*>malloc((self.room + 1) * sizeof(int64_t))
+        self.hashes = <uint64_t*>malloc(self.room * sizeof(uint64_t))
+        self.slots = <int64_t*>malloc(self.size * sizeof(int64_t))
+        if not (self.points and self.bounds and self.hashes and self.slots):
+            raise MemoryError()
+        self.bounds[0] = 0
+        cdef Py_ssize_t i
+        for i in range(self.size):
+            self.slots[i] = -1
+        return 0
+
+    def clear(self):
+        """Forget every string."""
+        self._reset()
+
+    def __len__(self):
+        return self.count
+
+    def __getitem__(self, Py_ssize_t number):
+        """The string numbered ``number``."""
+        if number < 0 or number >= self.count:
+            raise IndexError("no string has this number")
+        cdef Py_ssize_t start = self.bounds[number], end = self.bounds[number + 1], i
+        return "".join([chr(self.points[i]) for i in range(start, end)])
+
+    def add(self, str text):
+        """The number of ``text``, added if it is new."""
+        cdef Py_ssize_t n = PyUnicode_GET_LENGTH(text)
+        cdef int kind = PyUnicode_KIND(text)
+        cdef void* data = PyUnicode_DATA(text)
+        cdef uint64_t h = _text_hash(kind, data, 0, n)
+        cdef int64_t found = self._find(kind, data, 0, n, h)
+        return found if found >= 0 else self._insert(kind, data, 0, n, h)
+
+    def find(self, str text):
+        """The number of ``text``, -1 if it was never added."""
+        cdef Py_ssize_t n = PyUnicode_GET_LENGTH(text)
+        cdef int kind = PyUnicode_KIND(text)
+        cdef void* data = PyUnicode_DATA(text)
+        return self._find(kind, data, 0, n, _text_hash(kind, data, 0, n))
+
+    cdef int64_t _find(self, int kind, void* data, Py_ssize_t start, Py_ssize_t end, uint64_t h):
+        cdef uint64_t mask = self.size - 1
+        cdef uint64_t at = (h * <uint64_t>0x9E3779B97F4A7C15) >> self.shift
+        cdef int64_t number, first
+        cdef Py_ssize_t i
+        while self.slots[at] != -1:
+            number = self.slots[at]
+            first = self.bounds[number]
+            if self.hashes[number] == h and self.bounds[number + 1] - first == end - start:
+                i = 0
+                while i < end - start and self.points[first + i] == PyUnicode_READ(kind, data, start + i):
+                    i += 1
+                if i == end - start:
+                    return number
+            at = (at + 1) & mask
+        return -1
+
+    cdef int64_t _insert(self, int kind, void* data, Py_ssize_t start, Py_ssize_t end, uint64_t h) except -1:
+        """Add ``text[start:end]`` (not in the table) and return its number."""
+        cdef Py_ssize_t length = end - start, i, room
+        cdef void* grown
+        if self.points_used + length > self.points_room:
+            room = max(2 * self.points_room, self.points_used + length)
+            grown = realloc(self.points, room * sizeof(uint32_t))
+            if not grown:
+                raise MemoryError()
+            self.points, self.points_room = <uint32_t*>grown, room
+        if self.count == self.room:
+            room = 2 * self.room
+            grown = realloc(self.bounds, (room + 1) * sizeof(int64_t))
+            if not grown:
+                raise MemoryError()
+            self.bounds = <int64_t*>grown
+            grown = realloc(self.hashes, room * sizeof(uint64_t))
+            if not grown:
+                raise MemoryError()
+            self.hashes, self.room = <uint64_t*>grown, room
+        if 2 * (self.count + 1) > self.size:
+            self._grow_table()
+        for i in range(length):
+            self.points[self.points_used + i] = PyUnicode_READ(kind, data, start + i)
+        self.points_used += length
+        cdef int64_t number = self.count
+        self.bounds[number + 1] = self.points_used
+        self.hashes[number] = h
+        cdef uint64_t mask = self.size - 1
+        cdef uint64_t at = (h * <uint64_t>0x9E3779B97F4A7C15) >> self.shift
+        while self.slots[at] != -1:
+            at = (at + 1) & mask
+        self.slots[at] = number
+        self.count += 1
+        return number
+
+    cdef int _grow_table(self) except -1:
+        cdef Py_ssize_t size = 2 * self.size, i
+        cdef int64_t* slots = <int64_t*>malloc(size * sizeof(int64_t))
+        if not slots:
+            raise MemoryError()
+        for i in range(size):
+            slots[i] = -1
+        cdef int shift = self.shift - 1
+        cdef uint64_t mask = size - 1, at
+        for i in range(self.count):
+            at = (self.hashes[i] * <uint64_t>0x9E3779B97F4A7C15) >> shift
+            while slots[at] != -1:
+                at = (at + 1) & mask
+            slots[at] = i
+        free(self.slots)
+        self.slots, self.size, self.shift = slots, size, shift
+        return 0
+
+
+def _room(list texts):
+    """At most how many tokens or words the texts have (one per two characters, rounded up)."""
+    cdef Py_ssize_t room = 0
+    for text in texts:
+        if not isinstance(text, str):
+            raise TypeError("the texts must be str")
+        room += (PyUnicode_GET_LENGTH(text) + 1) // 2
+    return room
+
+
+def token_numbers(Strings vocabulary, list texts, int shortest, int64_t outside):
+    """The texts' tokens as scikit-learn's word analyzer finds them with the token pattern
+    ``(?u)\\b\\w+\\b`` (``shortest`` 1) or ``(?u)\\b\\w\\w+\\b`` (2): runs of word characters
+    (``re``'s ``\\w``), at least ``shortest`` long, by their number in ``vocabulary``, ``outside``
+    for a token not in it. Returns every text's numbers, each text followed by ``outside``, and
+    the place of that separator (each text's end)."""
+    if shortest < 1:
+        raise ValueError("tokens are at least one character long")
+    ids = clone(array("q"), _room(texts) + len(texts), False)
+    ends = clone(array("q"), len(texts), False)
+    cdef int64_t[::1] out = ids
+    cdef int64_t[::1] text_ends = ends
+    cdef Py_ssize_t used = 0, t = 0, i, j, n
+    cdef int kind
+    cdef void* data
+    cdef int64_t number
+    for text in texts:
+        n = PyUnicode_GET_LENGTH(text)
+        kind = PyUnicode_KIND(text)
+        data = PyUnicode_DATA(text)
+        i = 0
+        while i < n:
+            if not _is_word(PyUnicode_READ(kind, data, i)):
+                i += 1
+                continue
+            j = i + 1
+            while j < n and _is_word(PyUnicode_READ(kind, data, j)):
+                j += 1
+            if j - i >= shortest:
+                number = vocabulary._find(kind, data, i, j, _text_hash(kind, data, i, j))
+                out[used] = number if number >= 0 else outside
+                used += 1
+            i = j
+        text_ends[t] = used
+        out[used] = outside
+        used += 1
+        t += 1
+    return ids[:used], ends
+
+
+def word_slots(Strings memo, list texts):
+    """The texts' words as ``str.split()`` makes them (runs of characters that are not white
+    space) by their number in ``memo``, adding the words it does not have. Returns the numbers,
+    text after text, how many words each text has, and the words added, in number order."""
+    slots = clone(array("q"), _room(texts), False)
+    counts = clone(array("q"), len(texts), False)
+    cdef int64_t[::1] out = slots
+    cdef int64_t[::1] per_text = counts
+    cdef list added = []
+    cdef Py_ssize_t used = 0, t = 0, first, i, j, n
+    cdef int kind
+    cdef void* data
+    cdef uint64_t h
+    cdef int64_t number
+    for text in texts:
+        n = PyUnicode_GET_LENGTH(text)
+        kind = PyUnicode_KIND(text)
+        data = PyUnicode_DATA(text)
+        first = used
+        i = 0
+        while i < n:
+            if Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, i)):
+                i += 1
+                continue
+            j = i + 1
+            while j < n and not Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, j)):
+                j += 1
+            h = _text_hash(kind, data, i, j)
+            number = memo._find(kind, data, i, j, h)
+            if number < 0:
+                number = memo._insert(kind, data, i, j, h)
+                added.append(PyUnicode_Substring(text, i, j))
+            out[used] = number
+            used += 1
+            i = j
+        per_text[t] = used - first
+        t += 1
+    return slots[:used], counts, added

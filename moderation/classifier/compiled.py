@@ -50,6 +50,9 @@ TOLERANCE = 1e-6
 # most ids it keeps for them (8 bytes each): beyond either, the next new word starts it afresh.
 WORD_CACHE_SIZE = 50_000
 WORD_CACHE_IDS = 2_000_000
+# The token patterns the kernel finds in C (and the shortest token each takes); another pattern
+# is found by ``re``.
+C_TOKEN_PATTERNS = {r"(?u)\b\w+\b": 1, r"(?u)\b\w\w+\b": 2}
 # Distinct tokens whose lexicon hits each process keeps.
 TOKEN_CACHE_SIZE = 200_000
 # What derive() scores both ways before it trusts the compiled form.
@@ -597,7 +600,6 @@ class _Tfidf:
                 size = len(self.sorted)
             self.nul_terms = {term: column + self.offset for term, column in spec["nul_terms"].items()}
             size += len(self.nul_terms)
-            self.words = _WordColumns(self._word_columns)
         else:
             tokens = (
                 arrays[f"tokens{index}"].tobytes().decode("utf-8").split("\n") if spec["n_tokens"] else []
@@ -613,10 +615,17 @@ class _Tfidf:
                 raise FormUnavailable(f"block {spec['name']!r} has unigrams for another token count")
         if size != self.width:
             raise FormUnavailable(f"block {spec['name']!r} does not add up")
-        # With the C kernel, integer n-gram keys are found in a hash table instead of searched.
+        # With the C kernel, integer n-gram keys are found in a hash table instead of searched,
+        # and a text's tokens are found in its characters and numbered in C.
         self.lookup: _linear.NGramTable | None = None
+        self.vocabulary: _linear.Strings | None = None
+        self.shortest = C_TOKEN_PATTERNS.get(self.pattern, 0)
         if _linear is not None and (self.analyzer != "char_wb" or self.bits is not None):
             self.lookup = _linear.NGramTable(self.keys, self.key_columns)
+            if self.analyzer == "word" and self.shortest:
+                self.vocabulary = _linear.Strings(tokens)
+        if self.analyzer == "char_wb":
+            self.words = _WordColumns(self._word_columns, kernel=self.lookup is not None)
 
     def columns(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """The row and column (in the whole feature space) of every n-gram of the texts (prepared)
@@ -625,13 +634,20 @@ class _Tfidf:
 
     def _word_ngrams(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """scikit-learn's word n-grams (``_word_ngrams``) of every text, found by their tokens'
-        numbers: one dictionary lookup per token, then a few array operations for the batch.
+        numbers: with the kernel, tokens read off the characters and numbered in C and every n of
+        every text found in one pass; without it, one dictionary lookup per token, then a few
+        array operations for the batch.
 
         A token outside the vocabulary gets the number ``n_tokens``, and one such number follows
         each text. Its digit in an n-gram's integer is the base itself, which carries: the
         integer then has a 0 digit, which no n-gram of the vocabulary has, so it is never found
         (no n-gram runs from one text into the next)."""
         outside, pattern, lower = self.n_tokens, self.pattern, self.lowercase
+        if self.vocabulary is not None and self.lookup is not None:  # tokens and n-grams in C
+            lowered = [text.lower() for text in texts] if lower else texts
+            numbered = _linear.token_numbers(self.vocabulary, lowered, self.shortest, outside)
+            rows, columns = self.lookup.word_columns(*numbered, self.unigrams, self.min_n, self.max_n)
+            return np.frombuffer(rows, dtype=np.int64), np.frombuffer(columns, dtype=np.int64)
         get = self.token_numbers.get
         numbers: list[int] = []
         ends: list[int] = []
@@ -684,13 +700,7 @@ class _Tfidf:
         return found
 
     def _char_wb(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
-        lower = self.lowercase
-        per_text = [_words(lower, text) for text in texts]
-        columns, sizes = self.words.columns(list(itertools.chain.from_iterable(per_text)))
-        if len(texts) == 1:
-            return np.zeros(len(columns), dtype=np.int64), columns
-        words = np.fromiter(map(len, per_text), dtype=np.int64, count=len(per_text))
-        return np.repeat(np.repeat(np.arange(len(texts), dtype=np.int64), words), sizes), columns
+        return self.words.text_columns(texts, self.lowercase, bool(self.nul_terms))
 
     def _word_columns(self, words: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """The columns of the words' character n-grams, as scikit-learn's ``_char_wb_ngrams``
@@ -828,30 +838,82 @@ class _Tfidf:
 
 class _WordColumns:
     """The columns of the words seen so far (a bounded memo), laid end to end in one array, so a
-    batch's words take one gather. Shared by the threads of a worker: a lock keeps it whole."""
+    batch's words take one gather. With the kernel, the words are found in the texts' characters
+    and numbered by a C table (``_linear.Strings``); without it, by a dictionary. A batch that
+    leaves the memo over either limit marks it full, and the next batch starts it afresh
+    (deterministic, and cheap next to scoring). Shared by the threads of a worker: a lock keeps
+    it whole."""
 
-    def __init__(self, learn: Callable[[list[str]], tuple[np.ndarray, np.ndarray]]) -> None:
+    def __init__(self, learn: Callable[[list[str]], tuple[np.ndarray, np.ndarray]], kernel: bool) -> None:
         self.learn = learn
+        self.kernel = kernel and _linear is not None
+        self.aside: _WordColumns | None = None  # the dictionary's memo, for batches with a NUL
         self.lock = threading.Lock()
         self._clear()
 
     def _clear(self) -> None:
-        self.slot: dict[str, int] = {}  # each word's place in starts and sizes
+        self.slot: dict[str, int] = {}  # without the kernel: each word's place in starts and sizes
+        self.strings = _linear.Strings() if self.kernel else None  # with it: the same, in C
         self.pool = np.zeros(0, dtype=np.int64)  # the columns, with room to grow
         self.used = 0
         self.starts = np.zeros(0, dtype=np.int64)
         self.sizes = np.zeros(0, dtype=np.int64)
+        self.full = False
+
+    def known(self) -> list[str]:
+        """The words remembered, in the order they were learned."""
+        if self.strings is not None:
+            return [self.strings[i] for i in range(len(self.strings))]
+        return list(self.slot)
+
+    def text_columns(self, texts: list[str], lowercase: bool, nul: bool) -> tuple[np.ndarray, np.ndarray]:
+        """The row (text) and column of each character n-gram of the texts' words, text after
+        text and word after word. ``nul``: the vocabulary has n-grams with a NUL, which the
+        kernel does not look up (a batch with a NUL goes to a dictionary memo beside it)."""
+        if self.strings is not None and nul and any("\x00" in text for text in texts):
+            with self.lock:
+                if self.aside is None:
+                    self.aside = _WordColumns(self.learn, kernel=False)
+            return self.aside.text_columns(texts, lowercase, nul)
+        if self.strings is not None:
+            lowered = [text.lower() for text in texts] if lowercase else texts
+            with self.lock:
+                if self.full:
+                    self._clear()
+                assert self.strings is not None
+                try:
+                    slots, per_text, added = _linear.word_slots(self.strings, lowered)
+                    if added:
+                        self._learn(added, len(self.strings) - len(added))
+                except BaseException:
+                    self._clear()  # no word left without its columns
+                    raise
+                rows, columns = _linear.gather_rows(self.pool, self.starts, self.sizes, slots, per_text)
+            return np.frombuffer(rows, dtype=np.int64), np.frombuffer(columns, dtype=np.int64)
+        per_text = [_words(lowercase, text) for text in texts]
+        columns, sizes = self.columns(list(itertools.chain.from_iterable(per_text)))
+        words = np.fromiter(map(len, per_text), dtype=np.int64, count=len(per_text))
+        return np.repeat(np.repeat(np.arange(len(texts), dtype=np.int64), words), sizes), columns
 
     def columns(self, words: list[str]) -> tuple[np.ndarray, np.ndarray]:
-        """The columns of each of these words, one after the other, and how many each has."""
+        """The columns of each of these words, one after the other, and how many each has (the
+        dictionary's memo)."""
         with self.lock:
-            slots = list(map(self.slot.get, words, itertools.repeat(-1)))
+            if self.full:
+                self._clear()
+            get = self.slot.get
+            slots = list(map(get, words, itertools.repeat(-1)))
             if -1 in slots:
-                slots = self._add(words, slots)
+                new = list(dict.fromkeys(word for word, slot in zip(words, slots, strict=True) if slot < 0))
+                first = len(self.slot)
+                try:
+                    self.slot.update(zip(new, range(first, first + len(new)), strict=True))
+                    self._learn(new, first)
+                except BaseException:
+                    self._clear()  # no word left without its columns
+                    raise
+                slots = list(map(self.slot.__getitem__, words))
             at = np.array(slots, dtype=np.int64)
-            if _linear is not None:
-                columns, sizes = _linear.gather(self.pool, self.starts, self.sizes, at)
-                return np.frombuffer(columns, dtype=np.int64), np.frombuffer(sizes, dtype=np.int64)
             sizes = self.sizes[at]
             ends = np.cumsum(sizes)
             total = int(ends[-1]) if len(ends) else 0
@@ -860,14 +922,11 @@ class _WordColumns:
             ]
         return columns, sizes
 
-    def _add(self, words: list[str], slots: list[int]) -> list[int]:
-        """Learn the new words (all of this batch's, when the memo is full) and their slots."""
-        new = list(dict.fromkeys(word for word, slot in zip(words, slots, strict=True) if slot < 0))
-        if len(self.slot) + len(new) > WORD_CACHE_SIZE or self.used > WORD_CACHE_IDS:
-            self._clear()  # deterministic, and cheap next to scoring: a batch learns its words again
-            new = list(dict.fromkeys(words))
+    def _learn(self, new: list[str], first: int) -> None:
+        """Store the columns of the new words, numbered from ``first``; mark the memo full when
+        it is over a limit."""
         columns, sizes = self.learn(new)
-        first, count = len(self.slot), len(new)
+        count = len(new)
         if first + count > len(self.sizes):
             room = max(2 * len(self.sizes), first + count, 1024)
             self.starts = np.resize(self.starts, room)
@@ -878,9 +937,7 @@ class _WordColumns:
         self.starts[first : first + count] = self.used + np.cumsum(sizes) - sizes
         self.pool[self.used : self.used + len(columns)] = columns
         self.used += len(columns)
-        self.slot.update(zip(new, range(first, first + count), strict=True))
-        get = self.slot.__getitem__
-        return list(map(get, words))
+        self.full = first + count > WORD_CACHE_SIZE or self.used > WORD_CACHE_IDS
 
 
 class _Lexicon:
