@@ -379,3 +379,47 @@ def test_the_kernels_word_memo_gives_the_dictionarys_columns(
             want = slow.text_columns(batch, chars.lowercase, bool(chars.nul_terms))
             assert all(np.array_equal(x, y) for x, y in zip(got, want, strict=True)), (size, start)
         assert fast.known()[:50] == slow.known()[:50]
+
+
+@pytest.mark.parametrize("head", ["classifier", "contribution"])
+def test_the_kernels_lexicon_counts_are_the_python_ones(heads: dict, sample: list[str], head: str) -> None:
+    """The lexicon step's counts from the kernel (``_linear.LexiconCounts``) and from Python:
+    the same, one text at a time and in batches, over realistic comments, the hostile texts,
+    and texts made of the lists' own words and phrases (a phrase's first word, "you" before an
+    insult, an identity term near a slur, each across other characters)."""
+    import random
+
+    from moderation.classifier.textprep import prepare
+
+    lexicons = heads[head][0].scorer.lexicons
+    assert lexicons
+    for lexicon in lexicons:
+        matcher = lexicon.matcher
+        assert matcher.kernel is not None
+        rng = random.Random(4)
+        words = [w for phrase in matcher.phrases for w in phrase.split()]
+        words += [*list(matcher.exact)[:150], *(p + "ing" for p in list(matcher.prefix)[:150]), "you", "them"]
+        texts = [prepare(t) for t in [*sample[:800], *HOSTILE]]
+        texts += [" ".join(rng.choice(words) for _ in range(rng.randint(0, 40))) for _ in range(1500)]
+        texts += [
+            rng.choice([", ", " - ", "'", "\x00", "é", "  "]).join(rng.choice(words) for _ in range(30))
+            for _ in range(500)
+        ]
+        texts += ["you " * 3000, "'", "a"]
+        expected = np.array([matcher._counts(t) for t in texts], dtype=np.float32)
+        counted = [c for c in range(matcher.width) if c not in matcher.context_only]
+        assert (expected[:, counted] > 0).any(axis=0).all()  # every count, addressed and near ones too
+        for size in (1, 9, len(texts)):
+            got = np.vstack([matcher.count(texts[i : i + size]) for i in range(0, len(texts), size)])
+            assert np.array_equal(got, expected), size
+        # A memo that keeps 5 tokens starts again all the time: the same counts.
+        from moderation.classifier import _linear
+
+        phrases = {phrase: list(lists) for phrase, lists in matcher.phrases.items()}
+        small = _linear.LexiconCounts(
+            matcher._lists_of, len(matcher.names), phrases, matcher.phrase_lengths, matcher.second,
+            matcher.identity, matcher.addressed, matcher.near, matcher.context_only, matcher.window, 5,
+        )  # fmt: skip
+        got = np.zeros_like(expected)
+        small.count(texts, got)
+        assert np.array_equal(got, expected)

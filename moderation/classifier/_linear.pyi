@@ -1,6 +1,6 @@
 """Types of the C kernel (``_linear.pyx``)."""
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
@@ -42,3 +42,21 @@ class Strings:
 
 def token_numbers(vocabulary: Strings, texts: list[str], shortest: int, outside: int) -> tuple[Any, Any]: ...
 def word_slots(memo: Strings, texts: list[str]) -> tuple[Any, Any, list[str]]: ...
+
+class LexiconCounts:
+    width: int
+    def __init__(
+        self,
+        lists_of: Callable[[str], Iterable[int]],
+        lists: int,
+        phrases: dict[str, list[int]],
+        phrase_lengths: list[int],
+        second: int,
+        identity: int,
+        addressed: list[int],
+        near: list[int],
+        context_only: list[int],
+        window: int,
+        remember: int,
+    ) -> None: ...
+    def count(self, texts: list[str], out: np.ndarray) -> None: ...

@@ -509,6 +509,44 @@ cdef class Strings:
             at = (at + 1) & mask
         return -1
 
+    cdef int64_t _find_joined(
+        self, int kind, void* data, const Py_ssize_t* starts, const Py_ssize_t* ends, Py_ssize_t n
+    ):
+        """The number of the string ``" ".join(text[starts[s]:ends[s]] for s in range(n))``, -1
+        if it was never added."""
+        cdef uint64_t h = 0xcbf29ce484222325
+        cdef Py_ssize_t s, i, length = n - 1, at_point
+        for s in range(n):
+            if s:
+                h = (h ^ <uint64_t>32) * <uint64_t>0x100000001b3
+            for i in range(starts[s], ends[s]):
+                h = (h ^ <uint64_t>PyUnicode_READ(kind, data, i)) * <uint64_t>0x100000001b3
+            length += ends[s] - starts[s]
+        cdef uint64_t mask = self.size - 1
+        cdef uint64_t at = (h * <uint64_t>0x9E3779B97F4A7C15) >> self.shift
+        cdef int64_t number
+        cdef bint same
+        while self.slots[at] != -1:
+            number = self.slots[at]
+            if self.hashes[number] == h and self.bounds[number + 1] - self.bounds[number] == length:
+                at_point = self.bounds[number]
+                same = True
+                for s in range(n):
+                    if s:
+                        same = self.points[at_point] == 32
+                        at_point += 1
+                    i = starts[s]
+                    while same and i < ends[s]:
+                        same = self.points[at_point] == PyUnicode_READ(kind, data, i)
+                        at_point += 1
+                        i += 1
+                    if not same:
+                        break
+                if same:
+                    return number
+            at = (at + 1) & mask
+        return -1
+
     cdef int64_t _insert(self, int kind, void* data, Py_ssize_t start, Py_ssize_t end, uint64_t h) except -1:
         """Add ``text[start:end]`` (not in the table) and return its number."""
         cdef Py_ssize_t length = end - start, i, room
@@ -652,3 +690,203 @@ def word_slots(Strings memo, list texts):
         per_text[t] = used - first
         t += 1
     return slots[:used], counts, added
+
+
+# -- the lexicon step's counts --------------------------------------------------------------------
+
+cdef inline bint _is_lexicon_char(Py_UCS4 c):
+    """A character of the lexicon step's tokens, ``[a-z0-9_']``."""
+    return (97 <= c <= 122) or (48 <= c <= 57) or c == 95 or c == 39
+
+
+cdef class LexiconCounts:
+    """The counts the lexicon step takes the log of (``compiled._LexiconMatcher``, which gives
+    the same numbers in Python): each word list's hits among a text's tokens (``[a-z0-9_']+``),
+    a phrase's lists counted at its first token; the hits of the ``addressed`` lists with a
+    ``second`` list token among the ``window`` tokens before; the hits of the ``near`` lists
+    with an ``identity`` list token within ``window`` tokens either side; the ``context_only``
+    lists' own counts then set to 0. A token's lists come from ``lists_of`` (Python) the first
+    time it is met, and are remembered (at most ``remember`` tokens; then the memo starts again)."""
+
+    cdef Strings seen
+    cdef uint64_t* masks  # per token seen: bit i set when it is in list i
+    cdef unsigned char* starts_phrase
+    cdef Py_ssize_t room, remember
+    cdef Strings phrases
+    cdef uint64_t* phrase_masks
+    cdef object lists_of
+    cdef frozenset firsts
+    cdef list phrase_lengths
+    cdef int second, identity, window, lists
+    cdef readonly int width
+    cdef list addressed, near, context_only
+
+    def __cinit__(self):
+        self.masks = NULL
+        self.starts_phrase = NULL
+        self.phrase_masks = NULL
+
+    def __dealloc__(self):
+        free(self.masks)
+        free(self.starts_phrase)
+        free(self.phrase_masks)
+
+    def __init__(
+        self,
+        lists_of,
+        int lists,
+        dict phrases,
+        list phrase_lengths,
+        int second,
+        int identity,
+        list addressed,
+        list near,
+        list context_only,
+        int window,
+        Py_ssize_t remember,
+    ):
+        if not 0 < lists <= 64:
+            raise ValueError("between 1 and 64 word lists")
+        for index in [second, identity, *addressed, *near, *context_only]:
+            if not 0 <= index < lists:
+                raise ValueError("a list index outside the lists")
+        self.lists_of = lists_of
+        self.lists = lists
+        self.second, self.identity, self.window = second, identity, window
+        self.addressed, self.near, self.context_only = list(addressed), list(near), list(context_only)
+        self.width = lists + len(addressed) + len(near)
+        self.phrase_lengths = [int(n) for n in phrase_lengths if n >= 1]
+        self.remember = max(remember, 1)
+        self.phrases = Strings()
+        self.phrase_masks = <uint64_t*>malloc((len(phrases) + 1) * sizeof(uint64_t))
+        if not self.phrase_masks:
+            raise MemoryError()
+        for phrase, indices in phrases.items():
+            self.phrase_masks[self.phrases.add(phrase)] = self._mask(indices)
+        self.firsts = frozenset(phrase.split()[0] for phrase in phrases if phrase.split())
+        self.seen = Strings()
+        self.room = 0
+
+    cdef uint64_t _mask(self, indices) except? 0:
+        cdef uint64_t mask = 0
+        for index in indices:
+            if not 0 <= index < self.lists:
+                raise ValueError("a list index outside the lists")
+            mask |= (<uint64_t>1) << <int>index
+        return mask
+
+    cdef int64_t _learn(self, int kind, void* data, Py_ssize_t start, Py_ssize_t end, uint64_t h, str token) except -2:
+        """Remember a new token's lists and whether a phrase starts with it; its number."""
+        cdef uint64_t mask = self._mask(self.lists_of(token))
+        cdef bint first = token in self.firsts
+        cdef void* grown
+        cdef Py_ssize_t room
+        if len(self.seen) >= self.remember:
+            self.seen.clear()
+        cdef int64_t number = self.seen._insert(kind, data, start, end, h)
+        if number >= self.room:
+            room = max(2 * self.room, 1024)
+            grown = realloc(self.masks, room * sizeof(uint64_t))
+            if not grown:
+                self.seen.clear()
+                raise MemoryError()
+            self.masks = <uint64_t*>grown
+            grown = realloc(self.starts_phrase, room * sizeof(unsigned char))
+            if not grown:
+                self.seen.clear()
+                raise MemoryError()
+            self.starts_phrase, self.room = <unsigned char*>grown, room
+        self.masks[number] = mask
+        self.starts_phrase[number] = first
+        return number
+
+    def count(self, list texts, float[:, ::1] out):
+        """Fill ``out`` (a row per text, ``width`` columns; zeros) with each text's counts."""
+        if out.shape[0] != len(texts) or out.shape[1] != self.width:
+            raise ValueError("out does not fit the texts")
+        cdef Py_ssize_t t = 0, n, i, j, tokens, room = 0, p, last
+        cdef int kind, b, a
+        cdef void* data
+        cdef uint64_t h, mask, found
+        cdef int64_t number
+        for text in texts:
+            if not isinstance(text, str):
+                raise TypeError("the texts must be str")
+            room = max(room, (PyUnicode_GET_LENGTH(text) + 1) // 2 + 1)
+        cdef Py_ssize_t* starts = <Py_ssize_t*>malloc(room * sizeof(Py_ssize_t))
+        cdef Py_ssize_t* ends = <Py_ssize_t*>malloc(room * sizeof(Py_ssize_t))
+        cdef uint64_t* hits = <uint64_t*>malloc(room * sizeof(uint64_t))
+        cdef Py_ssize_t* next_identity = <Py_ssize_t*>malloc(room * sizeof(Py_ssize_t))
+        cdef unsigned char* firsts = <unsigned char*>malloc(room * sizeof(unsigned char))
+        cdef uint64_t addressed_bits = self._mask(self.addressed), near_bits = self._mask(self.near)
+        cdef uint64_t second_bit = (<uint64_t>1) << self.second, identity_bit = (<uint64_t>1) << self.identity
+        cdef Py_ssize_t window = self.window, last_second, last_identity
+        try:
+            if not (starts and ends and hits and next_identity and firsts):
+                raise MemoryError()
+            for text in texts:
+                n = PyUnicode_GET_LENGTH(text)
+                kind = PyUnicode_KIND(text)
+                data = PyUnicode_DATA(text)
+                # The tokens and their lists.
+                tokens = 0
+                i = 0
+                while i < n:
+                    if not _is_lexicon_char(PyUnicode_READ(kind, data, i)):
+                        i += 1
+                        continue
+                    j = i + 1
+                    while j < n and _is_lexicon_char(PyUnicode_READ(kind, data, j)):
+                        j += 1
+                    h = _text_hash(kind, data, i, j)
+                    number = self.seen._find(kind, data, i, j, h)
+                    if number < 0:
+                        number = self._learn(kind, data, i, j, h, PyUnicode_Substring(text, i, j))
+                    starts[tokens], ends[tokens] = i, j
+                    hits[tokens] = self.masks[number]
+                    firsts[tokens] = self.starts_phrase[number]
+                    tokens += 1
+                    i = j
+                # A phrase's lists, at its first token.
+                for i in range(tokens):
+                    if firsts[i]:
+                        for length in self.phrase_lengths:
+                            if i + <Py_ssize_t>length <= tokens:
+                                number = self.phrases._find_joined(kind, data, starts + i, ends + i, length)
+                                if number >= 0:
+                                    hits[i] |= self.phrase_masks[number]
+                # The nearest identity token at or after each place.
+                last = tokens + window + 1  # none
+                for i in range(tokens - 1, -1, -1):
+                    if hits[i] & identity_bit:
+                        last = i
+                    next_identity[i] = last
+                last_second = -window - 1
+                last_identity = -window - 1
+                for i in range(tokens):
+                    mask = hits[i]
+                    if mask:
+                        for b in range(self.lists):
+                            if mask & ((<uint64_t>1) << b):
+                                out[t, b] += 1
+                        if mask & addressed_bits and last_second >= i - window:
+                            for a, b in enumerate(self.addressed):
+                                if mask & ((<uint64_t>1) << b):
+                                    out[t, self.lists + a] += 1
+                        if mask & near_bits and (last_identity >= i - window or next_identity[i] <= i + window):
+                            for a, b in enumerate(self.near):
+                                if mask & ((<uint64_t>1) << b):
+                                    out[t, self.lists + len(self.addressed) + a] += 1
+                    if mask & second_bit:
+                        last_second = i
+                    if mask & identity_bit:
+                        last_identity = i
+                for b in self.context_only:
+                    out[t, b] = 0
+                t += 1
+        finally:
+            free(starts)
+            free(ends)
+            free(hits)
+            free(next_identity)
+            free(firsts)

@@ -53,6 +53,7 @@ WORD_CACHE_IDS = 2_000_000
 # The token patterns the kernel finds in C (and the shortest token each takes); another pattern
 # is found by ``re``.
 C_TOKEN_PATTERNS = {r"(?u)\b\w+\b": 1, r"(?u)\b\w\w+\b": 2}
+C_LEXICON_TOKEN = "[a-z0-9_']+"
 # Distinct tokens whose lexicon hits each process keeps.
 TOKEN_CACHE_SIZE = 200_000
 # What derive() scores both ways before it trusts the compiled form.
@@ -954,8 +955,7 @@ class _Lexicon:
     def features(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Rows, columns (of the whole feature space) and values of the texts' non-zero features,
         sorted by row then column."""
-        counts = np.array([self.matcher.counts(text) for text in texts], dtype=np.float32)
-        counts = counts.reshape(len(texts), self.width)  # (0, width) for no texts
+        counts = self.matcher.count(texts)
         features = np.log1p(counts) * self.scale  # float32, as the Pipeline computes them
         rows, columns = np.nonzero(features)
         return rows.astype(np.int64), columns.astype(np.int64) + self.offset, features[rows, columns]
@@ -989,6 +989,33 @@ class _LexiconMatcher:
         self.width = len(self.names) + len(self.addressed) + len(self.near)
         self._cache: dict[str, tuple[int, ...]] = {}
         self.counts = functools.lru_cache(maxsize=ANALYSIS_CACHE_SIZE)(self._counts)
+        # The kernel counts a batch in C (the same numbers), asking _lists_of about new tokens.
+        self.kernel: _linear.LexiconCounts | None = None
+        self.lock = threading.Lock()
+        if _linear is not None and self.token.pattern == C_LEXICON_TOKEN:
+            self.kernel = _linear.LexiconCounts(
+                self._lists_of,
+                len(self.names),
+                {phrase: list(lists) for phrase, lists in self.phrases.items()},
+                self.phrase_lengths,
+                self.second,
+                self.identity,
+                self.addressed,
+                self.near,
+                self.context_only,
+                self.window,
+                TOKEN_CACHE_SIZE,
+            )
+
+    def count(self, texts: list[str]) -> np.ndarray:
+        """(texts, width) float32 counts."""
+        if self.kernel is not None:
+            counts = np.zeros((len(texts), self.width), dtype=np.float32)
+            with self.lock:
+                self.kernel.count(texts, counts)
+            return counts
+        counts = np.array([self.counts(text) for text in texts], dtype=np.float32)
+        return counts.reshape(len(texts), self.width)  # (0, width) for no texts
 
     def _counts(self, text: str) -> list[int]:
         hits = self._hits(self.token.findall(text))
@@ -1034,12 +1061,16 @@ class _LexiconMatcher:
                             hits[i] = tuple(sorted({*hits[i], *extra}))
         return hits
 
-    def _token_hits(self, token: str) -> tuple[int, ...]:
+    def _lists_of(self, token: str) -> set[int]:
+        """The word lists a token is in (whole, or by a prefix)."""
         hits = set(self.exact.get(token, ()))
         for length in self.prefix_lengths:
             if length <= len(token):
                 hits.update(self.prefix.get(token[:length], ()))
-        found = tuple(sorted(hits))
+        return hits
+
+    def _token_hits(self, token: str) -> tuple[int, ...]:
+        found = tuple(sorted(self._lists_of(token)))
         if len(self._cache) < TOKEN_CACHE_SIZE:
             self._cache[token] = found
         return found
