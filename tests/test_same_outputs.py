@@ -423,3 +423,41 @@ def test_the_kernels_lexicon_counts_are_the_python_ones(heads: dict, sample: lis
         got = np.zeros_like(expected)
         small.count(texts, got)
         assert np.array_equal(got, expected)
+
+
+def _prepare_with_every_substitution(text: str) -> str:
+    """``textprep.prepare`` as it was before it checked which substitutions a text needs."""
+    from moderation.classifier import textprep
+    from moderation.text.normalize import normalize
+
+    folded = normalize(text).text
+    folded = textprep._SPACED.sub(lambda m: re.sub(r"[ .\-_*]", "", m.group()), folded)
+    folded = textprep._DISGUISED.sub(textprep._undisguise, folded)
+    return textprep._STRETCH.sub(r"\1\1", folded)
+
+
+PREPARE_CASES = [
+    "f u c k you", "f.u.c.k", "f_u_c_k", "a_b_cd", "ab c d", "x a fan", "i.e. the u.s.a.", "a b", "a  b  c",
+    "sh1t a$$ f*ck b!tch", "@linda", "1990s", "2019 was", "$$$ !!!", "a1", "_a1", "é1", "٣a",
+    "fuuuuck", "aa", "aaa", "s h 1 t", "f u u u c k", "a " * 5000, "a_" * 5000 + "bc", "x" * 10_000,
+]  # fmt: skip
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("abcxyz 0149$@!*._-\u00e9\u0663AB\n\u0130")), max_size=60))
+def test_prepare_skips_only_substitutions_that_change_nothing(text: str) -> None:
+    """``prepare`` runs a substitution only where the kernel's one pass over the characters says
+    it can find something: the same text as running all three, on texts made of the characters
+    the substitutions look for."""
+    from moderation.classifier.textprep import prepare
+
+    assert prepare.__wrapped__(text) == _prepare_with_every_substitution(text)
+
+
+def test_prepare_is_the_same_on_comments_and_disguises(sample: list[str]) -> None:
+    from moderation.classifier import _linear
+    from moderation.classifier.textprep import prepare
+
+    assert _linear is not None
+    for text in [*PREPARE_CASES, *HOSTILE, *sample]:
+        assert prepare.__wrapped__(text) == _prepare_with_every_substitution(text), text[:40]

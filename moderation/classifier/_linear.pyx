@@ -890,3 +890,68 @@ cdef class LexiconCounts:
             free(hits)
             free(next_identity)
             free(firsts)
+
+
+# -- what preparing a text needs ------------------------------------------------------------------
+
+cdef inline bint _is_separator(Py_UCS4 c):
+    """A character ``_SPACED`` takes between spaced-out letters, ``[ .-_*]``."""
+    return c == 32 or c == 46 or c == 45 or c == 95 or c == 42
+
+
+def prepare_needs(str text):
+    """Which of ``textprep.prepare``'s substitutions can change ``text`` (a folded text), by
+    what each must find: 1, letters spaced out (``_SPACED``: a letter ``[a-z]`` starting a word,
+    then at least twice a separator ``[ .-_*]`` and a letter, the last letter ending a word);
+    2, a disguised word (``_DISGUISED``: a run of ``[\\w$@!*]`` at least two long with a letter
+    and one of ``[0-9$@!*]``); 4, a letter stretched (``_STRETCH``: the same letter three
+    times in a row). A bit that is not set means that substitution would find nothing. One pass
+    over the characters."""
+    cdef Py_ssize_t n = PyUnicode_GET_LENGTH(text), i, run = 0, chain = 0
+    cdef int kind = PyUnicode_KIND(text)
+    cdef void* data = PyUnicode_DATA(text)
+    cdef int needs = 0, letters = 0
+    cdef bint letter, mark, word, has_letter = False, has_mark = False
+    cdef bint after_letter = False  # in a chain of spaced letters, just after one of them
+    cdef bint previous_word = False
+    cdef Py_UCS4 c, previous = 0
+    for i in range(n):
+        c = PyUnicode_READ(kind, data, i)
+        letter = 97 <= c <= 122
+        mark = (48 <= c <= 57) or c == 36 or c == 64 or c == 33 or c == 42
+        word = _is_word(c)
+        # Stretched.
+        letters = letters + 1 if letter and c == previous else (1 if letter else 0)
+        if letters >= 3:
+            needs |= 4
+        # Disguised.
+        if mark or word:
+            run += 1
+            has_letter = has_letter or letter
+            has_mark = has_mark or mark
+            if run >= 2 and has_letter and has_mark:
+                needs |= 2
+        else:
+            run, has_letter, has_mark = 0, False, False
+        # Spaced: ``chain`` letters so far, each but the last followed by one separator. A chain
+        # from the earliest start holds every later one (a letter after a separator that is not
+        # a word character starts a word too), so one chain at a time is enough.
+        if chain and after_letter:
+            if chain >= 3 and not word:
+                needs |= 1
+            if _is_separator(c):
+                after_letter = False
+            else:
+                chain = 0
+        elif chain:  # after a separator
+            if letter:
+                chain += 1
+                after_letter = True
+            else:
+                chain = 0
+        if not chain and letter and not previous_word:
+            chain, after_letter = 1, True
+        previous, previous_word = c, word
+    if chain >= 3 and after_letter:
+        needs |= 1
+    return needs

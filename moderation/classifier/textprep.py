@@ -12,6 +12,11 @@ import re
 
 from ..text.normalize import normalize
 
+try:  # the kernel checks in one pass which substitutions a text needs (`make setup` builds it)
+    from . import _linear
+except ImportError:  # pragma: no cover - a checkout where `make setup` has not run
+    _linear = None  # type: ignore[assignment]
+
 _LEET = str.maketrans(
     {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "$": "s", "@": "a", "!": "i"}
 )
@@ -19,8 +24,7 @@ _LEET = str.maketrans(
 _DISGUISED = re.compile(r"(?<![\w$@!*])(?=[\w$@!*]*[a-z])(?=[\w$@!*]*[0-9$@!*])[\w$@!*]{2,}")
 # Single letters separated by spaces or dots: "f u c k", "f.u.c.k".
 _SPACED = re.compile(r"\b(?:[a-z][ .\-_*]){2,}[a-z]\b")
-# _DISGUISED needs one of these in the text: two thirds of comments have none, and scanning for them
-# is much cheaper than that search (5,000 bench comments: 104 ms -> 54-64 ms with this check).
+# _DISGUISED needs one of these in the text (the check without the kernel).
 _DISGUISE_MARK = re.compile(r"[0-9$@!*]")
 _STRETCH = re.compile(r"([a-z])\1{2,}")
 _MASK = re.compile(r"(?<=[a-z])[*#]+(?=[a-z])")
@@ -34,13 +38,28 @@ def _undisguise(match: re.Match[str]) -> str:
     return _MASK.sub("_", core.translate(_LEET)) + word[len(core) :]
 
 
+def _needs(text: str) -> int:
+    """Which substitutions can change the text (bits: 1 spaced, 2 disguised, 4 stretched): the
+    kernel's one pass over the characters, or (without it) all but a disguise without a mark."""
+    if _linear is not None:
+        return _linear.prepare_needs(text)
+    return 7 if _DISGUISE_MARK.search(text) else 5
+
+
 # Both heads prepare each comment (the toxicity model, then the contribution head, in the same
 # batch): the second asks this memo. Bounded, so long comments cannot pile up.
 @functools.lru_cache(maxsize=512)
 def prepare(text: str) -> str:
-    """Fold, de-leet, join spaced-out letters and shorten stretched letters."""
+    """Fold, de-leet, join spaced-out letters and shorten stretched letters. Most comments need
+    none of the three substitutions: each runs only where its condition holds."""
     folded = normalize(text).text
-    folded = _SPACED.sub(lambda m: re.sub(r"[ .\-_*]", "", m.group()), folded)
-    if _DISGUISE_MARK.search(folded):
-        folded = _DISGUISED.sub(_undisguise, folded)
-    return _STRETCH.sub(r"\1\1", folded)
+    needs = _needs(folded)
+    if needs & 1:
+        spaced = _SPACED.sub(lambda m: re.sub(r"[ .\-_*]", "", m.group()), folded)
+        if spaced != folded:
+            folded, needs = spaced, _needs(spaced)
+    if needs & 2:
+        undisguised = _DISGUISED.sub(_undisguise, folded)
+        if undisguised != folded:
+            folded, needs = undisguised, _needs(undisguised)
+    return _STRETCH.sub(r"\1\1", folded) if needs & 4 else folded
