@@ -61,11 +61,19 @@ def decisions(
         raise ValueError("the table does not fit")
     if lexicon_columns.shape[0] != lexicon or lexicon_values.shape[0] != lexicon:
         raise ValueError("the lexicon features do not fit")
+    cdef int64_t rows_end, columns = table.shape[0]
     for i in range(m):
         if cells[i] < 0 or cells[i] >= n * width or (i > 0 and cells[i] < cells[i - 1]):
             raise ValueError("the cells are not sorted, or outside the batch")
-        if cells[i] % width >= table.shape[0]:
-            raise ValueError("a cell's column is outside the table")
+    # A column past the table's rows (each row's cells end before the next row's first column).
+    i = 0
+    while i < m:
+        row = cells[i] // width
+        rows_end = row * width + width
+        while i < m and cells[i] < rows_end:
+            if cells[i] - row * width >= columns:
+                raise ValueError("a cell's column is outside the table")
+            i += 1
     for i in range(lexicon):
         if not (0 <= lexicon_rows[i] < n and 0 <= lexicon_columns[i] < width):
             raise ValueError("a lexicon feature outside the batch or the table")
@@ -81,13 +89,14 @@ def decisions(
         with nogil:
             i = 0
             while i < m or lex < lexicon:
-                # The next row with a feature of either kind.
+                # The next row with a feature of either kind (one division a row, not a cell).
                 row = cells[i] // width if i < m else INT64_MAX
                 if lex < lexicon and lexicon_rows[lex] < row:
                     row = lexicon_rows[lex]
+                rows_end = row * width + width if row < n else INT64_MAX
                 # Its TF-IDF columns, each once with its count's value.
                 unique = 0
-                while i < m and cells[i] // width == row:
+                while i < m and cells[i] < rows_end:
                     cell = cells[i]
                     first = i
                     while i < m and cells[i] == cell:

@@ -992,6 +992,8 @@ class _LexiconMatcher:
         # The kernel counts a batch in C (the same numbers), asking _lists_of about new tokens.
         self.kernel: _linear.LexiconCounts | None = None
         self.lock = threading.Lock()
+        # The last batch counted and its counts: heads with the same lexicons count a batch once.
+        self._last: tuple[list[str], np.ndarray] | None = None
         if _linear is not None and self.token.pattern == C_LEXICON_TOKEN:
             self.kernel = _linear.LexiconCounts(
                 self._lists_of,
@@ -1008,11 +1010,16 @@ class _LexiconMatcher:
             )
 
     def count(self, texts: list[str]) -> np.ndarray:
-        """(texts, width) float32 counts."""
+        """(texts, width) float32 counts (read-only)."""
         if self.kernel is not None:
+            last = self._last
+            if last is not None and last[0] == texts:
+                return last[1]  # the other head, the same batch
             counts = np.zeros((len(texts), self.width), dtype=np.float32)
             with self.lock:
                 self.kernel.count(texts, counts)
+            counts.setflags(write=False)
+            self._last = (list(texts), counts)
             return counts
         counts = np.array([self.counts(text) for text in texts], dtype=np.float32)
         return counts.reshape(len(texts), self.width)  # (0, width) for no texts

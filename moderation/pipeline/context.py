@@ -71,14 +71,14 @@ class Assessment:
         if finding.scores is not None:
             self.scores = finding.scores
             self.verdict.model_version = finding.model_version
-            self._round_scores()
+            self._round_scores(finding.scores)
         if finding.contribution_scores is not None:
             self.contribution_scores = finding.contribution_scores
-            self._round_scores()
+            self._round_scores(finding.contribution_scores)
         if finding.contribution is not None:
             self.verdict.contribution = finding.contribution
 
-    def _round_scores(self) -> None:
-        """The verdict's scores: the classifier's, then the contribution head's, rounded."""
-        every = {**(self.scores or {}), **(self.contribution_scores or {})}
-        self.verdict.scores = {k: round(float(v), 4) for k, v in every.items()}
+    def _round_scores(self, scores: Mapping[str, float]) -> None:
+        """The verdict's scores: the classifier's, then the contribution head's, rounded (each
+        head's rounded once, as it comes)."""
+        self.verdict.scores = {**self.verdict.scores, **{k: round(float(v), 4) for k, v in scores.items()}}
