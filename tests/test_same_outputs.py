@@ -218,7 +218,8 @@ def test_the_c_kernel_gives_the_numpy_codes_numbers_to_the_bit(
 
     assert compiled._linear is not None, "the C kernel is not built: run `make setup`"
     scorer = heads[head][0].scorer
-    texts = [*sample, *HOSTILE, "the the the " * 3000]
+    # The most repeated n-grams a text can have: the log table must reach their counts.
+    texts = [*sample, *HOSTILE, "the the the " * 3000, "a " * 5000, "\u0130" * 5000, "\u0130 " * 5000]
     for size in (len(texts), 256, 3, 1):
         for start in range(0, len(texts) if size > 1 else 300, size):
             batch = texts[start : start + size]
@@ -260,6 +261,14 @@ def test_the_kernel_refuses_cells_it_cannot_read(heads: dict) -> None:
     for bad in ([5, 3], [-1], [2 * scorer.width]):
         with pytest.raises(ValueError):
             run(bad)
+    # The batch's cells are made from each step's rows and columns, inside the batch only.
+    pair = (np.array([0, 1, 1], dtype=np.int64), np.array([7, 0, 7], dtype=np.int64))
+    assert list(_linear.cells([pair, pair], scorer.width, 2)) == [7, scorer.width, scorer.width + 7] * 2
+    for rows, columns, n in (([2], [0], 2), ([0], [scorer.width], 2), ([-1], [0], 2), ([0, 1], [0], 2)):
+        with pytest.raises(ValueError):
+            _linear.cells(
+                [(np.array(rows, dtype=np.int64), np.array(columns, dtype=np.int64))], scorer.width, n
+            )
 
 
 @pytest.mark.parametrize("head", ["classifier", "contribution"])
@@ -461,3 +470,15 @@ def test_prepare_is_the_same_on_comments_and_disguises(sample: list[str]) -> Non
     assert _linear is not None
     for text in [*PREPARE_CASES, *HOSTILE, *sample]:
         assert prepare.__wrapped__(text) == _prepare_with_every_substitution(text), text[:40]
+
+
+def test_a_loaded_model_keeps_batch_memory_in_the_heap_on_glibc(heads: dict) -> None:
+    """Loading a compiled model tells glibc's malloc to keep a batch's arrays in the heap (they were
+    fresh pages, faulted in, every batch); elsewhere nothing changes, and bad sizes are refused."""
+    import platform
+
+    from moderation.classifier import _linear, compiled
+
+    assert compiled._keep_heap() is (platform.libc_ver()[0] == "glibc")
+    with pytest.raises(ValueError):
+        _linear.keep_heap(-1, compiled.HEAP_TRIM_THRESHOLD)

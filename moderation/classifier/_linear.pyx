@@ -964,3 +964,69 @@ def prepare_needs(str text):
     if chain >= 3 and after_letter:
         needs |= 1
     return needs
+
+
+# -- a batch's cells ------------------------------------------------------------------------------
+
+def cells(list parts, int64_t width, int64_t n):
+    """Every (row, column) pair of ``parts`` (pairs of int64 arrays: rows below ``n``, columns
+    below ``width``) as one cell ``row * width + column``, part after part: in 32 bits when
+    ``n * width`` fits them (numpy sorts those in half the time), else 64."""
+    cdef Py_ssize_t total = 0, i, at = 0
+    cdef const int64_t[::1] rows
+    cdef const int64_t[::1] columns
+    if width < 1 or n < 0:
+        raise ValueError("no cells in an empty space")
+    for part in parts:
+        rows, columns = part
+        if rows.shape[0] != columns.shape[0]:
+            raise ValueError("one column per row")
+        for i in range(rows.shape[0]):
+            if not (0 <= rows[i] < n and 0 <= columns[i] < width):
+                raise ValueError("a cell outside the batch")
+        total += rows.shape[0]
+    cdef bint narrow = n * width <= 2147483647
+    out = clone(array("i" if narrow else "q"), total, False)
+    cdef int32_t[::1] small
+    cdef int64_t[::1] large
+    if narrow:
+        small = out
+    else:
+        large = out
+    for part in parts:
+        rows, columns = part
+        if narrow:
+            for i in range(rows.shape[0]):
+                small[at + i] = <int32_t>(rows[i] * width + columns[i])
+        else:
+            for i in range(rows.shape[0]):
+                large[at + i] = rows[i] * width + columns[i]
+        at += rows.shape[0]
+    return out
+
+
+
+# -- the allocator ---------------------------------------------------------------------------------
+
+cdef extern from *:
+    """
+    #if defined(__GLIBC__)
+    #include <malloc.h>
+    static int moderation_keep_heap(int mmap_threshold, int trim_threshold) {
+        return mallopt(M_MMAP_THRESHOLD, mmap_threshold) == 1 && mallopt(M_TRIM_THRESHOLD, trim_threshold) == 1;
+    }
+    #else
+    static int moderation_keep_heap(int mmap_threshold, int trim_threshold) { return 0; }
+    #endif
+    """
+    int moderation_keep_heap(int mmap_threshold, int trim_threshold)
+
+
+def keep_heap(int mmap_threshold, int trim_threshold):
+    """glibc's malloc: blocks below ``mmap_threshold`` bytes come from the heap, and the heap keeps
+    up to ``trim_threshold`` bytes free at its top instead of handing them back. A batch's arrays
+    (a few MB) are then the same pages batch after batch, not fresh pages the kernel must fault in
+    and zero. False where the C library is not glibc (nothing changes)."""
+    if mmap_threshold < 0 or trim_threshold < 0:
+        raise ValueError("thresholds are sizes in bytes")
+    return bool(moderation_keep_heap(mmap_threshold, trim_threshold))

@@ -50,6 +50,12 @@ TOLERANCE = 1e-6
 # most ids it keeps for them (8 bytes each): beyond either, the next new word starts it afresh.
 WORD_CACHE_SIZE = 50_000
 WORD_CACHE_IDS = 2_000_000
+# glibc's malloc hands blocks over 128 KB back to the kernel when they are freed, and trims the
+# heap's free top past a few MB: a batch's arrays (several MB for 256 comments) were fresh pages
+# every time, and faulting them in cost a third of the word memo's gather and most of a copy.
+# Below these sizes they stay in the process for the next batch (the peak does not change).
+HEAP_MMAP_THRESHOLD = 32 << 20
+HEAP_TRIM_THRESHOLD = 64 << 20
 # The token patterns the kernel finds in C (and the shortest token each takes); another pattern
 # is found by ``re``.
 C_TOKEN_PATTERNS = {r"(?u)\b\w+\b": 1, r"(?u)\b\w\w+\b": 2}
@@ -371,6 +377,8 @@ class CompiledClassifier:
             raise FormUnavailable(f"scores {scorer.categories}, the sidecar names {categories}")
         if _linear is None:
             _warn_no_kernel()
+        else:
+            _keep_heap()
         return cls(scorer, categories, metadata["model_version"], metadata)
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
@@ -420,20 +428,21 @@ class Scorer:
         prepared = [prepare(text) for text in texts]
         n = len(prepared)
         found = [block.columns(prepared) for block in self.tfidf]
-        rows = np.concatenate([r for r, _ in found]) if found else np.zeros(0, np.int64)
-        columns = np.concatenate([c for _, c in found]) if found else np.zeros(0, np.int64)
         if kernel and _linear is not None:
-            decision = self._kernel_decisions(n, rows, columns, prepared)
+            decision = self._kernel_decisions(n, found, prepared)
         else:
+            rows = np.concatenate([r for r, _ in found]) if found else np.zeros(0, np.int64)
+            columns = np.concatenate([c for _, c in found]) if found else np.zeros(0, np.int64)
             decision = self._decisions(n, rows, columns, prepared)
         scores = decision + self.intercept
         # The Platt sigmoid, as CalibratedLinearMultiLabel applies it: expit(-(a * f + b)).
         return 1.0 / (1.0 + np.exp(self.slope * scores + self.offset))
 
     def _kernel_decisions(
-        self, n: int, rows: np.ndarray, columns: np.ndarray, prepared: list[str]
+        self, n: int, found: list[tuple[np.ndarray, np.ndarray]], prepared: list[str]
     ) -> np.ndarray:
-        """The decision values from the C kernel (``_linear.decisions``)."""
+        """The decision values from the C kernel (``_linear.decisions``), from each TF-IDF step's
+        (rows, columns)."""
         parts = [lexicon.features(prepared) for lexicon in self.lexicons]
         if parts:
             lexicon_rows, lexicon_columns, lexicon_values = (
@@ -447,11 +456,12 @@ class Scorer:
             lexicon_rows = lexicon_columns = np.zeros(0, np.int64)
             lexicon_values = np.zeros(0, np.float32)
         # One sort of the batch's cells (numpy's is the fastest), as _tfidf_values sorts them.
-        cells = rows * self.width + columns
-        if n * self.width <= np.iinfo(np.int32).max:
-            cells = cells.astype(np.int32)
+        cells = np.asarray(_linear.cells(found, self.width, n))  # a view: int32, or int64 if need be
         cells.sort()
-        most = int(np.bincount(rows).max()) if len(rows) else 0  # no column counts more in a row
+        # No n-gram comes more often in a text than its characters after lower() (at most two
+        # from one) plus the two spaces around each word: 3 per character is a bound, and the
+        # batch's cells another.
+        most = min(6 * max(map(len, prepared), default=0) + 3, len(cells))
         decision = np.zeros((n, len(self.categories)), dtype=np.float32)
         _linear.decisions(
             cells,
@@ -527,6 +537,12 @@ class Scorer:
         norms[norms == 0] = 1
         values /= norms.take(groups)
         return rows, columns, values.astype(np.float32), rows_of_table
+
+
+@functools.cache
+def _keep_heap() -> bool:
+    """Once per process, where the kernel is built: keep a batch's memory for the next batch."""
+    return _linear.keep_heap(HEAP_MMAP_THRESHOLD, HEAP_TRIM_THRESHOLD)
 
 
 @functools.cache
