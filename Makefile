@@ -38,8 +38,9 @@ model: $(VENV)/.installed
 	MODERATION_MODEL=none $(FLASK) model check
 
 kernel: $(VENV)/.installed
-	@# The classifier's linear step in C (moderation/classifier/_linear.pyx; needs gcc and the
-	@# Python headers). Scores are the numpy code's to the bit (tests/test_same_outputs.py).
+	@# The classifier's kernel and the sentence splitter in C (moderation/classifier/_linear.pyx,
+	@# moderation/text/_sentences.pyx; needs gcc and the Python headers). The results are the numpy
+	@# and re code's, to the bit (tests/test_same_outputs.py).
 	$(BIN)/python setup.py --quiet build_ext --inplace
 
 bytecode: $(VENV)/.installed
@@ -67,4 +68,4 @@ lint: $(VENV)/.installed
 	$(BIN)/mypy
 
 clean:
-	rm -rf $(VENV) instance/moderation.db* .pytest_cache build moderation/classifier/_linear.c moderation/classifier/_linear.*.so
+	rm -rf $(VENV) instance/moderation.db* .pytest_cache build moderation/classifier/_linear.c moderation/classifier/_linear.*.so moderation/text/_sentences.c moderation/text/_sentences.*.so

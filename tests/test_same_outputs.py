@@ -482,3 +482,21 @@ def test_a_loaded_model_keeps_batch_memory_in_the_heap_on_glibc(heads: dict) -> 
     assert compiled._keep_heap() is (platform.libc_ver()[0] == "glibc")
     with pytest.raises(ValueError):
         _linear.keep_heap(-1, compiled.HEAP_TRIM_THRESHOLD)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("ab .!?\n\"')](\t\u00a0\u2028\u3000\x1c\x85é🙂")), max_size=40))
+def test_sentences_found_in_c_are_the_regular_expressions(text: str) -> None:
+    """The sentence splitter `make setup` builds (``text/_sentences.pyx``) gives the spans the
+    regular expression gives: stops, closing quotes and brackets, every kind of white space."""
+    from moderation.text import sentences
+
+    assert sentences._sentence_spans_c is not None
+    assert sentences.sentence_spans(text) == sentences.sentence_spans_re(text)
+
+
+def test_sentences_of_comments_are_the_regular_expressions(sample: list[str]) -> None:
+    from moderation.text import sentences
+
+    for text in [*sample, *HOSTILE, "", ". " * 5000, "\n" * 5000, 'He said "no." Then left.']:
+        assert sentences.sentence_spans(text) == sentences.sentence_spans_re(text), text[:40]

@@ -8,8 +8,21 @@ import re
 _BOUNDARY = re.compile(r"(?<=[.!?])[\"')\]]*\s+|\n+")
 
 
+try:  # the same spans in one pass over the characters, built by `make setup`
+    from ._sentences import sentence_spans as _sentence_spans_c
+except ImportError:  # pragma: no cover - a checkout where `make setup` has not run
+    _sentence_spans_c = None  # type: ignore[assignment]
+
+
 def sentence_spans(text: str) -> list[tuple[int, int]]:
     """``(start, end)`` of each sentence, white space trimmed; empty pieces are left out."""
+    if _sentence_spans_c is not None:
+        return _sentence_spans_c(text)
+    return sentence_spans_re(text)
+
+
+def sentence_spans_re(text: str) -> list[tuple[int, int]]:
+    """:func:`sentence_spans` by the regular expression (without the C module)."""
     spans: list[tuple[int, int]] = []
     start = 0
     for boundary in [*_BOUNDARY.finditer(text), None]:

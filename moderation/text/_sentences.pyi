@@ -1,0 +1,3 @@
+"""Types of the sentence splitter in C (``_sentences.pyx``)."""
+
+def sentence_spans(text: str) -> list[tuple[int, int]]: ...
