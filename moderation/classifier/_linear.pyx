@@ -421,6 +421,41 @@ cdef inline bint _is_word(Py_UCS4 c):
     return c == 95 or Py_UNICODE_ISALNUM(c)
 
 
+cdef inline bint _is_lexicon_char(Py_UCS4 c):
+    """A character of the lexicon step's tokens, ``[a-z0-9_']``."""
+    return (97 <= c <= 122) or (48 <= c <= 57) or c == 95 or c == 39
+
+
+# The runs of characters the scanners read: word characters (scikit-learn's tokens), the lexicon
+# step's characters, and characters that are not white space (``str.split()``'s words).
+cdef enum:
+    WORD_CHARACTERS
+    LEXICON_CHARACTERS
+    NOT_SPACE
+
+
+cdef inline bint _in_run(Py_UCS4 c, int run):
+    if run == WORD_CHARACTERS:
+        return _is_word(c)
+    if run == LEXICON_CHARACTERS:
+        return _is_lexicon_char(c)
+    return not Py_UNICODE_ISSPACE(c)
+
+
+cdef inline Py_ssize_t _run_start(int kind, void* data, Py_ssize_t n, Py_ssize_t i, int run):
+    """The first place from ``i`` on with a character of the run's kind (``n``: none)."""
+    while i < n and not _in_run(PyUnicode_READ(kind, data, i), run):
+        i += 1
+    return i
+
+
+cdef inline Py_ssize_t _run_end(int kind, void* data, Py_ssize_t n, Py_ssize_t i, int run):
+    """The end of the run that goes on at ``i``."""
+    while i < n and _in_run(PyUnicode_READ(kind, data, i), run):
+        i += 1
+    return i
+
+
 cdef class Strings:
     """Strings numbered 0, 1, 2 ... in the order they are added (a vocabulary's tokens, or the
     words a head has seen), found by their code points in an open-addressing table kept at most
@@ -641,19 +676,14 @@ def token_numbers(Strings vocabulary, list texts, int shortest, int64_t outside)
         n = PyUnicode_GET_LENGTH(text)
         kind = PyUnicode_KIND(text)
         data = PyUnicode_DATA(text)
-        i = 0
+        i = _run_start(kind, data, n, 0, WORD_CHARACTERS)
         while i < n:
-            if not _is_word(PyUnicode_READ(kind, data, i)):
-                i += 1
-                continue
-            j = i + 1
-            while j < n and _is_word(PyUnicode_READ(kind, data, j)):
-                j += 1
+            j = _run_end(kind, data, n, i + 1, WORD_CHARACTERS)
             if j - i >= shortest:
                 number = vocabulary._find(kind, data, i, j, _text_hash(kind, data, i, j))
                 out[used] = number if number >= 0 else outside
                 used += 1
-            i = j
+            i = _run_start(kind, data, n, j, WORD_CHARACTERS)
         text_ends[t] = used
         out[used] = outside
         used += 1
@@ -680,14 +710,9 @@ def word_slots(Strings memo, list texts):
         kind = PyUnicode_KIND(text)
         data = PyUnicode_DATA(text)
         first = used
-        i = 0
+        i = _run_start(kind, data, n, 0, NOT_SPACE)
         while i < n:
-            if Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, i)):
-                i += 1
-                continue
-            j = i + 1
-            while j < n and not Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, j)):
-                j += 1
+            j = _run_end(kind, data, n, i + 1, NOT_SPACE)
             h = _text_hash(kind, data, i, j)
             number = memo._find(kind, data, i, j, h)
             if number < 0:
@@ -695,18 +720,13 @@ def word_slots(Strings memo, list texts):
                 added.append(PyUnicode_Substring(text, i, j))
             out[used] = number
             used += 1
-            i = j
+            i = _run_start(kind, data, n, j, NOT_SPACE)
         per_text[t] = used - first
         t += 1
     return slots[:used], counts, added
 
 
 # -- the lexicon step's counts --------------------------------------------------------------------
-
-cdef inline bint _is_lexicon_char(Py_UCS4 c):
-    """A character of the lexicon step's tokens, ``[a-z0-9_']``."""
-    return (97 <= c <= 122) or (48 <= c <= 57) or c == 95 or c == 39
-
 
 cdef class LexiconCounts:
     """The counts the lexicon step takes the log of (``compiled._LexiconMatcher``, which gives
@@ -839,14 +859,9 @@ cdef class LexiconCounts:
                 data = PyUnicode_DATA(text)
                 # The tokens and their lists.
                 tokens = 0
-                i = 0
+                i = _run_start(kind, data, n, 0, LEXICON_CHARACTERS)
                 while i < n:
-                    if not _is_lexicon_char(PyUnicode_READ(kind, data, i)):
-                        i += 1
-                        continue
-                    j = i + 1
-                    while j < n and _is_lexicon_char(PyUnicode_READ(kind, data, j)):
-                        j += 1
+                    j = _run_end(kind, data, n, i + 1, LEXICON_CHARACTERS)
                     h = _text_hash(kind, data, i, j)
                     number = self.seen._find(kind, data, i, j, h)
                     if number < 0:
@@ -855,7 +870,7 @@ cdef class LexiconCounts:
                     hits[tokens] = self.masks[number]
                     firsts[tokens] = self.starts_phrase[number]
                     tokens += 1
-                    i = j
+                    i = _run_start(kind, data, n, j, LEXICON_CHARACTERS)
                 # A phrase's lists, at its first token.
                 for i in range(tokens):
                     if firsts[i]:
