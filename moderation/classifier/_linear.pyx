@@ -456,6 +456,11 @@ cdef inline Py_ssize_t _run_end(int kind, void* data, Py_ssize_t n, Py_ssize_t i
     return i
 
 
+ctypedef struct Slot:
+    uint64_t hash  # compared before the string: a probe reads one place
+    int64_t number
+
+
 cdef class Strings:
     """Strings numbered 0, 1, 2 ... in the order they are added (a vocabulary's tokens, or the
     words a head has seen), found by their code points in an open-addressing table kept at most
@@ -464,23 +469,20 @@ cdef class Strings:
     cdef uint32_t* points  # every string's code points, end to end
     cdef Py_ssize_t points_used, points_room
     cdef int64_t* bounds  # string i is points[bounds[i]:bounds[i + 1]]
-    cdef uint64_t* hashes
     cdef Py_ssize_t count, room
-    cdef int64_t* slots  # the table: a string's number, or -1
+    cdef Slot* slots  # the table: a string's hash and number (-1: an empty slot)
     cdef Py_ssize_t size
     cdef int shift
 
     def __cinit__(self):
         self.points = NULL
         self.bounds = NULL
-        self.hashes = NULL
         self.slots = NULL
         self._reset()
 
     def __dealloc__(self):
         free(self.points)
         free(self.bounds)
-        free(self.hashes)
         free(self.slots)
 
     def __init__(self, strings=()):
@@ -490,20 +492,18 @@ cdef class Strings:
     cdef int _reset(self) except -1:
         free(self.points)
         free(self.bounds)
-        free(self.hashes)
         free(self.slots)
         self.points_used, self.points_room = 0, 256
         self.count, self.room, self.size, self.shift = 0, 16, 32, 64 - 5
         self.points = <uint32_t*>malloc(self.points_room * sizeof(uint32_t))
         self.bounds = <int64_t*>malloc((self.room + 1) * sizeof(int64_t))
-        self.hashes = <uint64_t*>malloc(self.room * sizeof(uint64_t))
-        self.slots = <int64_t*>malloc(self.size * sizeof(int64_t))
-        if not (self.points and self.bounds and self.hashes and self.slots):
+        self.slots = <Slot*>malloc(self.size * sizeof(Slot))
+        if not (self.points and self.bounds and self.slots):
             raise MemoryError()
         self.bounds[0] = 0
         cdef Py_ssize_t i
         for i in range(self.size):
-            self.slots[i] = -1
+            self.slots[i].number = -1
         return 0
 
     def clear(self):
@@ -541,10 +541,10 @@ cdef class Strings:
         cdef uint64_t at = (h * <uint64_t>0x9E3779B97F4A7C15) >> self.shift
         cdef int64_t number, first
         cdef Py_ssize_t i
-        while self.slots[at] != -1:
-            number = self.slots[at]
+        while self.slots[at].number != -1:
+            number = self.slots[at].number
             first = self.bounds[number]
-            if self.hashes[number] == h and self.bounds[number + 1] - first == end - start:
+            if self.slots[at].hash == h and self.bounds[number + 1] - first == end - start:
                 i = 0
                 while i < end - start and self.points[first + i] == PyUnicode_READ(kind, data, start + i):
                     i += 1
@@ -570,9 +570,9 @@ cdef class Strings:
         cdef uint64_t at = (h * <uint64_t>0x9E3779B97F4A7C15) >> self.shift
         cdef int64_t number
         cdef bint same
-        while self.slots[at] != -1:
-            number = self.slots[at]
-            if self.hashes[number] == h and self.bounds[number + 1] - self.bounds[number] == length:
+        while self.slots[at].number != -1:
+            number = self.slots[at].number
+            if self.slots[at].hash == h and self.bounds[number + 1] - self.bounds[number] == length:
                 at_point = self.bounds[number]
                 same = True
                 for s in range(n):
@@ -606,11 +606,7 @@ cdef class Strings:
             grown = realloc(self.bounds, (room + 1) * sizeof(int64_t))
             if not grown:
                 raise MemoryError()
-            self.bounds = <int64_t*>grown
-            grown = realloc(self.hashes, room * sizeof(uint64_t))
-            if not grown:
-                raise MemoryError()
-            self.hashes, self.room = <uint64_t*>grown, room
+            self.bounds, self.room = <int64_t*>grown, room
         if 2 * (self.count + 1) > self.size:
             self._grow_table()
         for i in range(length):
@@ -618,29 +614,30 @@ cdef class Strings:
         self.points_used += length
         cdef int64_t number = self.count
         self.bounds[number + 1] = self.points_used
-        self.hashes[number] = h
         cdef uint64_t mask = self.size - 1
         cdef uint64_t at = (h * <uint64_t>0x9E3779B97F4A7C15) >> self.shift
-        while self.slots[at] != -1:
+        while self.slots[at].number != -1:
             at = (at + 1) & mask
-        self.slots[at] = number
+        self.slots[at].hash, self.slots[at].number = h, number
         self.count += 1
         return number
 
     cdef int _grow_table(self) except -1:
         cdef Py_ssize_t size = 2 * self.size, i
-        cdef int64_t* slots = <int64_t*>malloc(size * sizeof(int64_t))
+        cdef Slot* slots = <Slot*>malloc(size * sizeof(Slot))
         if not slots:
             raise MemoryError()
         for i in range(size):
-            slots[i] = -1
+            slots[i].number = -1
         cdef int shift = self.shift - 1
         cdef uint64_t mask = size - 1, at
-        for i in range(self.count):
-            at = (self.hashes[i] * <uint64_t>0x9E3779B97F4A7C15) >> shift
-            while slots[at] != -1:
+        for i in range(self.size):
+            if self.slots[i].number == -1:
+                continue
+            at = (self.slots[i].hash * <uint64_t>0x9E3779B97F4A7C15) >> shift
+            while slots[at].number != -1:
                 at = (at + 1) & mask
-            slots[at] = i
+            slots[at] = self.slots[i]
         free(self.slots)
         self.slots, self.size, self.shift = slots, size, shift
         return 0
