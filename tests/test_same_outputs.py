@@ -500,3 +500,13 @@ def test_sentences_of_comments_are_the_regular_expressions(sample: list[str]) ->
 
     for text in [*sample, *HOSTILE, "", ". " * 5000, "\n" * 5000, 'He said "no." Then left.']:
         assert sentences.sentence_spans(text) == sentences.sentence_spans_re(text), text[:40]
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("abz 0134579$@!*#_.-é\u0663AB\n\u00b2\u2160")), max_size=30))
+def test_disguises_undone_in_c_are_the_regular_expressions(text: str) -> None:
+    """The kernel's ``undisguise`` is ``_DISGUISED.sub(_undisguise, ...)``: de-leeting, masks
+    ("f*ck" -> "f_ck"), trailing "!"s, runs with no letter, digits that are not ASCII."""
+    from moderation.classifier import _linear, textprep
+
+    assert _linear.undisguise(text) == textprep._DISGUISED.sub(textprep._undisguise, text)

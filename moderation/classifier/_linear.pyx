@@ -1042,3 +1042,103 @@ def keep_heap(int mmap_threshold, int trim_threshold):
     if mmap_threshold < 0 or trim_threshold < 0:
         raise ValueError("thresholds are sizes in bytes")
     return bool(moderation_keep_heap(mmap_threshold, trim_threshold))
+
+
+# -- undoing disguises ----------------------------------------------------------------------------
+
+cdef extern from "Python.h":
+    object PyUnicode_FromKindAndData(int kind, const void* buffer, Py_ssize_t size)
+    bint Py_UNICODE_ISALPHA(Py_UCS4 ch)
+
+
+cdef inline bint _is_mark(Py_UCS4 c):
+    """A digit or one of ``$@!*``: what a disguised word mixes with its letters."""
+    return (48 <= c <= 57) or c == 36 or c == 64 or c == 33 or c == 42
+
+
+cdef inline Py_UCS4 _leet(Py_UCS4 c):
+    """``textprep._LEET``: 0 o, 1 i, 3 e, 4 a, 5 s, 7 t, $ s, @ a, ! i."""
+    if c == 48:
+        return 111
+    if c == 49 or c == 33:
+        return 105
+    if c == 51:
+        return 101
+    if c == 52 or c == 64:
+        return 97
+    if c == 53 or c == 36:
+        return 115
+    if c == 55:
+        return 116
+    return c
+
+
+def undisguise(str text):
+    """``textprep._DISGUISED.sub(textprep._undisguise, text)``: each run of ``[\\\\w$@!*]`` at
+    least two long with a letter ``[a-z]`` and one of ``[0-9$@!*]``, when it has a letter
+    (``str.isalpha``) before its trailing "!"s, has that part de-leeted (``_LEET``) and each run
+    of "*" between two letters ``[a-z]`` made one "_" (``_MASK``); the trailing "!"s stay."""
+    cdef Py_ssize_t n = PyUnicode_GET_LENGTH(text), i = 0, j, k, x, used = 0, stars
+    cdef int kind = PyUnicode_KIND(text)
+    cdef void* data = PyUnicode_DATA(text)
+    cdef Py_UCS4 c
+    cdef bint letter, mark, alpha, changed = False
+    cdef Py_UCS4* out = <Py_UCS4*>malloc((n + 1) * sizeof(Py_UCS4))
+    if not out:
+        raise MemoryError()
+    try:
+        while i < n:
+            c = PyUnicode_READ(kind, data, i)
+            if not (_is_mark(c) or _is_word(c)):
+                out[used] = c
+                used += 1
+                i += 1
+                continue
+            j, letter, mark = i, False, False
+            while j < n:
+                c = PyUnicode_READ(kind, data, j)
+                if not (_is_mark(c) or _is_word(c)):
+                    break
+                letter = letter or 97 <= c <= 122
+                mark = mark or _is_mark(c)
+                j += 1
+            k = j  # the run without its trailing "!"s
+            while k > i and PyUnicode_READ(kind, data, k - 1) == 33:
+                k -= 1
+            alpha = False
+            if j - i >= 2 and letter and mark:
+                for x in range(i, k):
+                    if Py_UNICODE_ISALPHA(PyUnicode_READ(kind, data, x)):
+                        alpha = True
+                        break
+            if not alpha:
+                for x in range(i, j):
+                    out[used] = PyUnicode_READ(kind, data, x)
+                    used += 1
+                i = j
+                continue
+            changed = True
+            x = i
+            while x < k:
+                c = _leet(PyUnicode_READ(kind, data, x))
+                if c == 42 and used > 0 and x > i and 97 <= out[used - 1] <= 122:
+                    stars = x
+                    while stars < k and PyUnicode_READ(kind, data, stars) == 42:
+                        stars += 1
+                    if stars < k and 97 <= _leet(PyUnicode_READ(kind, data, stars)) <= 122:
+                        out[used] = 95  # "_"
+                        used += 1
+                        x = stars
+                        continue
+                out[used] = c
+                used += 1
+                x += 1
+            for x in range(k, j):
+                out[used] = PyUnicode_READ(kind, data, x)
+                used += 1
+            i = j
+        if not changed:
+            return text
+        return PyUnicode_FromKindAndData(4, out, used)
+    finally:
+        free(out)

@@ -59,7 +59,7 @@ def prepare(text: str) -> str:
         if spaced != folded:
             folded, needs = spaced, _needs(spaced)
     if needs & 2:
-        undisguised = _DISGUISED.sub(_undisguise, folded)
+        undisguised = _DISGUISED.sub(_undisguise, folded) if _linear is None else _linear.undisguise(folded)
         if undisguised != folded:
             folded, needs = undisguised, _needs(undisguised)
     return _STRETCH.sub(r"\1\1", folded) if needs & 4 else folded
