@@ -510,3 +510,21 @@ def test_disguises_undone_in_c_are_the_regular_expressions(text: str) -> None:
     from moderation.classifier import _linear, textprep
 
     assert _linear.undisguise(text) == textprep._DISGUISED.sub(textprep._undisguise, text)
+
+
+def test_the_string_tables_hash_is_keyed_per_process() -> None:
+    """The kernel's string tables hash under a key each process draws (as Python's own string
+    hash does): words cannot be chosen ahead to pile into one slot of a worker's word memo."""
+    import subprocess
+    import sys
+
+    from moderation.classifier import _linear
+
+    texts = ["idiot", "idiot ", "", "🙂", "a\x00b"]
+    here = [_linear.text_hash(t) for t in texts]
+    assert here == [_linear.text_hash(t) for t in texts] and len(set(here)) == len(texts)
+    code = "from moderation.classifier import _linear; print(_linear.text_hash('idiot'))"
+    other = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=PROJECT_ROOT
+    )
+    assert int(other.stdout) != here[0]

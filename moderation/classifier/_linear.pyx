@@ -407,13 +407,100 @@ def gather_rows(
 # A comment's tokens and words are found in its text's code points and looked up in C: no string
 # object per token, no list of them, no dictionary lookup from Python.
 
+# The strings' hash is SipHash-1-3 (Python's own string hash) over their code points (16-bit
+# units, four to a 64-bit word: a code point past 0xFFFE is 0xFFFF and its two halves), under a
+# key drawn when the module loads: a comment's words could otherwise be
+# chosen to fall in one slot of a table the process keeps (the word memo), and every later
+# lookup would walk the pile. The key never leaves the process.
+from os import urandom as _urandom
+
+cdef uint64_t _KEY0 = int.from_bytes(_urandom(8), "little")
+cdef uint64_t _KEY1 = int.from_bytes(_urandom(8), "little")
+
+
+ctypedef struct Sip:
+    uint64_t v0
+    uint64_t v1
+    uint64_t v2
+    uint64_t v3
+    uint64_t pending  # units waiting for a full word
+    uint64_t count  # units so far
+
+
+cdef inline uint64_t _rotl(uint64_t x, int b) noexcept:
+    return (x << b) | (x >> (64 - b))
+
+
+cdef inline void _sip_round(Sip* s) noexcept:
+    s.v0 += s.v1
+    s.v1 = _rotl(s.v1, 13) ^ s.v0
+    s.v0 = _rotl(s.v0, 32)
+    s.v2 += s.v3
+    s.v3 = _rotl(s.v3, 16) ^ s.v2
+    s.v0 += s.v3
+    s.v3 = _rotl(s.v3, 21) ^ s.v0
+    s.v2 += s.v1
+    s.v1 = _rotl(s.v1, 17) ^ s.v2
+    s.v2 = _rotl(s.v2, 32)
+
+
+cdef inline void _sip_start(Sip* s) noexcept:
+    s.v0 = _KEY0 ^ <uint64_t>0x736F6D6570736575
+    s.v1 = _KEY1 ^ <uint64_t>0x646F72616E646F6D
+    s.v2 = _KEY0 ^ <uint64_t>0x6C7967656E657261
+    s.v3 = _KEY1 ^ <uint64_t>0x7465646279746573
+    s.pending = 0
+    s.count = 0
+
+
+cdef inline void _sip_unit(Sip* s, uint64_t unit) noexcept:
+    cdef int place = s.count & 3
+    if place == 0:
+        s.pending = unit
+    else:
+        s.pending |= unit << (16 * place)
+    if place == 3:
+        s.v3 ^= s.pending
+        _sip_round(s)
+        s.v0 ^= s.pending
+        s.pending = 0
+    s.count += 1
+
+
+cdef inline void _sip_add(Sip* s, uint32_t c) noexcept:
+    if c < 0xFFFF:
+        _sip_unit(s, c)
+    else:
+        _sip_unit(s, 0xFFFF)
+        _sip_unit(s, c & 0xFFFF)
+        _sip_unit(s, c >> 16)
+
+
+cdef inline uint64_t _sip_end(Sip* s) noexcept:
+    cdef uint64_t last = (s.count << 56) | (s.pending if s.count & 3 else 0)
+    s.v3 ^= last
+    _sip_round(s)
+    s.v0 ^= last
+    s.v2 ^= 0xFF
+    _sip_round(s)
+    _sip_round(s)
+    _sip_round(s)
+    return s.v0 ^ s.v1 ^ s.v2 ^ s.v3
+
+
 cdef inline uint64_t _text_hash(int kind, void* data, Py_ssize_t start, Py_ssize_t end):
-    """FNV-1a over the code points of ``text[start:end]``."""
-    cdef uint64_t h = 0xcbf29ce484222325
+    """The keyed hash of the code points of ``text[start:end]``."""
+    cdef Sip s
     cdef Py_ssize_t i
+    _sip_start(&s)
     for i in range(start, end):
-        h = (h ^ <uint64_t>PyUnicode_READ(kind, data, i)) * <uint64_t>0x100000001b3
-    return h
+        _sip_add(&s, PyUnicode_READ(kind, data, i))
+    return _sip_end(&s)
+
+
+def text_hash(str text):
+    """The string tables' hash of ``text`` (for tests: it differs from process to process)."""
+    return _text_hash(PyUnicode_KIND(text), PyUnicode_DATA(text), 0, PyUnicode_GET_LENGTH(text))
 
 
 cdef inline bint _is_word(Py_UCS4 c):
@@ -558,14 +645,16 @@ cdef class Strings:
     ):
         """The number of the string ``" ".join(text[starts[s]:ends[s]] for s in range(n))``, -1
         if it was never added."""
-        cdef uint64_t h = 0xcbf29ce484222325
+        cdef Sip sip
         cdef Py_ssize_t s, i, length = n - 1, at_point
+        _sip_start(&sip)
         for s in range(n):
             if s:
-                h = (h ^ <uint64_t>32) * <uint64_t>0x100000001b3
+                _sip_add(&sip, 32)
             for i in range(starts[s], ends[s]):
-                h = (h ^ <uint64_t>PyUnicode_READ(kind, data, i)) * <uint64_t>0x100000001b3
+                _sip_add(&sip, PyUnicode_READ(kind, data, i))
             length += ends[s] - starts[s]
+        cdef uint64_t h = _sip_end(&sip)
         cdef uint64_t mask = self.size - 1
         cdef uint64_t at = (h * <uint64_t>0x9E3779B97F4A7C15) >> self.shift
         cdef int64_t number
