@@ -388,6 +388,8 @@ def test_the_kernels_word_memo_gives_the_dictionarys_columns(
             want = slow.text_columns(batch, chars.lowercase, bool(chars.nul_terms))
             assert all(np.array_equal(x, y) for x, y in zip(got, want, strict=True)), (size, start)
         assert fast.known()[:50] == slow.known()[:50]
+        with pytest.raises(TypeError):  # its words are numbered in C: no second numbering beside it
+            fast.columns(["the"])
 
 
 @pytest.mark.parametrize("head", ["classifier", "contribution"])

@@ -914,7 +914,9 @@ class _WordColumns:
 
     def columns(self, words: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """The columns of each of these words, one after the other, and how many each has (the
-        dictionary's memo)."""
+        dictionary's memo; the kernel's memo numbers its words in C, in ``text_columns``)."""
+        if self.strings is not None:
+            raise TypeError("the kernel's word memo is read through text_columns")
         with self.lock:
             if self.full:
                 self._clear()
