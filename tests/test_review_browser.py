@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import shutil
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -20,6 +21,26 @@ from moderation.web import create_app
 from moderation.web.extension import services
 
 CHROMIUM = "/usr/bin/chromium"
+
+
+def whole_responses(app: Flask) -> Callable[[dict[str, Any], Any], list[bytes]]:
+    """The app for werkzeug's test server, each response read whole and closed before the server
+    writes it. When Chromium drops a connection, the server can fail while draining the request
+    and skip closing the response: a static file's handle was then left to the garbage collector,
+    whose ResourceWarning failed whichever test was running."""
+
+    def wrapped(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        body = app(environ, start_response)
+        try:
+            return list(body)
+        finally:
+            close = getattr(body, "close", None)
+            if close is not None:
+                close()
+
+    return wrapped
+
+
 OUTPUT = PROJECT_ROOT / "test-output"
 PASSWORD = "correct horse battery"
 SCRIPT_COMMENT = '<script>alert("xss")</script> you idiot'
@@ -76,7 +97,7 @@ def serving(
             },
             headers={"Authorization": f"Bearer {key}"},
         )
-    httpd = make_server("127.0.0.1", 0, app, threaded=True)
+    httpd = make_server("127.0.0.1", 0, whole_responses(app), threaded=True)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     try:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from playwright.sync_api import Browser, Page, expect
-from test_review_browser import OUTPUT, PASSWORD, browser, console_errors  # noqa: F401 (browser: a fixture)
+from test_review_browser import OUTPUT, PASSWORD, browser, console_errors, whole_responses  # noqa: F401 (browser: a fixture)
 from test_rules_replay import CANDIDATE
 from werkzeug.serving import make_server
 
@@ -56,7 +56,7 @@ def server(sqlite_template: Path, tmp_path: Path) -> Iterator[tuple[str, Flask]]
         assert client.post("/api/v1/comments", json=body, headers=submit).status_code == 201
         decision = {"action": "approve"} if cid == "d1" else {"action": "reject", "site_rule": "clean"}
         assert client.post(f"/api/v1/comments/{cid}/decision", json=decision, headers=mods).status_code == 200
-    httpd = make_server("127.0.0.1", 0, app, threaded=True)
+    httpd = make_server("127.0.0.1", 0, whole_responses(app), threaded=True)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     try:
