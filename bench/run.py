@@ -476,15 +476,20 @@ def markdown(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def median_run(
+def http_runs(
     backend: str, runs: int, seconds: float, rate: float, gunicorn: Sequence[str]
-) -> dict[str, Any]:
-    """``runs`` HTTP runs of one backend, each on a fresh server: the run with the median saturated
-    rate, with every run's saturated rate and p99 at the offered rate beside it."""
+) -> list[dict[str, Any]]:
+    """``runs`` HTTP runs of one backend, each on a fresh server and database."""
     done = []
     for i in range(runs):
         log(f"HTTP on {backend}, run {i + 1} of {runs} ...")
         done.append(http(backend, seconds, rate, gunicorn))
+    return done
+
+
+def median_run(done: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """The run with the median saturated rate, with every run's saturated rate, p99 at the
+    offered rate and losses beside it."""
     ranked = sorted(done, key=lambda r: r["saturate"]["throughput"])
     return {
         **ranked[(len(ranked) - 1) // 2],
@@ -501,10 +506,7 @@ def http_only(backends: Sequence[str], repeat: int, seconds: float, rate: float,
     database; prints every run and the medians as JSON (for before/after comparisons)."""
     out: dict[str, Any] = {}
     for backend in backends:
-        runs = []
-        for i in range(repeat):
-            log(f"HTTP on {backend}, run {i + 1} of {repeat} ...")
-            runs.append(http(backend, seconds, rate, gunicorn))
+        runs = http_runs(backend, repeat, seconds, rate, gunicorn)
         out[backend] = {
             "runs": runs,
             "median_saturated_per_second": statistics.median(r["saturate"]["throughput"] for r in runs),
@@ -592,7 +594,7 @@ def main(argv: list[str] | None = None) -> int:
     report["model_load_seconds"] = model_load_seconds()
     if not args.skip_http:
         report["http"] = [
-            median_run(backend, args.http_runs, args.http_seconds, args.rate, gunicorn)
+            median_run(http_runs(backend, args.http_runs, args.http_seconds, args.rate, gunicorn))
             for backend in BACKENDS
         ]
     if args.backfill_comments:

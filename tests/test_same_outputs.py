@@ -243,10 +243,10 @@ def test_the_kernel_refuses_cells_it_cannot_read(heads: dict) -> None:
     scorer = heads["classifier"][0].scorer
     none = np.zeros(0, dtype=np.int64)
 
-    def run(cells: list[int], rows: int = 2) -> None:
+    def run(cells: list[int], rows: int = 2, width: int = scorer.width) -> None:
         _linear.decisions(
             np.array(cells, dtype=np.int64),
-            scorer.width,
+            width,
             scorer.table,
             scorer.tfidf_starts,
             compiled._log_counts(10),
@@ -258,9 +258,19 @@ def test_the_kernel_refuses_cells_it_cannot_read(heads: dict) -> None:
         )
 
     run([3, 3, scorer.width + 5])
-    for bad in ([5, 3], [-1], [2 * scorer.width]):
+    for bad in (
+        [5, 3],
+        [scorer.width + 5, 3],
+        [3, scorer.width + 5, scorer.width + 4],
+        [-1],
+        [2 * scorer.width],
+    ):
         with pytest.raises(ValueError):
             run(bad)
+    wider = scorer.width + 10  # a cell numbering wider than the table: no column past its rows
+    run([3, wider + 3], width=wider)
+    with pytest.raises(ValueError, match="outside the table"):
+        run([3, wider + scorer.width + 2], width=wider)
     # The batch's cells are made from each step's rows and columns, inside the batch only.
     pair = (np.array([0, 1, 1], dtype=np.int64), np.array([7, 0, 7], dtype=np.int64))
     assert list(_linear.cells([pair, pair], scorer.width, 2)) == [7, scorer.width, scorer.width + 7] * 2

@@ -1,18 +1,27 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
 # distutils: extra_compile_args = -O2 -ffp-contract=off
-"""The compiled form's linear step in C: from a batch's sorted n-gram occurrences to each row's
-decision values, as ``compiled.Scorer._decisions`` computes them with numpy (and so as the
-Pipeline does, to the bit).
+"""The compiled form's scoring in C, built by `make setup` (``setup.py``); without it the Python
+and numpy code in ``compiled`` and ``textprep`` runs, with the same numbers
+(``tests/test_same_outputs.py`` holds the two together). In order:
 
-Built by `make setup` (``setup.py``); without it the numpy code runs, with the same numbers. One
-pass over the occurrences (each a cell ``row * width + column``, sorted, as numpy sorts them
-fastest): each column of a row counted once, its TF-IDF value (sublinear count times idf,
-divided by the l2 norm of the row's values in its step, in float64, then float32), merged in
-column order with the row's lexicon features, and the weighted features added up one by one in
-float32, as scipy's sparse product adds them. ``-ffp-contract=off``: a fused multiply-add would
-round once where the Pipeline rounds twice.
+- the linear step (:func:`decisions`): from a batch's sorted n-gram occurrences (each a cell
+  ``row * width + column``, sorted, as numpy sorts them fastest) to each row's decision values:
+  each column of a row counted once, its TF-IDF value (sublinear count times idf, divided by the
+  l2 norm of the row's values in its step, in float64, then float32), merged in column order
+  with the row's lexicon features, and the weighted features added up one by one in float32, as
+  scipy's sparse product adds them. ``-ffp-contract=off``: a fused multiply-add would round once
+  where the Pipeline rounds twice;
+- integer n-gram keys found in open-addressing tables (:class:`NGramTable`), and the word memo's
+  columns gathered (:func:`gather_rows`);
+- strings found by their code points (:class:`Strings`, under a keyed hash): a text's tokens
+  (:func:`token_numbers`) and words (:func:`word_slots`) read off its characters;
+- the lexicon step's counts (:class:`LexiconCounts`);
+- text preparation: which substitutions a text needs (:func:`prepare_needs`) and undoing
+  disguises (:func:`undisguise`);
+- a batch's cells (:func:`cells`), and glibc's heap kept between batches (:func:`keep_heap`).
 """
 
+cimport cython
 from libc.math cimport sqrt
 from cpython.array cimport array, clone
 from cpython.unicode cimport (
@@ -62,18 +71,21 @@ def decisions(
     if lexicon_columns.shape[0] != lexicon or lexicon_values.shape[0] != lexicon:
         raise ValueError("the lexicon features do not fit")
     cdef int64_t rows_end, columns = table.shape[0]
-    for i in range(m):
+    # Sorted, inside the batch, and no column past the table's rows: one pass, row by row.
+    i = 0
+    while i < m:  # a row's first cell
         if cells[i] < 0 or cells[i] >= n * width or (i > 0 and cells[i] < cells[i - 1]):
             raise ValueError("the cells are not sorted, or outside the batch")
-    # A column past the table's rows (each row's cells end before the next row's first column).
-    i = 0
-    while i < m:
         row = cells[i] // width
         rows_end = row * width + width
-        while i < m and cells[i] < rows_end:
+        while True:  # its cells
             if cells[i] - row * width >= columns:
                 raise ValueError("a cell's column is outside the table")
             i += 1
+            if i == m or cells[i] >= rows_end:
+                break
+            if cells[i] < cells[i - 1]:
+                raise ValueError("the cells are not sorted, or outside the batch")
     for i in range(lexicon):
         if not (0 <= lexicon_rows[i] < n and 0 <= lexicon_columns[i] < width):
             raise ValueError("a lexicon feature outside the batch or the table")
@@ -508,6 +520,11 @@ cdef inline bint _is_word(Py_UCS4 c):
     return c == 95 or Py_UNICODE_ISALNUM(c)
 
 
+cdef inline bint _is_mark(Py_UCS4 c):
+    """A digit or one of ``$@!*``: what a disguised word mixes with its letters."""
+    return (48 <= c <= 57) or c == 36 or c == 64 or c == 33 or c == 42
+
+
 cdef inline bint _is_lexicon_char(Py_UCS4 c):
     """A character of the lexicon step's tokens, ``[a-z0-9_']``."""
     return (97 <= c <= 122) or (48 <= c <= 57) or c == 95 or c == 39
@@ -548,6 +565,16 @@ ctypedef struct Slot:
     int64_t number
 
 
+cdef inline void _place(Slot* slots, Py_ssize_t size, int shift, Slot entry) noexcept:
+    """Put ``entry`` in the first free slot from its hash's place on (the table has one)."""
+    cdef uint64_t mask = size - 1
+    cdef uint64_t at = (entry.hash * <uint64_t>0x9E3779B97F4A7C15) >> shift
+    while slots[at].number != -1:
+        at = (at + 1) & mask
+    slots[at] = entry
+
+
+@cython.final  # its methods called directly, not through a table: they inline
 cdef class Strings:
     """Strings numbered 0, 1, 2 ... in the order they are added (a vocabulary's tokens, or the
     words a head has seen), found by their code points in an open-addressing table kept at most
@@ -624,21 +651,8 @@ cdef class Strings:
         return self._find(kind, data, 0, n, _text_hash(kind, data, 0, n))
 
     cdef int64_t _find(self, int kind, void* data, Py_ssize_t start, Py_ssize_t end, uint64_t h):
-        cdef uint64_t mask = self.size - 1
-        cdef uint64_t at = (h * <uint64_t>0x9E3779B97F4A7C15) >> self.shift
-        cdef int64_t number, first
-        cdef Py_ssize_t i
-        while self.slots[at].number != -1:
-            number = self.slots[at].number
-            first = self.bounds[number]
-            if self.slots[at].hash == h and self.bounds[number + 1] - first == end - start:
-                i = 0
-                while i < end - start and self.points[first + i] == PyUnicode_READ(kind, data, start + i):
-                    i += 1
-                if i == end - start:
-                    return number
-            at = (at + 1) & mask
-        return -1
+        """The number of ``text[start:end]`` (``h``: its hash), -1 if it was never added."""
+        return self._probe(kind, data, &start, &end, 1, h)
 
     cdef int64_t _find_joined(
         self, int kind, void* data, const Py_ssize_t* starts, const Py_ssize_t* ends, Py_ssize_t n
@@ -646,15 +660,22 @@ cdef class Strings:
         """The number of the string ``" ".join(text[starts[s]:ends[s]] for s in range(n))``, -1
         if it was never added."""
         cdef Sip sip
-        cdef Py_ssize_t s, i, length = n - 1, at_point
+        cdef Py_ssize_t s, i
         _sip_start(&sip)
         for s in range(n):
             if s:
                 _sip_add(&sip, 32)
             for i in range(starts[s], ends[s]):
                 _sip_add(&sip, PyUnicode_READ(kind, data, i))
+        return self._probe(kind, data, starts, ends, n, _sip_end(&sip))
+
+    cdef inline int64_t _probe(
+        self, int kind, void* data, const Py_ssize_t* starts, const Py_ssize_t* ends, Py_ssize_t n, uint64_t h
+    ):
+        """The number of the ``n`` pieces of ``text`` joined by spaces (``h``: their hash), -1."""
+        cdef Py_ssize_t s, i, at_point, length = n - 1
+        for s in range(n):
             length += ends[s] - starts[s]
-        cdef uint64_t h = _sip_end(&sip)
         cdef uint64_t mask = self.size - 1
         cdef uint64_t at = (h * <uint64_t>0x9E3779B97F4A7C15) >> self.shift
         cdef int64_t number
@@ -701,15 +722,12 @@ cdef class Strings:
         for i in range(length):
             self.points[self.points_used + i] = PyUnicode_READ(kind, data, start + i)
         self.points_used += length
-        cdef int64_t number = self.count
-        self.bounds[number + 1] = self.points_used
-        cdef uint64_t mask = self.size - 1
-        cdef uint64_t at = (h * <uint64_t>0x9E3779B97F4A7C15) >> self.shift
-        while self.slots[at].number != -1:
-            at = (at + 1) & mask
-        self.slots[at].hash, self.slots[at].number = h, number
+        cdef Slot entry
+        entry.hash, entry.number = h, self.count
+        self.bounds[entry.number + 1] = self.points_used
+        _place(self.slots, self.size, self.shift, entry)
         self.count += 1
-        return number
+        return entry.number
 
     cdef int _grow_table(self) except -1:
         cdef Py_ssize_t size = 2 * self.size, i
@@ -718,17 +736,11 @@ cdef class Strings:
             raise MemoryError()
         for i in range(size):
             slots[i].number = -1
-        cdef int shift = self.shift - 1
-        cdef uint64_t mask = size - 1, at
         for i in range(self.size):
-            if self.slots[i].number == -1:
-                continue
-            at = (self.slots[i].hash * <uint64_t>0x9E3779B97F4A7C15) >> shift
-            while slots[at].number != -1:
-                at = (at + 1) & mask
-            slots[at] = self.slots[i]
+            if self.slots[i].number != -1:
+                _place(slots, size, self.shift - 1, self.slots[i])
         free(self.slots)
-        self.slots, self.size, self.shift = slots, size, shift
+        self.slots, self.size, self.shift = slots, size, self.shift - 1
         return 0
 
 
@@ -919,10 +931,10 @@ cdef class LexiconCounts:
         """Fill ``out`` (a row per text, ``width`` columns; zeros) with each text's counts."""
         if out.shape[0] != len(texts) or out.shape[1] != self.width:
             raise ValueError("out does not fit the texts")
-        cdef Py_ssize_t t = 0, n, i, j, tokens, room = 0, p, last
+        cdef Py_ssize_t t = 0, n, i, j, tokens, room = 0, last
         cdef int kind, b, a
         cdef void* data
-        cdef uint64_t h, mask, found
+        cdef uint64_t h, mask
         cdef int64_t number
         for text in texts:
             if not isinstance(text, str):
@@ -1028,7 +1040,7 @@ def prepare_needs(str text):
     for i in range(n):
         c = PyUnicode_READ(kind, data, i)
         letter = 97 <= c <= 122
-        mark = (48 <= c <= 57) or c == 36 or c == 64 or c == 33 or c == 42
+        mark = _is_mark(c)
         word = _is_word(c)
         # Stretched.
         letters = letters + 1 if letter and c == previous else (1 if letter else 0)
@@ -1076,15 +1088,13 @@ def cells(list parts, int64_t width, int64_t n):
     cdef Py_ssize_t total = 0, i, at = 0
     cdef const int64_t[::1] rows
     cdef const int64_t[::1] columns
+    cdef int64_t cell
     if width < 1 or n < 0:
         raise ValueError("no cells in an empty space")
     for part in parts:
         rows, columns = part
         if rows.shape[0] != columns.shape[0]:
             raise ValueError("one column per row")
-        for i in range(rows.shape[0]):
-            if not (0 <= rows[i] < n and 0 <= columns[i] < width):
-                raise ValueError("a cell outside the batch")
         total += rows.shape[0]
     cdef bint narrow = n * width <= 2147483647
     out = clone(array("i" if narrow else "q"), total, False)
@@ -1096,15 +1106,16 @@ def cells(list parts, int64_t width, int64_t n):
         large = out
     for part in parts:
         rows, columns = part
-        if narrow:
-            for i in range(rows.shape[0]):
-                small[at + i] = <int32_t>(rows[i] * width + columns[i])
-        else:
-            for i in range(rows.shape[0]):
-                large[at + i] = rows[i] * width + columns[i]
+        for i in range(rows.shape[0]):
+            if not (0 <= rows[i] < n and 0 <= columns[i] < width):
+                raise ValueError("a cell outside the batch")
+            cell = rows[i] * width + columns[i]
+            if narrow:
+                small[at + i] = <int32_t>cell
+            else:
+                large[at + i] = cell
         at += rows.shape[0]
     return out
-
 
 
 # -- the allocator ---------------------------------------------------------------------------------
@@ -1138,11 +1149,6 @@ def keep_heap(int mmap_threshold, int trim_threshold):
 cdef extern from "Python.h":
     object PyUnicode_FromKindAndData(int kind, const void* buffer, Py_ssize_t size)
     bint Py_UNICODE_ISALPHA(Py_UCS4 ch)
-
-
-cdef inline bint _is_mark(Py_UCS4 c):
-    """A digit or one of ``$@!*``: what a disguised word mixes with its letters."""
-    return (48 <= c <= 57) or c == 36 or c == 64 or c == 33 or c == 42
 
 
 cdef inline Py_UCS4 _leet(Py_UCS4 c):

@@ -571,8 +571,9 @@ def _log_counts(most: int) -> np.ndarray:
         return _LOGS
 
 
-# Both heads take the same comments one after the other, in batches of up to 256: the second
-# finds the tokens and lexicon counts the first made. Bounded, so long comments cannot pile up.
+# Without the kernel, both heads take the same comments one after the other, in batches of up to
+# 256: the second finds the tokens and lexicon counts the first made. Bounded, so long comments
+# cannot pile up. (The kernel reads tokens in C, and counts a batch's lexicon hits once.)
 ANALYSIS_CACHE_SIZE = 512
 
 
@@ -618,11 +619,11 @@ class _Tfidf:
             self.nul_terms = {term: column + self.offset for term, column in spec["nul_terms"].items()}
             size += len(self.nul_terms)
         else:
-            tokens = (
-                arrays[f"tokens{index}"].tobytes().decode("utf-8").split("\n") if spec["n_tokens"] else []
-            )
-            self.token_numbers = dict(zip(tokens, range(len(tokens)), strict=True))
+            self._token_bytes = arrays[f"tokens{index}"]
+            tokens = self._tokens()
             self.n_tokens = len(tokens)
+            if spec["n_tokens"] != self.n_tokens:
+                raise FormUnavailable(f"block {spec['name']!r} holds another number of tokens")
             unigrams = arrays[f"unigrams{index}"].astype(np.int64)
             self.unigrams = np.where(unigrams >= 0, unigrams + self.offset, -1)
             self.keys = arrays[f"keys{index}"]
@@ -643,6 +644,16 @@ class _Tfidf:
                 self.vocabulary = _linear.Strings(tokens)
         if self.analyzer == "char_wb":
             self.words = _WordColumns(self._word_columns, kernel=self.lookup is not None)
+
+    def _tokens(self) -> list[str]:
+        """The vocabulary's tokens, in the order of their numbers."""
+        return self._token_bytes.tobytes().decode("utf-8").split("\n") if len(self._token_bytes) else []
+
+    @functools.cached_property
+    def token_numbers(self) -> dict[str, int]:
+        """Each token's number, for the code without the kernel: made when first asked (the
+        kernel's ``vocabulary`` holds the same, in C, and a worker need not hold both)."""
+        return dict(zip(self._tokens(), range(self.n_tokens), strict=True))
 
     def columns(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """The row and column (in the whole feature space) of every n-gram of the texts (prepared)
