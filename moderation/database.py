@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import select
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, Engine, Result, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.engine.interfaces import DBAPIConnection
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
 
@@ -36,8 +38,9 @@ def make_engine(url: str, pool_size: int = 5, connect_timeout: float = 5) -> Eng
     """Create an engine; SQLite files get WAL and a busy timeout, their folder is created.
 
     Query parameters (comment text, notes) never appear in SQLAlchemy's error messages, so no
-    error that reaches a log carries them. PostgreSQL connections are checked before use, so a
-    restarted database costs no failed request, and connecting gives up after
+    error that reaches a log carries them. PostgreSQL connections are checked before use (see
+    :func:`_still_connected`), so a restarted database costs no failed request, and connecting
+    gives up after
     ``connect_timeout`` seconds, so an unreachable one fails requests fast instead of piling them
     up.
     """
@@ -51,14 +54,29 @@ def make_engine(url: str, pool_size: int = 5, connect_timeout: float = 5) -> Eng
         return engine
     # A connect_timeout in DATABASE_URL's query string wins.
     timeout = {} if "connect_timeout" in parsed.query else {"connect_timeout": max(2, round(connect_timeout))}
-    return create_engine(
-        url,
-        pool_size=pool_size,
-        max_overflow=pool_size,
-        pool_pre_ping=True,
-        hide_parameters=True,
-        connect_args=timeout,
+    engine = create_engine(
+        url, pool_size=pool_size, max_overflow=pool_size, hide_parameters=True, connect_args=timeout
     )
+    event.listen(engine, "checkout", _still_connected)
+    return engine
+
+
+def _still_connected(dbapi_connection: Any, _record: ConnectionPoolEntry, _proxy: Any) -> None:
+    """Refuse a pooled PostgreSQL connection that the server has let go (the pool then opens
+    another), without a round trip.
+
+    A server that stops, restarts or terminates a session tells the client (an error message,
+    then the end of the stream) on a connection that is idle in the pool: the socket turns
+    readable. An idle connection the server still serves has nothing to read. So one non-blocking
+    poll of the socket does what SQLAlchemy's ``pool_pre_ping`` (a ``SELECT 1`` at every
+    checkout: a fifth of a submission's round trips) did for a restart.
+    """
+    if dbapi_connection.closed or dbapi_connection.broken:
+        raise DisconnectionError("the connection is closed")
+    poller = select.poll()
+    poller.register(dbapi_connection.fileno(), select.POLLIN)
+    if poller.poll(0):
+        raise DisconnectionError("the server closed the connection or sent something while it was idle")
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

@@ -17,8 +17,10 @@ import psycopg
 import pytest
 from conftest import TABLES, count_rows
 from flask import Flask
+from sqlalchemy import text
 
 from moderation.accounts.apikeys import create_key
+from moderation.database import make_engine
 from moderation.web import create_app
 from moderation.web.extension import services
 
@@ -207,7 +209,9 @@ def test_terminated_connections_cost_no_failed_request(pg_db: str, caplog: pytes
         database = pg_db.rsplit("/", 1)[1]
         with psycopg.connect(pg_db.replace("postgresql+psycopg", "postgresql"), autocommit=True) as admin:
             killed = admin.execute(
-                "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                # Waiting (up to 5 s) until each session has ended, as after a restart: the pool
+                # tells a dead connection by its socket, and a session still ending is not dead yet.
+                "SELECT count(*) FROM (SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity "
                 "WHERE datname = %s AND pid <> pg_backend_pid()) AS t",
                 (database,),
             ).fetchone()
@@ -218,6 +222,25 @@ def test_terminated_connections_cost_no_failed_request(pg_db: str, caplog: pytes
         assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
     finally:
         services(app).engine.dispose()
+
+
+def test_the_pool_keeps_a_live_connection_and_replaces_one_the_server_ended(pg_db: str) -> None:
+    engine = make_engine(pg_db, pool_size=1)
+    try:
+        backend = "SELECT pg_backend_pid()"
+        with engine.connect() as conn:
+            first = conn.scalar(text(backend))
+        with engine.connect() as conn:  # idle in the pool, still served: the same session
+            assert conn.scalar(text(backend)) == first
+        with psycopg.connect(pg_db.replace("postgresql+psycopg", "postgresql"), autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(%s, 5000)", (first,))
+        with engine.connect() as conn:  # ended while idle: a new session, and no error
+            second = conn.scalar(text(backend))
+        assert second is not None and second != first
+        with engine.connect() as conn:
+            assert conn.scalar(text(backend)) == second
+    finally:
+        engine.dispose()
 
 
 def test_an_unexpected_error_logs_one_traceback_per_interval(

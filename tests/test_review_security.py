@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 from conftest import MOD_PASSWORD, csrf_token, make_moderator, post_comment
-from flask import Flask
+from flask import Flask, request
+from flask.sessions import NullSession
 from flask.testing import FlaskClient
 from sqlalchemy import select, update
 
@@ -162,6 +163,28 @@ def test_secure_cookie_setting_parses_booleans() -> None:
     assert Config.from_env({})["SESSION_COOKIE_SECURE"] is False
     with pytest.raises(ValueError, match="SESSION_COOKIE_SECURE"):
         Config.from_env({"SESSION_COOKIE_SECURE": "maybe"})
+
+
+def test_the_api_keeps_no_cookie_session(app: Flask, client: FlaskClient, auth: dict[str, str]) -> None:
+    """A logged-in moderator's cookie is neither read nor renewed by the JSON API: the API answers
+    by key alone, and its answers set no cookie."""
+    make_moderator(app)
+    login(client)
+    assert logged_in(client)
+    cookie = session_cookie(client)
+    assert client.get("/api/v1/queue").status_code == 401  # the cookie is no key
+    resp = client.post(
+        "/api/v1/comments", json={"id": "c1", "text": "Fair point.", "author": {"id": "a"}}, headers=auth
+    )
+    assert resp.status_code == 201
+    assert not resp.headers.getlist("Set-Cookie")
+    assert session_cookie(client) == cookie and logged_in(client)
+    sent = {"Cookie": f"session={cookie}"}
+    with app.test_request_context("/api/v1/comments", method="POST", headers=sent):
+        assert isinstance(app.session_interface.open_session(app, request), NullSession)
+    with app.test_request_context("/review/queue/pending", headers=sent):
+        opened = app.session_interface.open_session(app, request)
+        assert opened is not None and opened.get("_user_id")  # the pages read it
 
 
 # Sessions

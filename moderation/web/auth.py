@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 from flask import (
     Blueprint,
     Flask,
+    Request,
     abort,
     current_app,
     flash,
@@ -27,6 +28,7 @@ from flask import (
     session,
     url_for,
 )
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask.typing import ResponseReturnValue
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 from flask_wtf.csrf import CSRFProtect
@@ -151,8 +153,24 @@ def logout() -> ResponseReturnValue:
     return redirect(url_for("auth.login"))
 
 
+# The JSON API's paths: it authenticates each request with a bearer key, never a cookie.
+API_PREFIX = "/api/"
+
+
+class CookieSessions(SecureCookieSessionInterface):
+    """Flask's signed cookie session for the review pages; none for the JSON API, so a submitted
+    comment costs no cookie read, signing set-up or session object (the API never uses one: a
+    write to it fails loudly)."""
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        if request.path.startswith(API_PREFIX):
+            return self.make_null_session(app)
+        return super().open_session(app, request)
+
+
 def init_app(app: Flask) -> None:
     """Sessions, CSRF (the bearer-key API is exempt) and the log-in pages."""
+    app.session_interface = CookieSessions()
     # Flask defines these keys (SameSite as None), so setdefault would change nothing. An explicit
     # SameSite from the app's config is kept; SESSION_COOKIE_SECURE comes from the environment.
     if app.config.get("SESSION_COOKIE_SAMESITE") is None:
