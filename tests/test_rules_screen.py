@@ -238,6 +238,24 @@ def test_the_screen_leaves_out_rules_that_cannot_hold() -> None:
     assert [rule.id for rule, needs in plan if needs & scan.found] == ["ml-toxicity"]
 
 
+def test_the_rules_a_set_of_signals_lets_through_are_remembered_up_to_a_bound(
+    sample: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    remembered, walked = load_rules(PROJECT_ROOT / "rules.yaml"), load_rules(PROJECT_ROOT / "rules.yaml")
+    monkeypatch.setattr(ruleset_module, "RUNNABLE_MEMO", 3)
+    monkeypatch.setattr(
+        walked, "_rules_for", lambda found: [r for r, needs in walked._live if not needs or needs & found]
+    )
+    distinct = set()
+    for text in sample[:400]:
+        for context in CONTEXTS:
+            assert same(remembered.evaluate(text, *context), walked.evaluate(text, *context)), text[:60]
+            distinct.add(remembered._screen.scan(text, normalize(text), context[1]).found)
+    assert len(distinct) > 3 and len(remembered._runnable) == 3  # bounded
+    for found, rules in remembered._runnable.items():
+        assert [r.id for r in rules] == [r.id for r, needs in remembered._live if not needs or needs & found]
+
+
 def test_a_rule_set_too_large_to_screen_still_gives_the_same_verdicts(
     small_sample: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

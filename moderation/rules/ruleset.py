@@ -30,6 +30,8 @@ REASON_FIELDS = ("rule", "site_rule", "category", "action", "match")
 
 # A live rule acts; a shadow rule is evaluated and recorded (Verdict.shadow) but never acts.
 MODES = ("live", "shadow")
+# Distinct sets of scan signals whose runnable rules a rule set remembers (a tuple each).
+RUNNABLE_MEMO = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +117,8 @@ class RuleSet:
     _screen: Screen = field(init=False, repr=False, compare=False)
     _live: list[tuple[Rule, int]] = field(init=False, repr=False, compare=False)
     _shadowed: list[tuple[Rule, int]] = field(init=False, repr=False, compare=False)
+    # The live rules each scan's signals let through (see _rules_for).
+    _runnable: dict[int, tuple[Rule, ...]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self.rules.sort(key=lambda r: (-r.priority, r.line))
@@ -127,6 +131,7 @@ class RuleSet:
         )
         self._live = _gated(self.rules, self._screen)
         self._shadowed = _gated(self.shadow, self._screen)
+        self._runnable = {}
 
     def modes(self) -> dict[str, str]:
         """Each rule's id and mode (live or shadow)."""
@@ -204,10 +209,7 @@ class RuleSet:
         matches: list[Match] = []
         reasons: list[str] = []
         feature_rules: list[str] = []
-        found = scan.found
-        for rule, needs in self._live:
-            if needs and not needs & found:
-                continue  # nothing it needs is there (a pattern that matches, a score that passes)
+        for rule in self._rules_for(scan.found):
             try:
                 if budget is not None and budget.expired():
                     raise OutOfTime
@@ -239,6 +241,18 @@ class RuleSet:
             if reason not in reasons:
                 reasons.append(reason)
         return Outcome(strongest, matches, reasons, self._shadow_matches(subject, budget), feature_rules)
+
+    def _rules_for(self, found: int) -> tuple[Rule, ...]:
+        """The live rules, in order, whose gate a scan that found ``found`` opens: the others
+        cannot hold (nothing they need is there: a pattern that matches, a score that passes).
+        Comments share few distinct sets of signals, so each set's rules are remembered (up to
+        RUNNABLE_MEMO sets), and most comments skip the walk through every rule's gate."""
+        runnable = self._runnable.get(found)
+        if runnable is None:
+            runnable = tuple(rule for rule, needs in self._live if not needs or needs & found)
+            if len(self._runnable) < RUNNABLE_MEMO:
+                self._runnable[found] = runnable
+        return runnable
 
     def _shadow_matches(self, subject: Subject, budget: TimeBudget | None) -> list[Match]:
         """What the shadow rules would have matched. They get a budget of their own, so a slow
