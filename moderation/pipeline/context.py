@@ -11,8 +11,13 @@ from ..verdict import AuthorFacts, ContributionPayload, Match, Verdict
 
 _STRENGTH_OF_STATUS = {action.status: action.strength for action in Action}
 
+# The dataclasses made for every comment (these, and the rules' Subject, Outcome and Normalized)
+# are not frozen, though nothing changes one once made: a frozen dataclass sets each field through
+# object.__setattr__, and its __init__ costs about ten times a plain one's (frozen, they were a
+# tenth of a verdict's instructions).
 
-@dataclass(frozen=True, slots=True)
+
+@dataclass(slots=True)
 class CommentContext:
     """One comment as the pipeline sees it: the text and, when known, its author.
 
@@ -27,7 +32,7 @@ class CommentContext:
     suspended_until: datetime | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Finding:
     """What one phase adds to a comment's verdict (the weakest action adds no status)."""
 

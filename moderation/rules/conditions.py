@@ -27,7 +27,8 @@ from .yamlsource import item_line, line_of
 Span = tuple[int, int]
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen, for speed (see the note in moderation.pipeline.context).
+@dataclass(slots=True)
 class Subject:
     """Everything a condition may look at."""
 

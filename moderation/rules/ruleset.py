@@ -32,9 +32,12 @@ REASON_FIELDS = ("rule", "site_rule", "category", "action", "match")
 MODES = ("live", "shadow")
 # Distinct sets of scan signals whose runnable rules a rule set remembers (a tuple each).
 RUNNABLE_MEMO = 4096
+# What the rules know of a comment whose author is not given.
+NO_AUTHOR = AuthorFacts()
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen, for speed (see the note in moderation.pipeline.context).
+@dataclass(slots=True)
 class Outcome:
     """What the rules found on one comment: the strongest action of the live rules that hold,
     their matches and reasons, what shadow rules would have matched, and the live
@@ -204,7 +207,7 @@ class RuleSet:
         """What :meth:`evaluate` finds, without making a verdict of it (for the pipeline)."""
         normalized = normalize(text)
         scan = self._screen.scan(text, normalized, scores)
-        subject = Subject(text, normalized, author or AuthorFacts(), scores, budget, scan)
+        subject = Subject(text, normalized, author or NO_AUTHOR, scores, budget, scan)
         strongest = Action.APPROVE
         matches: list[Match] = []
         reasons: list[str] = []

@@ -66,7 +66,8 @@ def fold_char(char: str) -> str:
     return "".join(out)
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen, for speed (see the note in moderation.pipeline.context).
+@dataclass(slots=True)
 class Normalized:
     """A folded text with, for each folded character, its span in the original."""
 
