@@ -45,7 +45,7 @@ class ContributionScorer(Scorer, Protocol):
     thresholds: Mapping[str, float]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen, for speed (see the note in .context): one a run, a comment over HTTP
 class Setup:
     """What one run works with: the rules in force when it started and the classifier(s)."""
 
@@ -128,7 +128,7 @@ def _author_finding(assessment: Assessment) -> Finding | None:
 
 def hold_if_unscored(setup: Setup, batch: Sequence[Assessment]) -> Sequence[Finding | None]:
     """A classifier is configured but gave no scores: held for review, never silently approved."""
-    if not setup.model_required:
+    if not setup.model_required or all(a.scores is not None for a in batch):
         return [None] * len(batch)
     match = Match(UNSCORED_RULE, "", "other", Action.HOLD.value, None, None, None)
     unscored = Finding(Action.HOLD, (match,), (UNSCORED_REASON,))

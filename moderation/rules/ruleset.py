@@ -122,6 +122,7 @@ class RuleSet:
     _shadowed: list[tuple[Rule, int]] = field(init=False, repr=False, compare=False)
     # The live rules each scan's signals let through (see _rules_for).
     _runnable: dict[int, tuple[Rule, ...]] = field(init=False, repr=False, compare=False)
+    _featuring: bool = field(init=False, repr=False, compare=False)  # see has_feature_rules
 
     def __post_init__(self) -> None:
         self.rules.sort(key=lambda r: (-r.priority, r.line))
@@ -135,6 +136,7 @@ class RuleSet:
         self._live = _gated(self.rules, self._screen)
         self._shadowed = _gated(self.shadow, self._screen)
         self._runnable = {}
+        self._featuring = any(r.feature for r in self.rules)
 
     def modes(self) -> dict[str, str]:
         """Each rule's id and mode (live or shadow)."""
@@ -169,7 +171,7 @@ class RuleSet:
 
     def has_feature_rules(self) -> bool:
         """Whether live ``feature_candidate`` rules decide which comments are candidates."""
-        return any(r.feature for r in self.rules)
+        return self._featuring
 
     def evaluate(
         self,
