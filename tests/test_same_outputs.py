@@ -227,6 +227,38 @@ def test_the_c_kernel_gives_the_numpy_codes_numbers_to_the_bit(
             assert fast.dtype == slow.dtype and np.array_equal(fast, slow), (size, start)
 
 
+@pytest.mark.parametrize("categories", [2, 3, 6, 9])
+def test_the_kernels_vector_sums_are_its_one_by_one_sums(categories: int) -> None:
+    """The kernel adds four categories at a time when a table row holds four (or eight) values;
+    with a narrower row it adds them one by one. The sums are the same to the bit."""
+    from moderation.classifier import _linear, compiled
+
+    rng = np.random.default_rng(categories)
+    columns, rows = 50, 40
+    values = rng.normal(size=(columns, categories + 1)).astype(np.float32)
+    values[:, categories] = rng.uniform(0.5, 5, size=columns)  # the idf
+    cells = np.sort(rng.integers(0, rows * columns, size=3000)).astype(np.int64)
+    lexicon_rows = np.repeat(np.arange(0, rows, 3), 2).astype(np.int64)
+    lexicon_columns = np.tile(np.array([columns - 2, columns - 1], dtype=np.int64), len(lexicon_rows) // 2)
+    lexicon_values = rng.uniform(0, 2, size=len(lexicon_rows)).astype(np.float32)
+    sums = []
+    for stride in (categories + 1, 4, 8, 12):
+        if stride < categories + 1:
+            continue
+        table = np.zeros((columns, stride), dtype=np.float32)
+        table[:, : categories + 1] = values
+        out = np.zeros((rows, categories), dtype=np.float32)
+        starts = np.array([0, columns // 2], dtype=np.int64)
+        _linear.decisions(
+            cells, columns, table, starts, compiled._log_counts(3000), True,
+            lexicon_rows, lexicon_columns, lexicon_values, out,
+        )  # fmt: skip
+        sums.append(out)
+    assert len(sums) >= 2 and np.any(sums[0])
+    for other in sums[1:]:
+        assert np.array_equal(sums[0], other)
+
+
 def test_the_kernels_log_table_is_numpys_log() -> None:
     from moderation.classifier import compiled
 

@@ -40,6 +40,49 @@ ctypedef fused cell_t:
     int32_t
     int64_t
 
+cdef extern from *:
+    """
+    #include <string.h>
+    /* Four float32 lanes: each does alone what one category's sum does (a product, then a sum,
+       rounded to float32 each: -ffp-contract=off keeps them apart), four categories at once. */
+    typedef float linear_v4f __attribute__((vector_size(16)));
+
+    /* out[c] = the sum over j, in order, of weights[j] * table[columns[j] * stride + c], for each
+       of the k categories. A row of four (or eight) values is read whole, so four (eight)
+       categories take one (two) vector steps a feature; the lanes past k add up what follows the
+       categories in the row (the idf, zeros) and are dropped. */
+    static void linear_weighted_sums(const int64_t* columns, const float* weights, Py_ssize_t count,
+                                     const float* table, Py_ssize_t stride, Py_ssize_t k, float* out) {
+        Py_ssize_t j, c;
+        if (k <= 4 && stride >= 4) {
+            linear_v4f a = {0, 0, 0, 0}, x;
+            for (j = 0; j < count; j++) {
+                memcpy(&x, table + columns[j] * stride, sizeof x);
+                a = a + weights[j] * x;
+            }
+            for (c = 0; c < k; c++) out[c] = a[c];
+        } else if (k <= 8 && stride >= 8) {
+            linear_v4f a = {0, 0, 0, 0}, b = {0, 0, 0, 0}, x, y;
+            for (j = 0; j < count; j++) {
+                const float* row = table + columns[j] * stride;
+                memcpy(&x, row, sizeof x);
+                memcpy(&y, row + 4, sizeof y);
+                a = a + weights[j] * x;
+                b = b + weights[j] * y;
+            }
+            for (c = 0; c < k; c++) out[c] = c < 4 ? a[c] : b[c - 4];
+        } else {
+            for (c = 0; c < k; c++) out[c] = 0;
+            for (j = 0; j < count; j++)
+                for (c = 0; c < k; c++) out[c] = out[c] + weights[j] * table[columns[j] * stride + c];
+        }
+    }
+    """
+    void linear_weighted_sums(
+        const int64_t* columns, const float* weights, Py_ssize_t count, const float* table,
+        Py_ssize_t stride, Py_ssize_t k, float* out
+    ) noexcept nogil
+
 
 def decisions(
     const cell_t[::1] cells,
@@ -65,8 +108,6 @@ def decisions(
     cdef Py_ssize_t i, j, first, unique, c, b, lex = 0, row_end, m_checked
     cdef int64_t cell, row, column, next_block
     cdef double value, norm
-    cdef float weight
-    cdef const float* weights
     if table.shape[1] <= k or width < table.shape[0]:
         raise ValueError("the table does not fit")
     if lexicon_columns.shape[0] != lexicon or lexicon_values.shape[0] != lexicon:
@@ -103,11 +144,14 @@ def decisions(
             raise ValueError("a lexicon feature outside the batch or the table")
     cdef int64_t* kept = <int64_t*>malloc((m + 1) * sizeof(int64_t))
     cdef double* exact = <double*>malloc((m + 1) * sizeof(double))
-    cdef float* sums = <float*>malloc((k + 1) * sizeof(float))
-    if not (kept and exact and sums):
+    cdef int64_t* merged = <int64_t*>malloc((m + lexicon + 1) * sizeof(int64_t))
+    cdef float* weights = <float*>malloc((m + lexicon + 1) * sizeof(float))
+    cdef Py_ssize_t features
+    if not (kept and exact and merged and weights):
         free(kept)
         free(exact)
-        free(sums)
+        free(merged)
+        free(weights)
         raise MemoryError()
     try:
         with nogil:
@@ -155,37 +199,25 @@ def decisions(
                         exact[first] = <float>(exact[first] / norm)
                         first += 1
                 # The weighted features in column order (the lexicon's merged in), added in float32.
-                for c in range(k):
-                    sums[c] = 0
+                features = 0
                 j = 0
                 row_end = lex
                 while row_end < lexicon and lexicon_rows[row_end] == row:
                     row_end += 1
                 while j < unique or lex < row_end:
                     if j < unique and (lex == row_end or kept[j] < lexicon_columns[lex]):
-                        column, weight = kept[j], <float>exact[j]
+                        merged[features], weights[features] = kept[j], <float>exact[j]
                         j += 1
                     else:
-                        column, weight = lexicon_columns[lex], lexicon_values[lex]
+                        merged[features], weights[features] = lexicon_columns[lex], lexicon_values[lex]
                         lex += 1
-                    # Each category's sum on its own, in the same order; four at a time.
-                    weights = &table[column, 0]
-                    c = 0
-                    while c + 4 <= k:
-                        sums[c] = sums[c] + weight * weights[c]
-                        sums[c + 1] = sums[c + 1] + weight * weights[c + 1]
-                        sums[c + 2] = sums[c + 2] + weight * weights[c + 2]
-                        sums[c + 3] = sums[c + 3] + weight * weights[c + 3]
-                        c += 4
-                    while c < k:
-                        sums[c] = sums[c] + weight * weights[c]
-                        c += 1
-                for c in range(k):
-                    out[row, c] = sums[c]
+                    features += 1
+                linear_weighted_sums(merged, weights, features, &table[0, 0], table.shape[1], k, &out[row, 0])
     finally:
         free(kept)
         free(exact)
-        free(sums)
+        free(merged)
+        free(weights)
 
 
 # -- n-gram lookup ----------------------------------------------------------------------------

@@ -399,7 +399,11 @@ class Scorer:
     def __init__(self, form: Form) -> None:
         meta, arrays = form
         self.categories: tuple[str, ...] = tuple(meta["categories"])
-        self.table = arrays["table"]
+        # Padded with zero columns to a multiple of four: the kernel reads a row four values at a
+        # time (see _linear.linear_weighted_sums); the columns past the idf are never read otherwise.
+        table = arrays["table"]
+        pad = -table.shape[1] % 4 if table.ndim == 2 else 0
+        self.table = np.pad(table, ((0, 0), (0, pad))) if pad else np.ascontiguousarray(table)
         self.intercept = arrays["intercept"]
         self.slope, self.offset = arrays["calibration"]
         self.width = len(self.table)
