@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Engine, Result, create_engine, event
+from sqlalchemy import Connection, CursorResult, Engine, Result, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.exc import DisconnectionError
@@ -98,3 +98,15 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     """A session in one transaction: committed on success, rolled back on error."""
     with factory() as session, session.begin():
         yield session
+
+
+@contextmanager
+def connection_transaction(factory: sessionmaker[Session]) -> Iterator[Connection]:
+    """A Core connection of the sessions' engine in one transaction, committed on success, rolled
+    back on error: for a path that runs only statements of its own (no ORM objects), without a
+    Session's bookkeeping (a third of a short transaction's CPU on PostgreSQL)."""
+    engine = factory.kw.get("bind")
+    if not isinstance(engine, Engine):
+        raise TypeError("the sessions are not bound to an engine")
+    with engine.begin() as connection:
+        yield connection

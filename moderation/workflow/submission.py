@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from ..database import transaction
+from ..database import connection_transaction
 from ..models import Author, Comment, utcnow
 from ..pipeline import CommentContext, Pipeline
 from ..rules import RuleSet
@@ -101,12 +101,13 @@ def get_comment(session: Session, site_id: str) -> Comment | None:
     return session.scalar(select(Comment).where(Comment.site_id == site_id))
 
 
-def _existing(session: Session, new: NewComment, digest: str) -> Submitted:
-    comment = get_comment(session, new.site_id)
-    assert comment is not None
-    if comment.text_sha256 != digest:
-        raise DuplicateIdConflict(new.site_id)
-    return Submitted(comment.site_id, comment_verdict(comment), created=False)
+def _existing(connection: Connection, new: NewComment, digest: str) -> Submitted:
+    with Session(bind=connection) as session:  # in the connection's transaction
+        comment = get_comment(session, new.site_id)
+        assert comment is not None
+        if comment.text_sha256 != digest:
+            raise DuplicateIdConflict(new.site_id)
+        return Submitted(comment.site_id, comment_verdict(comment), created=False)
 
 
 def submit_comment(
@@ -119,9 +120,9 @@ def submit_comment(
     winner's row. The statements are in :mod:`.submission_store` (two on PostgreSQL).
     """
     digest = text_digest(new.text)
-    with transaction(sessions) as session:
+    with connection_transaction(sessions) as connection:
         prepared = prepare(
-            session,
+            connection,
             {
                 "comment_site_id": new.site_id,
                 "author_site_id": new.author_id,
@@ -135,7 +136,7 @@ def submit_comment(
             with_article=new.article_id is not None,
         )
         if prepared is None:
-            return _existing(session, new, digest)
+            return _existing(connection, new, digest)
         author = prepared.author
         verdict = pipeline.assess(comment_context(new.text, author))
         now = utcnow()
@@ -172,10 +173,10 @@ def submit_comment(
             "created_at": now,
         }
         inserted = store(
-            session, values, Stored(author.id, verdict.status == "rejected", audit, hit_rows(verdict))
+            connection, values, Stored(author.id, verdict.status == "rejected", audit, hit_rows(verdict))
         )
         if inserted is None:
-            return _existing(session, new, digest)
+            return _existing(connection, new, digest)
         # From what was stored: reading the row back would cost another query.
         payload = verdict_payload(verdict.status, verdict.visible, values["verdict"])
         return Submitted(new.site_id, payload, created=True)

@@ -19,6 +19,7 @@ from typing import cast as cast_type
 from sqlalchemy import (
     JSON,
     ClauseElement,
+    Connection,
     Integer,
     Select,
     Table,
@@ -60,6 +61,10 @@ HIT_COLUMNS = ("rule", "mode", "category", "action", "spans")
 
 def _insert_for(dialect: str) -> Callable[[Table], postgresql.Insert | sqlite.Insert]:
     return postgresql.insert if dialect == "postgresql" else sqlite.insert
+
+
+def _dialect(session: Session | Connection) -> Dialect:
+    return session.dialect if isinstance(session, Connection) else session.get_bind().dialect
 
 
 def dialect_insert(session: Session, table: Table) -> postgresql.Insert | sqlite.Insert:
@@ -285,9 +290,10 @@ class DriverStatement:
             if (process := b.type.dialect_impl(dialect).bind_processor(dialect)) is not None
         ]
 
-    def rows(self, session: Session, params: Mapping[str, Any]) -> list[Any]:
-        """Execute in the session's transaction; the result rows as named tuples."""
-        connection = session.connection()
+    def rows(self, session: Session | Connection, params: Mapping[str, Any]) -> list[Any]:
+        """Execute in the session's (or the connection's) transaction; the result rows as named
+        tuples."""
+        connection = session if isinstance(session, Connection) else session.connection()
         dialect = connection.dialect
         values = {**self.constants, **params}
         for name, process in self.processors:
@@ -327,7 +333,7 @@ def _driver(name: str, dialect: Dialect, variant: Any) -> DriverStatement:
     return DriverStatement(statement, dialect)
 
 
-def prepare(session: Session, params: Mapping[str, Any], with_article: bool) -> Prepared | None:
+def prepare(session: Session | Connection, params: Mapping[str, Any], with_article: bool) -> Prepared | None:
     """Upsert the author (and the article) unless the comment id is taken.
 
     ``params``: ``comment_site_id``, ``author_site_id``, ``author_name``, ``author_created_at``,
@@ -335,7 +341,7 @@ def prepare(session: Session, params: Mapping[str, Any], with_article: bool) -> 
     ``article_url`` (no name is a column's: SQLAlchemy would take it as a value to set).
     Returns the author's row and the article's id, or None if the comment id is taken.
     """
-    bind_dialect = session.get_bind().dialect
+    bind_dialect = _dialect(session)
     dialect = bind_dialect.name
     if dialect == "postgresql":
         rows = _driver("prepare", bind_dialect, with_article).rows(session, params)
@@ -367,10 +373,10 @@ def prepare(session: Session, params: Mapping[str, Any], with_article: bool) -> 
     return Prepared(author, article_pk)
 
 
-def store(session: Session, values: Mapping[str, Any], stored: Stored) -> int | None:
+def store(session: Session | Connection, values: Mapping[str, Any], stored: Stored) -> int | None:
     """Insert the comment with its audit entry, counters and rule hits; its id, or None when
     its site id was taken by a concurrent submission (then nothing is written)."""
-    bind_dialect = session.get_bind().dialect
+    bind_dialect = _dialect(session)
     dialect = bind_dialect.name
     day = values["created_at"].date()
     if dialect == "postgresql":
