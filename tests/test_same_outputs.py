@@ -259,6 +259,28 @@ def test_the_kernels_vector_sums_are_its_one_by_one_sums(categories: int) -> Non
         assert np.array_equal(sums[0], other)
 
 
+def test_a_verdicts_scores_are_rounded_as_round_rounds() -> None:
+    from moderation.verdict import score_value
+
+    rng = np.random.default_rng(4)
+    ties = [k / 10000 + 0.00005 for k in range(-20, 10001)]  # the decimal ties (and the doubles by them)
+    near = [
+        k / 10000 + d for k in range(0, 10001, 7) for d in (0.00005 - 1e-12, 0.00005 + 1e-12, 1e-17, -1e-17)
+    ]
+    values = [
+        *rng.random(200_000).tolist(),
+        *rng.random(50_000).astype(np.float32).astype(float).tolist(),  # float32 probabilities
+        *(rng.random(50_000) * 1e-3).tolist(),
+        *ties,
+        *near,
+        0.0, -0.0, -0.00001, 1.0, 1e-300, 5e11, -7e13, 1e300, float("inf"), float("-inf"),
+    ]  # fmt: skip
+    for value in values:
+        got, want = score_value(value), round(value, 4)
+        assert got == want and np.copysign(1, got) == np.copysign(1, want), value
+    assert np.isnan(score_value(float("nan")))
+
+
 def test_the_kernels_log_table_is_numpys_log() -> None:
     from moderation.classifier import compiled
 

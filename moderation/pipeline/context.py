@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from ..categories import Action
-from ..verdict import AuthorFacts, ContributionPayload, Match, Verdict
+from ..verdict import AuthorFacts, ContributionPayload, Match, Verdict, score_value
 
 _STRENGTH_OF_STATUS = {action.status: action.strength for action in Action}
 
@@ -86,4 +86,4 @@ class Assessment:
     def _round_scores(self, scores: Mapping[str, float]) -> None:
         """The verdict's scores: the classifier's, then the contribution head's, rounded (each
         head's rounded once, as it comes)."""
-        self.verdict.scores = {**self.verdict.scores, **{k: round(float(v), 4) for k, v in scores.items()}}
+        self.verdict.scores.update({k: score_value(v) for k, v in scores.items()})

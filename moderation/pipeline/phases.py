@@ -17,7 +17,7 @@ from ..categories import CONTRIBUTION_LABELS, Action
 from ..rules import RuleSet
 from ..rules.budget import TimeBudget
 from ..text.sentences import sentence_spans
-from ..verdict import ContributionPayload, ContributionSpan, Match
+from ..verdict import ContributionPayload, ContributionSpan, Match, score_value
 from .context import Assessment, Finding
 
 log = logging.getLogger(__name__)
@@ -162,7 +162,7 @@ def describe_contribution(setup: Setup, batch: Sequence[Assessment]) -> Sequence
         wanted = bool(verdict.feature_rules) if by_rules else kind is not None
         block: ContributionPayload = {
             "kind": kind,
-            "score": round(float(max(scores[label] for label in CONTRIBUTION_LABELS)), 4),
+            "score": score_value(max(scores[label] for label in CONTRIBUTION_LABELS)),
             "candidate": verdict.status == "approved" and wanted,
             "spans": found,
             "rules": list(verdict.feature_rules),
@@ -219,7 +219,7 @@ def _spans(
             chosen = [ranked[0]] + [p for p in ranked[1:MAX_SPANS] if p[1] >= model.thresholds[kind]]
             out.append(
                 [
-                    {"start": start, "end": end, "text": text[start:end], "score": round(float(score), 4)}
+                    {"start": start, "end": end, "text": text[start:end], "score": score_value(score)}
                     for (start, end), score in sorted(chosen)
                 ]
             )
