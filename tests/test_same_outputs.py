@@ -281,6 +281,26 @@ def test_a_verdicts_scores_are_rounded_as_round_rounds() -> None:
     assert np.isnan(score_value(float("nan")))
 
 
+@pytest.mark.parametrize("head", ["classifier", "contribution"])
+def test_the_kernels_lexicon_features_are_numpys(heads: dict, sample: list[str], head: str) -> None:
+    """The lexicon's features from its counts in C (values from a table of numpy's values by
+    count, grown when a count passes it) are numpy's, in a batch and one at a time."""
+    from moderation.classifier import _linear, compiled
+
+    [lexicon] = heads[head][0].scorer.lexicons
+    lexicon._value_of = lexicon._values(1)  # a fresh table: the repeated words below must grow it
+    texts = [compiled.prepare(t) for t in [*sample[:400], *HOSTILE, "idiot " * 3000, "you moron " * 500]]
+    for batch in (texts, *([t] for t in texts[-40:])):
+        fast, slow = lexicon.features(batch), lexicon.features(batch, kernel=False)
+        for a, b in zip(fast, slow, strict=True):
+            a = np.asarray(a)
+            assert a.dtype == b.dtype and np.array_equal(a, b)
+    assert len(lexicon._value_of) > 3000
+    counts = np.array([[0, 1.5], [2, 0]], dtype=np.float32)  # not a whole count: the caller's numpy
+    assert _linear.lexicon_cells(counts, lexicon._value_of, 0) is None
+    assert _linear.lexicon_cells(np.array([[0, 3]], dtype=np.float32), lexicon._value_of[:3], 0) is None
+
+
 def test_the_kernels_log_table_is_numpys_log() -> None:
     from moderation.classifier import compiled
 

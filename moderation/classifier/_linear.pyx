@@ -15,7 +15,8 @@ and numpy code in ``compiled`` and ``textprep`` runs, with the same numbers
   columns gathered (:func:`gather_rows`);
 - strings found by their code points (:class:`Strings`, under a keyed hash): a text's tokens
   (:func:`token_numbers`) and words (:func:`word_slots`) read off its characters;
-- the lexicon step's counts (:class:`LexiconCounts`);
+- the lexicon step's counts (:class:`LexiconCounts`) and its features from them
+  (:func:`lexicon_cells`);
 - text preparation: which substitutions a text needs (:func:`prepare_needs`) and undoing
   disguises (:func:`undisguise`);
 - a batch's cells (:func:`cells`), and glibc's heap kept between batches (:func:`keep_heap`).
@@ -1175,6 +1176,41 @@ def cells(list parts, int64_t width, int64_t n):
                 large[at + i] = rows[i] * width + columns[i]
         at += rows.shape[0]
     return out
+
+
+# -- the lexicon's features -----------------------------------------------------------------------
+
+def lexicon_cells(const float[:, ::1] counts, const float[::1] value_of, int64_t offset):
+    """A batch's non-zero lexicon features from its counts (rows, lists), sorted by row then
+    column: their rows, their columns (``offset`` plus the count's own) and their values
+    (``value_of[count]``: the caller's table of the features' values by count). None when a
+    count is not a whole number below ``len(value_of)``: the caller grows its table, or computes
+    the values itself."""
+    cdef Py_ssize_t n = counts.shape[0], w = counts.shape[1], i, j, found = 0, at = 0
+    cdef float count
+    cdef Py_ssize_t most = value_of.shape[0]
+    for i in range(n):
+        for j in range(w):
+            count = counts[i, j]
+            if count != 0:
+                if not (0 < count < most) or count != <float><Py_ssize_t>count:
+                    return None
+                found += 1
+    rows = clone(array("q"), found, False)
+    columns = clone(array("q"), found, False)
+    values = clone(array("f"), found, False)
+    cdef int64_t[::1] out_rows = rows
+    cdef int64_t[::1] out_columns = columns
+    cdef float[::1] out_values = values
+    for i in range(n):
+        for j in range(w):
+            count = counts[i, j]
+            if count != 0:
+                out_rows[at] = i
+                out_columns[at] = offset + j
+                out_values[at] = value_of[<Py_ssize_t>count]
+                at += 1
+    return rows, columns, values
 
 
 # -- the allocator ---------------------------------------------------------------------------------

@@ -448,14 +448,15 @@ class Scorer:
         """The decision values from the C kernel (``_linear.decisions``), from each TF-IDF step's
         (rows, columns)."""
         parts = [lexicon.features(prepared) for lexicon in self.lexicons]
-        if parts:
+        if len(parts) == 1:
+            lexicon_rows, lexicon_columns, lexicon_values = parts[0]
+        elif parts:  # each part is sorted by row and column; together they must be
             lexicon_rows, lexicon_columns, lexicon_values = (
                 np.concatenate(p) for p in zip(*parts, strict=True)
             )
-            if len(parts) > 1:  # each part is sorted by row and column; together they must be
-                order = np.lexsort((lexicon_columns, lexicon_rows))
-                lexicon_rows, lexicon_columns = lexicon_rows.take(order), lexicon_columns.take(order)
-                lexicon_values = lexicon_values.take(order)
+            order = np.lexsort((lexicon_columns, lexicon_rows))
+            lexicon_rows, lexicon_columns = lexicon_rows.take(order), lexicon_columns.take(order)
+            lexicon_values = lexicon_values.take(order)
         else:
             lexicon_rows = lexicon_columns = np.zeros(0, np.int64)
             lexicon_values = np.zeros(0, np.float32)
@@ -476,7 +477,7 @@ class Scorer:
             self.sublinear,
             lexicon_rows,
             lexicon_columns,
-            np.ascontiguousarray(lexicon_values, dtype=np.float32),
+            lexicon_values,
             decision,
         )
         return decision
@@ -486,7 +487,7 @@ class Scorer:
         k = len(self.categories)
         rows, columns, values, rows_of_table = self._tfidf_values(n, rows, columns)
         for lexicon in self.lexicons:
-            more_rows, more_columns, more_values = lexicon.features(prepared)
+            more_rows, more_columns, more_values = lexicon.features(prepared, kernel=False)
             rows = np.concatenate((rows, more_rows))
             columns = np.concatenate((columns, more_columns))
             values = np.concatenate((values, more_values))
@@ -984,14 +985,28 @@ class _Lexicon:
         self.width: int = spec["width"]
         if self.matcher.width != self.width:
             raise FormUnavailable(f"block {spec['name']!r} does not add up")
+        self._value_of = self._values(64)
 
-    def features(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def features(self, texts: list[str], kernel: bool = True) -> tuple[Any, Any, Any]:
         """Rows, columns (of the whole feature space) and values of the texts' non-zero features,
-        sorted by row then column."""
+        sorted by row then column (int64, int64, float32 arrays). ``kernel=False``: with numpy
+        even where the kernel is built."""
         counts = self.matcher.count(texts)
+        if kernel and _linear is not None:
+            found = _linear.lexicon_cells(counts, self._value_of, self.offset)
+            if found is None and counts.size and 0 < (most := float(counts.max())) < 1 << 24:
+                self._value_of = self._values(int(most) + 1)  # a count the table has not reached
+                found = _linear.lexicon_cells(counts, self._value_of, self.offset)
+            if found is not None:
+                return found
         features = np.log1p(counts) * self.scale  # float32, as the Pipeline computes them
         rows, columns = np.nonzero(features)
         return rows.astype(np.int64), columns.astype(np.int64) + self.offset, features[rows, columns]
+
+    def _values(self, counts: int) -> np.ndarray:
+        """Each count's feature value, for counts below ``counts`` (and room to grow): numpy's
+        float32 log1p times the scale, element by element what :meth:`features` computes."""
+        return np.log1p(np.arange(max(64, 2 * counts), dtype=np.float32)) * self.scale
 
 
 @functools.lru_cache(maxsize=8)
