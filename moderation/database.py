@@ -40,9 +40,8 @@ def make_engine(url: str, pool_size: int = 5, connect_timeout: float = 5) -> Eng
     Query parameters (comment text, notes) never appear in SQLAlchemy's error messages, so no
     error that reaches a log carries them. PostgreSQL connections are checked before use (see
     :func:`_still_connected`), so a restarted database costs no failed request, and connecting
-    gives up after
-    ``connect_timeout`` seconds, so an unreachable one fails requests fast instead of piling them
-    up.
+    gives up after ``connect_timeout`` seconds, so an unreachable one fails requests fast instead
+    of piling them up.
     """
     url = normalize_url(url)
     parsed = make_url(url)

@@ -11,7 +11,7 @@ from ..verdict import AuthorFacts, ContributionPayload, Match, Verdict, score_va
 
 _STRENGTH_OF_STATUS = {action.status: action.strength for action in Action}
 
-# The dataclasses made for every comment (these, and the rules' Subject, Outcome and Normalized)
+# The dataclasses made for every comment (these, Setup, the rules' Subject, Outcome, Normalized)
 # are not frozen, though nothing changes one once made: a frozen dataclass sets each field through
 # object.__setattr__, and its __init__ costs about ten times a plain one's (frozen, they were a
 # tenth of a verdict's instructions).
