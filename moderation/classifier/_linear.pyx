@@ -86,7 +86,7 @@ cdef extern from *:
 
 
 def decisions(
-    const cell_t[::1] cells,
+    cells,
     int64_t width,
     const float[:, ::1] table,
     const int64_t[::1] block_starts,
@@ -100,10 +100,36 @@ def decisions(
     """Fill ``out`` (rows, categories; zeros) with each row's decision values.
 
     ``cells``: every TF-IDF n-gram occurrence as ``row * width + column``, ascending (``width``:
-    at least the table's rows). ``table``:
+    at least the table's rows), int32 or int64. ``table``:
     one row per feature, the categories' weights then the idf. ``block_starts``: the first column
     of each TF-IDF step, ascending. ``log_counts[c]`` is log(c) as numpy computes it, for every
     count a column can have in a row. The lexicon features are sorted by row, then column."""
+    # The cells' width chosen here, once: a fused def function would find it by trying the
+    # arguments against each signature, which cost a fifth of a one-comment call.
+    cdef const int32_t[::1] narrow
+    cdef const int64_t[::1] wide
+    if getattr(cells, "itemsize", 0) == 4:
+        narrow = cells
+        _decisions(narrow, width, table, block_starts, log_counts, sublinear, lexicon_rows,
+                   lexicon_columns, lexicon_values, out)
+    else:
+        wide = cells
+        _decisions(wide, width, table, block_starts, log_counts, sublinear, lexicon_rows,
+                   lexicon_columns, lexicon_values, out)
+
+
+cdef int _decisions(
+    const cell_t[::1] cells,
+    int64_t width,
+    const float[:, ::1] table,
+    const int64_t[::1] block_starts,
+    const double[::1] log_counts,
+    bint sublinear,
+    const int64_t[::1] lexicon_rows,
+    const int64_t[::1] lexicon_columns,
+    const float[::1] lexicon_values,
+    float[:, ::1] out,
+) except -1:
     cdef Py_ssize_t n = out.shape[0], k = out.shape[1], m = cells.shape[0]
     cdef Py_ssize_t blocks = block_starts.shape[0], lexicon = lexicon_rows.shape[0]
     cdef Py_ssize_t i, j, first, unique, c, b, lex = 0, row_end, m_checked
@@ -219,6 +245,7 @@ def decisions(
         free(exact)
         free(merged)
         free(weights)
+    return 0
 
 
 # -- n-gram lookup ----------------------------------------------------------------------------
