@@ -227,10 +227,11 @@ def test_the_c_kernel_gives_the_numpy_codes_numbers_to_the_bit(
             assert fast.dtype == slow.dtype and np.array_equal(fast, slow), (size, start)
 
 
-@pytest.mark.parametrize("categories", [2, 3, 6, 9])
+@pytest.mark.parametrize("categories", [2, 5, 6])
 def test_the_kernels_vector_sums_are_its_one_by_one_sums(categories: int) -> None:
     """The kernel adds four categories at a time when a table row holds four (or eight) values;
-    with a narrower row it adds them one by one. The sums are the same to the bit."""
+    with a narrower row (here the first: the categories and the idf alone) it adds them one by
+    one. The sums are the same to the bit."""
     from moderation.classifier import _linear, compiled
 
     rng = np.random.default_rng(categories)
@@ -242,9 +243,7 @@ def test_the_kernels_vector_sums_are_its_one_by_one_sums(categories: int) -> Non
     lexicon_columns = np.tile(np.array([columns - 2, columns - 1], dtype=np.int64), len(lexicon_rows) // 2)
     lexicon_values = rng.uniform(0, 2, size=len(lexicon_rows)).astype(np.float32)
     sums = []
-    for stride in (categories + 1, 4, 8, 12):
-        if stride < categories + 1:
-            continue
+    for stride in (categories + 1, 8, 12):  # one by one, then four at a time
         table = np.zeros((columns, stride), dtype=np.float32)
         table[:, : categories + 1] = values
         out = np.zeros((rows, categories), dtype=np.float32)
@@ -254,7 +253,7 @@ def test_the_kernels_vector_sums_are_its_one_by_one_sums(categories: int) -> Non
             lexicon_rows, lexicon_columns, lexicon_values, out,
         )  # fmt: skip
         sums.append(out)
-    assert len(sums) >= 2 and np.any(sums[0])
+    assert np.any(sums[0])
     for other in sums[1:]:
         assert np.array_equal(sums[0], other)
 

@@ -100,12 +100,16 @@ def decisions(cells, width, table, block_starts, log_counts, sublinear, lexicon_
     cdef const int64_t[::1] wide
     if getattr(cells, "itemsize", 0) == 4:
         narrow = cells
-        _decisions[int32_t](narrow, width, table, block_starts, log_counts, sublinear, lexicon_rows,
-                   lexicon_columns, lexicon_values, out)
+        _decisions[int32_t](
+            narrow, width, table, block_starts, log_counts, sublinear, lexicon_rows, lexicon_columns,
+            lexicon_values, out,
+        )
     else:
         wide = cells
-        _decisions[int64_t](wide, width, table, block_starts, log_counts, sublinear, lexicon_rows,
-                   lexicon_columns, lexicon_values, out)
+        _decisions[int64_t](
+            wide, width, table, block_starts, log_counts, sublinear, lexicon_rows, lexicon_columns,
+            lexicon_values, out,
+        )
 
 
 cdef int _decisions(
@@ -122,7 +126,7 @@ cdef int _decisions(
 ) except -1:
     cdef Py_ssize_t n = out.shape[0], k = out.shape[1], m = cells.shape[0]
     cdef Py_ssize_t blocks = block_starts.shape[0], lexicon = lexicon_rows.shape[0]
-    cdef Py_ssize_t i, j, first, unique, c, b, lex = 0, row_end, m_checked
+    cdef Py_ssize_t i, j, first, unique, c, b, lex = 0, row_end
     cdef int64_t cell, row, column, next_block
     cdef double value, norm
     if table.shape[1] <= k or width < table.shape[0]:
@@ -130,32 +134,23 @@ cdef int _decisions(
     if lexicon_columns.shape[0] != lexicon or lexicon_values.shape[0] != lexicon:
         raise ValueError("the lexicon features do not fit")
     cdef int64_t rows_end, columns = table.shape[0]
-    # Sorted, inside the batch, and no column past the table's rows: one pass, row by row.
+    # Sorted and inside the batch: checked once at the end, no branch a cell.
     cdef bint unordered = False
-    if columns == width:  # (as the scorer calls it) a cell inside the batch has its column in the table
-        if m and (cells[0] < 0 or cells[m - 1] >= n * width):
-            raise ValueError("the cells are not sorted, or outside the batch")
-        for i in range(1, m):  # no branch a cell: checked once at the end
-            unordered |= cells[i] < cells[i - 1]
-        if unordered:
-            raise ValueError("the cells are not sorted, or outside the batch")
-        m_checked = m
-    else:
-        m_checked = 0
-    i = m_checked
-    while i < m:  # a row's first cell
-        if cells[i] < 0 or cells[i] >= n * width or (i > 0 and cells[i] < cells[i - 1]):
-            raise ValueError("the cells are not sorted, or outside the batch")
-        row = cells[i] // width
-        rows_end = row * width + width
-        while True:  # its cells
-            if cells[i] - row * width >= columns:
-                raise ValueError("a cell's column is outside the table")
-            i += 1
-            if i == m or cells[i] >= rows_end:
-                break
-            if cells[i] < cells[i - 1]:
-                raise ValueError("the cells are not sorted, or outside the batch")
+    if m and (cells[0] < 0 or cells[m - 1] >= n * width):
+        raise ValueError("the cells are not sorted, or outside the batch")
+    for i in range(1, m):
+        unordered |= cells[i] < cells[i - 1]
+    if unordered:
+        raise ValueError("the cells are not sorted, or outside the batch")
+    if columns < width:  # a numbering wider than the table: no cell's column past its rows
+        i = 0
+        while i < m:
+            row = cells[i] // width
+            rows_end = row * width + width
+            while i < m and cells[i] < rows_end:
+                if cells[i] - row * width >= columns:
+                    raise ValueError("a cell's column is outside the table")
+                i += 1
     for i in range(lexicon):
         if not (0 <= lexicon_rows[i] < n and 0 <= lexicon_columns[i] < width):
             raise ValueError("a lexicon feature outside the batch or the table")
