@@ -345,13 +345,40 @@ def test_the_kernel_refuses_cells_it_cannot_read(heads: dict) -> None:
     with pytest.raises(ValueError, match="outside the table"):
         run([3, wider + scorer.width + 2], width=wider)
     # The batch's cells are made from each step's rows and columns, inside the batch only.
-    pair = (np.array([0, 1, 1], dtype=np.int64), np.array([7, 0, 7], dtype=np.int64))
-    assert list(_linear.cells([pair, pair], scorer.width, 2)) == [7, scorer.width, scorer.width + 7] * 2
+    pair = (np.array([1, 0, 1], dtype=np.int64), np.array([7, 7, 0], dtype=np.int64))
+    assert list(_linear.sorted_cells([pair, pair], scorer.width, 2)) == [
+        7, 7, scorer.width, scorer.width, scorer.width + 7, scorer.width + 7,
+    ]  # fmt: skip
     for rows, columns, n in (([2], [0], 2), ([0], [scorer.width], 2), ([-1], [0], 2), ([0, 1], [0], 2)):
         with pytest.raises(ValueError):
-            _linear.cells(
+            _linear.sorted_cells(
                 [(np.array(rows, dtype=np.int64), np.array(columns, dtype=np.int64))], scorer.width, n
             )
+
+
+@pytest.mark.parametrize("width", [1, 2, 200, 256, 257, 40_000, 366_870, 1 << 31, (1 << 40) + 3])
+def test_the_kernels_cells_are_the_sorted_cells(width: int) -> None:
+    """The kernel sorts a batch's cells row by row (insertion for short rows, radix passes for
+    long ones): the same cells as sorting them all, whatever the parts' order, for numberings of
+    1 to 41 bits, rows of every length (none, one, a few, thousands, with repeats), in 32 bits
+    when they fit and 64 when not."""
+    from moderation.classifier import _linear
+
+    rng = np.random.default_rng(width)
+    n = 40
+    lengths = [0, 1, 2, 3, 63, 64, 65, 5000, *rng.integers(0, 400, size=n - 8)]
+    rows = np.repeat(np.arange(n, dtype=np.int64), lengths)
+    columns = rng.integers(0, width, size=len(rows), dtype=np.int64)
+    columns[::7] = columns[0]  # repeats
+    columns[1::11] = width - 1  # the last column
+    order = rng.permutation(len(rows))  # parts in any order, split in three
+    splits = ((0, 10), (10, 900), (900, None))
+    parts = [(rows[order[a:b]].copy(), columns[order[a:b]].copy()) for a, b in splits]
+    found = np.asarray(_linear.sorted_cells(parts, width, n))
+    expected = np.sort(rows * width + columns)
+    assert found.dtype == (np.int32 if n * width < 1 << 31 else np.int64)
+    assert np.array_equal(found, expected)
+    assert len(_linear.sorted_cells([], width, n)) == 0
 
 
 @pytest.mark.parametrize("head", ["classifier", "contribution"])

@@ -460,9 +460,8 @@ class Scorer:
         else:
             lexicon_rows = lexicon_columns = np.zeros(0, np.int64)
             lexicon_values = np.zeros(0, np.float32)
-        # One sort of the batch's cells (numpy's is the fastest), as _tfidf_values sorts them.
-        cells = np.asarray(_linear.cells(found, self.width, n))  # a view: int32, or int64 if need be
-        cells.sort()
+        # The batch's cells sorted, as _tfidf_values sorts them (each row on its own, in C).
+        cells = np.asarray(_linear.sorted_cells(found, self.width, n))  # int32, or int64 if need be
         # No n-gram comes more often in a text than its characters after lower() (at most two
         # from one) plus the two spaces around each word: 3 per character is a bound, and the
         # batch's cells another.
