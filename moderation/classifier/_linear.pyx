@@ -1155,36 +1155,76 @@ def prepare_needs(str text):
 cdef extern from *:
     """
     #include <string.h>
-    /* Sort `count` values below 2^bits ascending, in `a` (`tmp`: room for as many). A short run by
-       insertion; a longer one by LSD radix, in as few passes of at most 8 bits as the bits need
-       (one counting read for every pass's digits; a pass whose digit is the same for all is
-       skipped). A row's values fit the first level cache: a few reads each, no comparisons. */
-    static void linear_sort_columns(uint64_t* a, uint64_t* tmp, Py_ssize_t count, int bits) {
-        Py_ssize_t hist[8][256], j, sum, c;
-        int passes, digit, p, b, shift;
-        uint64_t *src = a, *dst = tmp, *swap, v;
-        if (count <= 64) {
-            for (j = 1; j < count; j++) {
-                v = a[j];
-                c = j;
-                while (c > 0 && a[c - 1] > v) { a[c] = a[c - 1]; c--; }
-                a[c] = v;
-            }
+    /* Sort `count` values below 2^bits ascending, in `a` (`tmp`: room for as many). A row's
+       values fit the first level cache. A short row by insertion; a longer one, for the widths a
+       vocabulary has (up to 22 bits), by LSD radix in two passes of half the bits each (one
+       counting read for both); wider, MSD radix by 8 bits at a time down to parts of 32 or
+       fewer, sorted by insertion. No input takes more passes than its bits give. */
+    static void linear_insertion_sort(uint64_t* a, Py_ssize_t count) {
+        Py_ssize_t j, c;
+        uint64_t v;
+        for (j = 1; j < count; j++) {
+            v = a[j];
+            c = j;
+            while (c > 0 && a[c - 1] > v) { a[c] = a[c - 1]; c--; }
+            a[c] = v;
+        }
+    }
+
+    static void linear_sort_wide(uint64_t* a, uint64_t* tmp, Py_ssize_t count, int bits) {
+        Py_ssize_t starts[257], fill[256], j, size;
+        int digit, shift, b;
+        if (count <= 32 || bits <= 0) {
+            linear_insertion_sort(a, count);
             return;
         }
-        passes = bits <= 8 ? 1 : (bits + 7) / 8;
-        digit = (bits + passes - 1) / passes;
-        memset(hist, 0, (size_t)passes * sizeof hist[0]);
-        for (j = 0; j < count; j++)
-            for (p = 0, v = a[j]; p < passes; p++, v >>= digit) hist[p][v & ((1u << digit) - 1)]++;
-        for (p = 0; p < passes; p++) {
-            shift = p * digit;
-            if (hist[p][(src[0] >> shift) & ((1u << digit) - 1)] == count) continue;
-            for (b = 0, sum = 0; b < (1 << digit); b++) { c = hist[p][b]; hist[p][b] = sum; sum += c; }
-            for (j = 0; j < count; j++) { v = src[j]; dst[hist[p][(v >> shift) & ((1u << digit) - 1)]++] = v; }
-            swap = src; src = dst; dst = swap;
+        digit = bits < 8 ? bits : 8;
+        shift = bits - digit;
+        memset(starts, 0, sizeof starts);
+        for (j = 0; j < count; j++) starts[((a[j] >> shift) & ((1u << digit) - 1)) + 1]++;
+        for (b = 0; b < (1 << digit); b++) {
+            if (starts[b + 1] == count) {  /* one part: on to the next bits */
+                linear_sort_wide(a, tmp, count, shift);
+                return;
+            }
+            starts[b + 1] += starts[b];
+            fill[b] = starts[b];
         }
-        if (src != a) memcpy(a, src, (size_t)count * sizeof *a);
+        for (j = 0; j < count; j++) tmp[fill[(a[j] >> shift) & ((1u << digit) - 1)]++] = a[j];
+        memcpy(a, tmp, (size_t)count * sizeof *a);
+        for (b = 0; b < (1 << digit); b++) {
+            size = starts[b + 1] - starts[b];
+            if (size > 32)
+                linear_sort_wide(a + starts[b], tmp + starts[b], size, shift);
+            else if (size > 1)
+                linear_insertion_sort(a + starts[b], size);
+        }
+    }
+
+    static void linear_sort_columns(uint64_t* restrict a, uint64_t* restrict tmp, Py_ssize_t count, int bits) {
+        uint32_t low[2048], high[2048], sum, c;
+        Py_ssize_t j;
+        int digit = (bits + 1) / 2, b;
+        uint64_t mask = ((uint64_t)1 << digit) - 1, v;
+        if (count <= 48) {
+            linear_insertion_sort(a, count);
+            return;
+        }
+        if (bits > 22 || count > 0xffffffff) {
+            linear_sort_wide(a, tmp, count, bits);
+            return;
+        }
+        memset(low, 0, sizeof(uint32_t) << digit);
+        memset(high, 0, sizeof(uint32_t) << digit);
+        for (j = 0; j < count; j++) {
+            v = a[j];
+            low[v & mask]++;
+            high[(v >> digit) & mask]++;
+        }
+        for (b = 0, sum = 0; b < (1 << digit); b++) { c = low[b]; low[b] = sum; sum += c; }
+        for (b = 0, sum = 0; b < (1 << digit); b++) { c = high[b]; high[b] = sum; sum += c; }
+        for (j = 0; j < count; j++) { v = a[j]; tmp[low[v & mask]++] = v; }
+        for (j = 0; j < count; j++) { v = tmp[j]; a[high[(v >> digit) & mask]++] = v; }
     }
     """
     void linear_sort_columns(uint64_t* a, uint64_t* tmp, Py_ssize_t count, int bits) noexcept nogil
@@ -1206,13 +1246,6 @@ def sorted_cells(list parts, int64_t width, int64_t n):
         if rows.shape[0] != columns.shape[0]:
             raise ValueError("one column per row")
         total += rows.shape[0]
-    cdef bint outside = False
-    for part in parts:
-        rows, columns = part
-        for i in range(rows.shape[0]):  # no branch a cell: checked once at the end
-            outside |= (<uint64_t>rows[i] >= <uint64_t>n) | (<uint64_t>columns[i] >= <uint64_t>width)
-    if outside:
-        raise ValueError("a cell outside the batch")
     cdef bint narrow = n * width <= 2147483647
     out = clone(array("i" if narrow else "q"), total, False)
     cdef int32_t[::1] small
@@ -1235,6 +1268,8 @@ def sorted_cells(list parts, int64_t width, int64_t n):
         for part in parts:
             rows, columns = part
             for i in range(rows.shape[0]):
+                if <uint64_t>rows[i] >= <uint64_t>n or <uint64_t>columns[i] >= <uint64_t>width:
+                    raise ValueError("a cell outside the batch")
                 starts[rows[i] + 1] += 1
         for row in range(n):
             longest = max(longest, starts[row + 1])
