@@ -249,7 +249,7 @@ def test_the_kernels_vector_sums_are_its_one_by_one_sums(categories: int) -> Non
         out = np.zeros((rows, categories), dtype=np.float32)
         starts = np.array([0, columns // 2], dtype=np.int64)
         _linear.decisions(
-            cells, columns, table, starts, compiled._log_counts(3000), True,
+            [(cells // columns, cells % columns)], table, starts, compiled._log_counts(3000), True,
             lexicon_rows, lexicon_columns, lexicon_values, out,
         )  # fmt: skip
         sums.append(out)
@@ -310,333 +310,108 @@ def test_the_kernels_log_table_is_numpys_log() -> None:
     assert all(logs[c] == np.log(np.array([float(c)]))[0] for c in (1, 2, 3, 7, 100, 4097))
 
 
-def test_the_kernel_refuses_cells_it_cannot_read(heads: dict) -> None:
+def test_the_kernel_refuses_n_grams_it_cannot_read(heads: dict) -> None:
+    """An n-gram outside the batch or the table, a row without its column, or lexicon features
+    out of order or outside: a ValueError, never a read out of bounds."""
     from moderation.classifier import _linear, compiled
 
     scorer = heads["classifier"][0].scorer
-    none = np.zeros(0, dtype=np.int64)
+    table_rows = len(scorer.table)
+    lexicon = scorer.lexicons[0].offset
 
-    def run(cells: list[int], rows: int = 2, width: int = scorer.width) -> None:
+    def run(
+        pairs: list[tuple[int, int]], lexicon_cells: list[tuple[int, int]] = (), rows: int = 2
+    ) -> np.ndarray:
+        part = (
+            np.array([r for r, _ in pairs], dtype=np.int64),
+            np.array([c for _, c in pairs], dtype=np.int64),
+        )
+        out = np.zeros((rows, len(scorer.categories)), dtype=np.float32)
         _linear.decisions(
-            np.array(cells, dtype=np.int64),
-            width,
+            [part],
             scorer.table,
             scorer.tfidf_starts,
             compiled._log_counts(10),
             scorer.sublinear,
-            none,
-            none,
-            np.zeros(0, dtype=np.float32),
-            np.zeros((rows, len(scorer.categories)), dtype=np.float32),
+            np.array([r for r, _ in lexicon_cells], dtype=np.int64),
+            np.array([c for _, c in lexicon_cells], dtype=np.int64),
+            np.ones(len(lexicon_cells), dtype=np.float32),
+            out,
         )
+        return out
 
-    run([3, 3, scorer.width + 5])
-    for bad in (
-        [5, 3],
-        [scorer.width + 5, 3],
-        [3, scorer.width + 5, scorer.width + 4],
-        [-1],
-        [2 * scorer.width],
-    ):
-        with pytest.raises(ValueError):
-            run(bad)
-    wider = scorer.width + 10  # a cell numbering wider than the table: no column past its rows
-    run([3, wider + 3], width=wider)
-    with pytest.raises(ValueError, match="outside the table"):
-        run([3, wider + scorer.width + 2], width=wider)
-    # The batch's cells are made from each step's rows and columns, inside the batch only.
-    pair = (np.array([1, 0, 1], dtype=np.int64), np.array([7, 7, 0], dtype=np.int64))
-    assert list(_linear.sorted_cells([pair, pair], scorer.width, 2)) == [
-        7, 7, scorer.width, scorer.width, scorer.width + 7, scorer.width + 7,
-    ]  # fmt: skip
-    for rows, columns, n in (([2], [0], 2), ([0], [scorer.width], 2), ([-1], [0], 2), ([0, 1], [0], 2)):
-        with pytest.raises(ValueError):
-            _linear.sorted_cells(
-                [(np.array(rows, dtype=np.int64), np.array(columns, dtype=np.int64))], scorer.width, n
-            )
-
-
-@pytest.mark.parametrize("width", [1, 2, 200, 256, 257, 40_000, 366_870, 1 << 31, (1 << 40) + 3])
-def test_the_kernels_cells_are_the_sorted_cells(width: int) -> None:
-    """The kernel sorts a batch's cells row by row (insertion for short rows, radix passes for
-    long ones): the same cells as sorting them all, whatever the parts' order, for numberings of
-    1 to 41 bits, rows of every length (none, one, a few, thousands, with repeats), in 32 bits
-    when they fit and 64 when not."""
-    from moderation.classifier import _linear
-
-    rng = np.random.default_rng(width)
-    n = 40
-    lengths = [0, 1, 2, 3, 63, 64, 65, 5000, *rng.integers(0, 400, size=n - 8)]
-    rows = np.repeat(np.arange(n, dtype=np.int64), lengths)
-    columns = rng.integers(0, width, size=len(rows), dtype=np.int64)
-    columns[::7] = columns[0]  # repeats
-    columns[1::11] = width - 1  # the last column
-    order = rng.permutation(len(rows))  # parts in any order, split in three
-    splits = ((0, 10), (10, 900), (900, None))
-    parts = [(rows[order[a:b]].copy(), columns[order[a:b]].copy()) for a, b in splits]
-    found = np.asarray(_linear.sorted_cells(parts, width, n))
-    expected = np.sort(rows * width + columns)
-    assert found.dtype == (np.int32 if n * width < 1 << 31 else np.int64)
-    assert np.array_equal(found, expected)
-    assert len(_linear.sorted_cells([], width, n)) == 0
-
-
-@pytest.mark.parametrize("head", ["classifier", "contribution"])
-def test_the_kernels_n_gram_table_finds_what_the_sorted_search_finds(heads: dict, head: str) -> None:
-    """Integer n-gram keys are looked up in the kernel's hash table: every key of the vocabulary
-    is found at its column, and keys near them, random ones and negative ones are not."""
-    blocks = [block for block in heads[head][0].scorer.tfidf if block.lookup is not None]
-    assert {block.analyzer for block in blocks} == {"word", "char_wb"}
-    rng = np.random.default_rng(3)
-    for block in blocks:
-        near = np.concatenate((block.keys + 1, block.keys - 1, rng.integers(0, block.keys.max() + 9, 50_000)))
-        queries = rng.permutation(np.concatenate((block.keys, near, [-1, -5, 0])))
-        expected = np.full(len(queries), -1, dtype=np.int64)
-        at = np.minimum(np.searchsorted(block.keys, queries), len(block.keys) - 1)
-        hit = block.keys.take(at) == queries
-        expected[hit] = block.key_columns.take(at[hit])
-        assert np.array_equal(block._find(queries), expected)
-        assert np.array_equal(block._find(block.keys), block.key_columns)
-
-
-@pytest.mark.parametrize("head", ["classifier", "contribution"])
-def test_the_kernels_word_n_grams_are_the_numpy_codes(heads: dict, sample: list[str], head: str) -> None:
-    """The kernel finds a batch's word n-grams in one pass: the same (row, column) pairs as the
-    numpy code, one comment at a time and in batches, none running from one comment into the next."""
-    from moderation.classifier.textprep import prepare
-
-    words = next(block for block in heads[head][0].scorer.tfidf if block.analyzer == "word")
-    assert words.lookup is not None
-    texts = [prepare(t) for t in [*sample[:400], *HOSTILE, "you idiot you idiot", "idiot", "you"]]
-    for size in (1, 7, len(texts)):
-        for start in range(0, len(texts) if size > 1 else 60, size):
-            batch = texts[start : start + size]
-            fast = words._word_ngrams(batch)
-            lookup, words.lookup = words.lookup, None
-            try:
-                slow = words._word_ngrams(batch)
-            finally:
-                words.lookup = lookup
-            pairs = [
-                sorted(zip(rows.tolist(), columns.tolist(), strict=True)) for rows, columns in (fast, slow)
-            ]
-            assert pairs[0] == pairs[1], (size, start)
-
-
-def test_the_kernel_finds_tokens_and_words_as_re_and_split_do(sample: list[str]) -> None:
-    """The kernel reads tokens and words off a text's characters: over every code point, and the
-    hostile texts, the same tokens as ``re.findall`` with the word analyzer's patterns (each
-    found in the vocabulary or numbered as outside it) and the same words as ``str.split()``."""
-    from moderation.classifier import _linear, compiled
-
-    every = "".join(chr(c) for c in range(0x110000) if not 0xD800 <= c < 0xE000)
-    texts = [every[i : i + 997] for i in range(0, len(every), 997)]
-    texts += [*HOSTILE, "\ud800 lone \udfff surrogates", "İstanbul ΣΑΣ ß ﬁ I\u0307", *sample[:300]]
-    for pattern, shortest in compiled.C_TOKEN_PATTERNS.items():
-        tokens = [re.findall(pattern, text) for text in texts]
-        known = sorted({token for found in tokens for token in found})[::2]  # half the tokens
-        vocabulary = _linear.Strings(known)
-        assert len(vocabulary) == len(known) and [vocabulary[i] for i in (0, len(known) - 1)] == [
-            known[0],
-            known[-1],
-        ]
-        ids, ends = _linear.token_numbers(vocabulary, texts, shortest, -7)
-        number = {token: i for i, token in enumerate(known)}
-        expected: list[int] = []
-        places = []
-        for found in tokens:
-            expected += [number.get(token, -7) for token in found]
-            places.append(len(expected))
-            expected.append(-7)
-        assert list(ids) == expected and list(ends) == places
-    memo = _linear.Strings()
-    slots, per_text, added = _linear.word_slots(memo, texts)
-    words = [word for text in texts for word in text.split()]
-    assert list(per_text) == [len(text.split()) for text in texts]
-    assert added == list(dict.fromkeys(words)) and len(memo) == len(added)
-    assert [memo[slot] for slot in slots] == words
-    again = _linear.word_slots(memo, texts[::-1])  # all known now: nothing added
-    assert again[2] == [] and [memo[slot] for slot in again[0]] == [w for t in texts[::-1] for w in t.split()]
-
-
-def test_the_kernels_string_table() -> None:
-    """``_linear.Strings`` numbers strings in the order they come, finds them by their code
-    points (NUL, lone surrogates, astral characters, the empty string), grows, and forgets."""
-    from moderation.classifier import _linear
-
-    strings = [f"w{i}" for i in range(5000)] + ["", "\x00", "a\x00", "\ud800", "🙂🙂", "é", "e\u0301"]
-    table = _linear.Strings(strings)
-    assert len(table) == len(strings)
-    assert all(table.find(s) == i and table[i] == s for i, s in enumerate(strings))
-    assert table.add("w17") == 17 and table.add("new") == len(strings)
-    assert table.find("w5000") == -1 and table.find("\x00\x00") == -1 and table.find("e") == -1
-    with pytest.raises(IndexError):
-        table[len(table)]
-    table.clear()
-    assert len(table) == 0 and table.find("w17") == -1 and table.add("w17") == 0
-
-
-@pytest.mark.parametrize("head", ["classifier", "contribution"])
-def test_the_kernels_word_memo_gives_the_dictionarys_columns(
-    heads: dict, sample: list[str], head: str
-) -> None:
-    """The character n-grams of a batch's words, from the memo the kernel keeps (words found in
-    the text and numbered in C) and from the dictionary memo: the same rows and columns, in the
-    same order, as words are learned, remembered, and the memo fills up and starts again."""
-    from moderation.classifier import compiled
-    from moderation.classifier.textprep import prepare
-
-    chars = next(block for block in heads[head][0].scorer.tfidf if block.analyzer == "char_wb")
-    texts = [prepare(t) for t in [*sample[:400], *HOSTILE, "the THE the", "🙂 zqxzqx a"]]
-    for size in (1, 7, len(texts)):
-        fast = compiled._WordColumns(chars._word_columns, kernel=True)
-        slow = compiled._WordColumns(chars._word_columns, kernel=False)
-        assert fast.strings is not None and slow.strings is None
-        for start in [*range(0, len(texts) if size > 1 else 80, size), 0]:  # the first batch again
-            batch = texts[start : start + size]
-            got = fast.text_columns(batch, chars.lowercase, bool(chars.nul_terms))
-            want = slow.text_columns(batch, chars.lowercase, bool(chars.nul_terms))
-            assert all(np.array_equal(x, y) for x, y in zip(got, want, strict=True)), (size, start)
-        assert fast.known()[:50] == slow.known()[:50]
-        with pytest.raises(TypeError):  # its words are numbered in C: no second numbering beside it
-            fast.columns(["the"])
-
-
-@pytest.mark.parametrize("head", ["classifier", "contribution"])
-def test_the_kernels_lexicon_counts_are_the_python_ones(heads: dict, sample: list[str], head: str) -> None:
-    """The lexicon step's counts from the kernel (``_linear.LexiconCounts``) and from Python:
-    the same, one text at a time and in batches, over realistic comments, the hostile texts,
-    and texts made of the lists' own words and phrases (a phrase's first word, "you" before an
-    insult, an identity term near a slur, each across other characters)."""
-    import random
-
-    from moderation.classifier.textprep import prepare
-
-    lexicons = heads[head][0].scorer.lexicons
-    assert lexicons
-    for lexicon in lexicons:
-        matcher = lexicon.matcher
-        assert matcher.kernel is not None
-        rng = random.Random(4)
-        words = [w for phrase in matcher.phrases for w in phrase.split()]
-        words += [*list(matcher.exact)[:150], *(p + "ing" for p in list(matcher.prefix)[:150]), "you", "them"]
-        texts = [prepare(t) for t in [*sample[:800], *HOSTILE]]
-        texts += [" ".join(rng.choice(words) for _ in range(rng.randint(0, 40))) for _ in range(1500)]
-        texts += [
-            rng.choice([", ", " - ", "'", "\x00", "é", "  "]).join(rng.choice(words) for _ in range(30))
-            for _ in range(500)
-        ]
-        texts += ["you " * 3000, "'", "a"]
-        expected = np.array([matcher._counts(t) for t in texts], dtype=np.float32)
-        counted = [c for c in range(matcher.width) if c not in matcher.context_only]
-        assert (expected[:, counted] > 0).any(axis=0).all()  # every count, addressed and near ones too
-        for size in (1, 9, len(texts)):
-            got = np.vstack([matcher.count(texts[i : i + size]) for i in range(0, len(texts), size)])
-            assert np.array_equal(got, expected), size
-        # A memo that keeps 5 tokens starts again all the time: the same counts.
-        from moderation.classifier import _linear
-
-        phrases = {phrase: list(lists) for phrase, lists in matcher.phrases.items()}
-        small = _linear.LexiconCounts(
-            matcher._lists_of, len(matcher.names), phrases, matcher.phrase_lengths, matcher.second,
-            matcher.identity, matcher.addressed, matcher.near, matcher.context_only, matcher.window, 5,
+    out = run([(1, 5), (0, 3), (0, 3)], [(0, lexicon), (1, lexicon), (1, lexicon + 1)])
+    assert np.all(out != 0)
+    for pairs in ([(2, 0)], [(-1, 0)], [(0, table_rows)], [(0, -1)]):
+        with pytest.raises(ValueError, match="outside"):
+            run(pairs)
+    for lexicon_cells in ([(1, lexicon), (0, lexicon)], [(0, lexicon + 1), (0, lexicon)], [(0, lexicon)] * 2):
+        with pytest.raises(ValueError, match="not sorted"):
+            run([(0, 3)], lexicon_cells)
+    for lexicon_cells in ([(2, lexicon)], [(0, table_rows)]):
+        with pytest.raises(ValueError, match="outside"):
+            run([(0, 3)], lexicon_cells)
+    with pytest.raises(ValueError, match="one column per row"):
+        _linear.decisions(
+            [(np.zeros(2, dtype=np.int64), np.zeros(1, dtype=np.int64))], scorer.table, scorer.tfidf_starts,
+            compiled._log_counts(10), True, *(np.zeros(0, dtype=t) for t in (np.int64, np.int64, np.float32)),
+            np.zeros((1, len(scorer.categories)), dtype=np.float32),
         )  # fmt: skip
-        got = np.zeros_like(expected)
-        small.count(texts, got)
-        assert np.array_equal(got, expected)
 
 
-def _prepare_with_every_substitution(text: str) -> str:
-    """``textprep.prepare`` as it was before it checked which substitutions a text needs."""
-    from moderation.classifier import textprep
-    from moderation.text.normalize import normalize
-
-    folded = normalize(text).text
-    folded = textprep._SPACED.sub(lambda m: re.sub(r"[ .\-_*]", "", m.group()), folded)
-    folded = textprep._DISGUISED.sub(textprep._undisguise, folded)
-    return textprep._STRETCH.sub(r"\1\1", folded)
-
-
-PREPARE_CASES = [
-    "f u c k you", "f.u.c.k", "f_u_c_k", "a_b_cd", "ab c d", "x a fan", "i.e. the u.s.a.", "a b", "a  b  c",
-    "sh1t a$$ f*ck b!tch", "@linda", "1990s", "2019 was", "$$$ !!!", "a1", "_a1", "é1", "٣a",
-    "fuuuuck", "aa", "aaa", "s h 1 t", "f u u u c k", "a " * 5000, "a_" * 5000 + "bc", "x" * 10_000,
-]  # fmt: skip
-
-
-@settings(max_examples=3000, deadline=None)
-@given(st.text(alphabet=st.sampled_from(list("abcxyz 0149$@!*._-\u00e9\u0663AB\n\u0130")), max_size=60))
-def test_prepare_skips_only_substitutions_that_change_nothing(text: str) -> None:
-    """``prepare`` runs a substitution only where the kernel's one pass over the characters says
-    it can find something: the same text as running all three, on texts made of the characters
-    the substitutions look for."""
-    from moderation.classifier.textprep import prepare
-
-    assert prepare.__wrapped__(text) == _prepare_with_every_substitution(text)
+def _reference_decisions(
+    rows: np.ndarray, columns: np.ndarray, table: np.ndarray, starts: list[int], n: int, k: int
+) -> np.ndarray:
+    """Each row's decision values the plain way: its columns sorted, each once with (1 + log of
+    its count) times its idf, divided by the norm of its step's values (added in column order, in
+    float64), then the weighted features added one by one in float32."""
+    out = np.zeros((n, k), dtype=np.float32)
+    for row in range(n):
+        unique, counts = np.unique(columns[rows == row], return_counts=True)
+        values = [
+            (np.log(np.float64(c)) + 1) * np.float64(table[u, k]) for u, c in zip(unique, counts, strict=True)
+        ]
+        steps = np.searchsorted(starts, unique, side="right") - 1
+        norms: dict[int, float] = {}
+        for value, step in zip(values, steps, strict=True):  # in order (not sum(): 3.12 compensates)
+            norms[step] = norms.get(step, 0.0) + value * value
+        weights = [np.float32(v / (np.sqrt(norms[s]) or 1.0)) for v, s in zip(values, steps, strict=True)]
+        for c in range(k):
+            total = np.float32(0)
+            for u, w in zip(unique, weights, strict=True):
+                total = np.float32(total + np.float32(w * table[u, c]))
+            out[row, c] = total
+    return out
 
 
-def test_prepare_is_the_same_on_comments_and_disguises(sample: list[str]) -> None:
-    from moderation.classifier import _linear
-    from moderation.classifier.textprep import prepare
-
-    assert _linear is not None
-    for text in [*PREPARE_CASES, *HOSTILE, *sample]:
-        assert prepare.__wrapped__(text) == _prepare_with_every_substitution(text), text[:40]
-
-
-def test_a_loaded_model_keeps_batch_memory_in_the_heap_on_glibc(heads: dict) -> None:
-    """Loading a compiled model tells glibc's malloc to keep a batch's arrays in the heap (they were
-    fresh pages, faulted in, every batch); elsewhere nothing changes, and bad sizes are refused."""
-    import platform
-
+@pytest.mark.parametrize("table_rows", [1, 2, 200, 256, 257, 40_000, 366_870, (1 << 22) + 3])
+def test_the_kernel_sorts_each_rows_n_grams(table_rows: int) -> None:
+    """The kernel groups a batch's n-grams by row and sorts each row's columns itself (by
+    insertion for short rows, radix passes for long ones, byte by byte past 22 bits): whatever
+    order they come in, the decision values are those of the plain computation, for tables of 1
+    to 23 bits of rows and rows of every length (none, one, a few, thousands, with repeats)."""
     from moderation.classifier import _linear, compiled
 
-    assert compiled._keep_heap() is (platform.libc_ver()[0] == "glibc")
-    with pytest.raises(ValueError):
-        _linear.keep_heap(-1, compiled.HEAP_TRIM_THRESHOLD)
-
-
-@settings(max_examples=3000, deadline=None)
-@given(st.text(alphabet=st.sampled_from(list("ab .!?\n\"')](\t\u00a0\u2028\u3000\x1c\x85é🙂")), max_size=40))
-def test_sentences_found_in_c_are_the_regular_expressions(text: str) -> None:
-    """The sentence splitter `make setup` builds (``text/_sentences.pyx``) gives the spans the
-    regular expression gives: stops, closing quotes and brackets, every kind of white space."""
-    from moderation.text import sentences
-
-    assert sentences._sentence_spans_c is not None
-    assert sentences.sentence_spans(text) == sentences.sentence_spans_re(text)
-
-
-def test_sentences_of_comments_are_the_regular_expressions(sample: list[str]) -> None:
-    from moderation.text import sentences
-
-    for text in [*sample, *HOSTILE, "", ". " * 5000, "\n" * 5000, 'He said "no." Then left.']:
-        assert sentences.sentence_spans(text) == sentences.sentence_spans_re(text), text[:40]
-
-
-@settings(max_examples=3000, deadline=None)
-@given(st.text(alphabet=st.sampled_from(list("abz 0134579$@!*#_.-é\u0663AB\n\u00b2\u2160")), max_size=30))
-def test_disguises_undone_in_c_are_the_regular_expressions(text: str) -> None:
-    """The kernel's ``undisguise`` is ``_DISGUISED.sub(_undisguise, ...)``: de-leeting, masks
-    ("f*ck" -> "f_ck"), trailing "!"s, runs with no letter, digits that are not ASCII."""
-    from moderation.classifier import _linear, textprep
-
-    assert _linear.undisguise(text) == textprep._DISGUISED.sub(textprep._undisguise, text)
-
-
-def test_the_string_tables_hash_is_keyed_per_process() -> None:
-    """The kernel's string tables hash under a key each process draws (as Python's own string
-    hash does): words cannot be chosen ahead to pile into one slot of a worker's word memo."""
-    import subprocess
-    import sys
-
-    from moderation.classifier import _linear
-
-    texts = ["idiot", "idiot ", "", "🙂", "a\x00b"]
-    here = [_linear.text_hash(t) for t in texts]
-    assert here == [_linear.text_hash(t) for t in texts] and len(set(here)) == len(texts)
-    code = "from moderation.classifier import _linear; print(_linear.text_hash('idiot'))"
-    other = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=PROJECT_ROOT
-    )
-    assert int(other.stdout) != here[0]
+    rng = np.random.default_rng(table_rows)
+    n, k = 40, 2
+    table = rng.uniform(0.5, 2, size=(table_rows, 4)).astype(np.float32)  # k weights, the idf, a pad
+    lengths = [0, 1, 2, 3, 47, 48, 49, 3000, *rng.integers(0, 300, size=n - 8)]
+    rows = np.repeat(np.arange(n, dtype=np.int64), lengths)
+    columns = rng.integers(0, table_rows, size=len(rows), dtype=np.int64)
+    columns[::7] = columns[0]  # repeats
+    columns[1::11] = table_rows - 1  # the last column
+    starts = [0, table_rows // 2]
+    expected = _reference_decisions(rows, columns, table, starts, n, k)
+    none = np.zeros(0, dtype=np.int64)
+    order = rng.permutation(len(rows))  # in any order, split in three parts
+    splits = ((0, 10), (10, 900), (900, None))
+    for parts in (
+        [(rows, columns)],
+        [(rows[order[a:b]].copy(), columns[order[a:b]].copy()) for a, b in splits],
+    ):
+        out = np.zeros((n, k), dtype=np.float32)
+        _linear.decisions(
+            parts, table, np.array(starts, dtype=np.int64), compiled._log_counts(3000), True,
+            none, none, np.zeros(0, dtype=np.float32), out,
+        )  # fmt: skip
+        assert np.array_equal(out, expected)

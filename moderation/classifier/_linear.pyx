@@ -4,8 +4,8 @@
 and numpy code in ``compiled`` and ``textprep`` runs, with the same numbers
 (``tests/test_same_outputs.py`` holds the two together). In order:
 
-- the linear step (:func:`decisions`): from a batch's sorted n-gram occurrences (each a cell
-  ``row * width + column``, sorted by :func:`sorted_cells`) to each row's decision values:
+- the linear step (:func:`decisions`): from a batch's n-gram occurrences (rows and columns,
+  grouped by row and each row's sorted in C) to each row's decision values:
   each column of a row counted once, its TF-IDF value (sublinear count times idf, divided by the
   l2 norm of the row's values in its step, in float64, then float32), merged in column order
   with the row's lexicon features, and the weighted features added up one by one in float32, as
@@ -19,8 +19,7 @@ and numpy code in ``compiled`` and ``textprep`` runs, with the same numbers
   (:func:`lexicon_cells`);
 - text preparation: which substitutions a text needs (:func:`prepare_needs`) and undoing
   disguises (:func:`undisguise`);
-- a batch's cells, sorted (:func:`sorted_cells`), and glibc's heap kept between batches
-  (:func:`keep_heap`).
+- glibc's heap kept between batches (:func:`keep_heap`).
 """
 
 cimport cython
@@ -37,10 +36,6 @@ from cpython.unicode cimport (
 )
 from libc.stdint cimport INT64_MAX, int32_t, int64_t, uint32_t, uint64_t
 from libc.stdlib cimport calloc, free, malloc, realloc
-
-ctypedef fused cell_t:
-    int32_t
-    int64_t
 
 cdef extern from *:
     """
@@ -79,43 +74,88 @@ cdef extern from *:
                 for (c = 0; c < k; c++) out[c] = out[c] + weights[j] * table[columns[j] * stride + c];
         }
     }
+
+    /* Sort `count` values below 2^bits ascending, in `a` (`tmp`: room for as many). A row's
+       values fit the first level cache. A short row by insertion; a longer one, for the widths a
+       vocabulary has (up to 22 bits), by LSD radix in two passes of half the bits each (one
+       counting read for both); wider, MSD radix by 8 bits at a time down to parts of 32 or
+       fewer, sorted by insertion. No input takes more passes than its bits give. */
+    static void linear_insertion_sort(uint32_t* a, Py_ssize_t count) {
+        Py_ssize_t j, c;
+        uint32_t v;
+        for (j = 1; j < count; j++) {
+            v = a[j];
+            c = j;
+            while (c > 0 && a[c - 1] > v) { a[c] = a[c - 1]; c--; }
+            a[c] = v;
+        }
+    }
+
+    static void linear_sort_wide(uint32_t* a, uint32_t* tmp, Py_ssize_t count, int bits) {
+        Py_ssize_t starts[257], fill[256], j, size;
+        int digit, shift, b;
+        if (count <= 32 || bits <= 0) {
+            linear_insertion_sort(a, count);
+            return;
+        }
+        digit = bits < 8 ? bits : 8;
+        shift = bits - digit;
+        memset(starts, 0, sizeof starts);
+        for (j = 0; j < count; j++) starts[((a[j] >> shift) & ((1u << digit) - 1)) + 1]++;
+        for (b = 0; b < (1 << digit); b++) {
+            if (starts[b + 1] == count) {  /* one part: on to the next bits */
+                linear_sort_wide(a, tmp, count, shift);
+                return;
+            }
+            starts[b + 1] += starts[b];
+            fill[b] = starts[b];
+        }
+        for (j = 0; j < count; j++) tmp[fill[(a[j] >> shift) & ((1u << digit) - 1)]++] = a[j];
+        memcpy(a, tmp, (size_t)count * sizeof *a);
+        for (b = 0; b < (1 << digit); b++) {
+            size = starts[b + 1] - starts[b];
+            if (size > 32)
+                linear_sort_wide(a + starts[b], tmp + starts[b], size, shift);
+            else if (size > 1)
+                linear_insertion_sort(a + starts[b], size);
+        }
+    }
+
+    static void linear_sort_columns(uint32_t* restrict a, uint32_t* restrict tmp, Py_ssize_t count, int bits) {
+        uint32_t low[2048], high[2048], sum, c;
+        Py_ssize_t j;
+        int digit = (bits + 1) / 2, b;
+        uint32_t mask = ((uint32_t)1 << digit) - 1, v;
+        if (count <= 48) {
+            linear_insertion_sort(a, count);
+            return;
+        }
+        if (bits > 22 || count > 0xffffffff) {
+            linear_sort_wide(a, tmp, count, bits);
+            return;
+        }
+        memset(low, 0, sizeof(uint32_t) << digit);
+        memset(high, 0, sizeof(uint32_t) << digit);
+        for (j = 0; j < count; j++) {
+            v = a[j];
+            low[v & mask]++;
+            high[(v >> digit) & mask]++;
+        }
+        for (b = 0, sum = 0; b < (1 << digit); b++) { c = low[b]; low[b] = sum; sum += c; }
+        for (b = 0, sum = 0; b < (1 << digit); b++) { c = high[b]; high[b] = sum; sum += c; }
+        for (j = 0; j < count; j++) { v = a[j]; tmp[low[v & mask]++] = v; }
+        for (j = 0; j < count; j++) { v = tmp[j]; a[high[(v >> digit) & mask]++] = v; }
+    }
     """
     void linear_weighted_sums(
         const int64_t* columns, const float* weights, Py_ssize_t count, const float* table,
         Py_ssize_t stride, Py_ssize_t k, float* out
     ) noexcept nogil
+    void linear_sort_columns(uint32_t* a, uint32_t* tmp, Py_ssize_t count, int bits) noexcept nogil
 
 
-def decisions(cells, width, table, block_starts, log_counts, sublinear, lexicon_rows, lexicon_columns,
-              lexicon_values, out):
-    """Fill ``out`` (rows, categories; zeros) with each row's decision values.
-
-    ``cells``: every TF-IDF n-gram occurrence as ``row * width + column``, ascending (``width``:
-    at least the table's rows), int32 or int64. ``table`` (float32):
-    one row per feature, the categories' weights then the idf. ``block_starts``: the first column
-    of each TF-IDF step, ascending. ``log_counts[c]`` is log(c) as numpy computes it, for every
-    count a column can have in a row. The lexicon features are sorted by row, then column."""
-    # The cells' width chosen here: a fused def function finds it by trying the arguments
-    # against each signature at every call (0.8% of a one-comment verdict's instructions).
-    cdef const int32_t[::1] narrow
-    cdef const int64_t[::1] wide
-    if getattr(cells, "itemsize", 0) == 4:
-        narrow = cells
-        _decisions[int32_t](
-            narrow, width, table, block_starts, log_counts, sublinear, lexicon_rows, lexicon_columns,
-            lexicon_values, out,
-        )
-    else:
-        wide = cells
-        _decisions[int64_t](
-            wide, width, table, block_starts, log_counts, sublinear, lexicon_rows, lexicon_columns,
-            lexicon_values, out,
-        )
-
-
-cdef int _decisions(
-    const cell_t[::1] cells,
-    int64_t width,
+def decisions(
+    list parts,
     const float[:, ::1] table,
     const int64_t[::1] block_starts,
     const double[::1] log_counts,
@@ -124,65 +164,98 @@ cdef int _decisions(
     const int64_t[::1] lexicon_columns,
     const float[::1] lexicon_values,
     float[:, ::1] out,
-) except -1:
-    cdef Py_ssize_t n = out.shape[0], k = out.shape[1], m = cells.shape[0]
+):
+    """Fill ``out`` (rows, categories; zeros) with each row's decision values.
+
+    ``parts``: each TF-IDF step's n-gram occurrences, a pair of int64 arrays (their rows, below
+    ``out``'s, and their columns, below the table's), in any order. ``table`` (float32): one row
+    per feature, the categories' weights then the idf. ``block_starts``: the first column of each
+    TF-IDF step, ascending. ``log_counts[c]`` is log(c) as numpy computes it, for every count a
+    column can have in a row. The lexicon features are sorted by row, then column.
+
+    The occurrences are grouped by row in one counting pass; each row's columns are then sorted
+    on their own (:c:func:`linear_sort_columns`: they fit the first level cache) and summed at
+    once, while they are there."""
+    cdef Py_ssize_t n = out.shape[0], k = out.shape[1], stride = table.shape[1]
     cdef Py_ssize_t blocks = block_starts.shape[0], lexicon = lexicon_rows.shape[0]
-    cdef Py_ssize_t i, j, first, unique, c, b, lex = 0, row_end
-    cdef int64_t cell, row, column, next_block
+    cdef Py_ssize_t columns = table.shape[0], total = 0, longest = 0, most = 0, lex = 0
+    cdef Py_ssize_t i, j, b, at, count, unique, first, features, row, row_end
+    cdef int64_t next_block
+    cdef uint32_t column
     cdef double value, norm
-    if table.shape[1] <= k or width < table.shape[0]:
+    cdef const int64_t[::1] rows_of
+    cdef const int64_t[::1] columns_of
+    if stride <= k or columns > 0xffffffff:
         raise ValueError("the table does not fit")
     if lexicon_columns.shape[0] != lexicon or lexicon_values.shape[0] != lexicon:
         raise ValueError("the lexicon features do not fit")
-    cdef int64_t rows_end, columns = table.shape[0]
-    # Sorted and inside the batch: checked once at the end, no branch a cell.
-    cdef bint unordered = False
-    if m and (cells[0] < 0 or cells[m - 1] >= n * width):
-        raise ValueError("the cells are not sorted, or outside the batch")
-    for i in range(1, m):
-        unordered |= cells[i] < cells[i - 1]
-    if unordered:
-        raise ValueError("the cells are not sorted, or outside the batch")
-    if columns < width:  # a numbering wider than the table: no cell's column past its rows
-        i = 0
-        while i < m:
-            row = cells[i] // width
-            rows_end = row * width + width
-            while i < m and cells[i] < rows_end:
-                if cells[i] - row * width >= columns:
-                    raise ValueError("a cell's column is outside the table")
-                i += 1
     for i in range(lexicon):
-        if not (0 <= lexicon_rows[i] < n and 0 <= lexicon_columns[i] < width):
+        if not (0 <= lexicon_rows[i] < n and 0 <= lexicon_columns[i] < columns):
             raise ValueError("a lexicon feature outside the batch or the table")
-    cdef int64_t* kept = <int64_t*>malloc((m + 1) * sizeof(int64_t))
-    cdef double* exact = <double*>malloc((m + 1) * sizeof(double))
-    cdef int64_t* merged = <int64_t*>malloc((m + lexicon + 1) * sizeof(int64_t))
-    cdef float* weights = <float*>malloc((m + lexicon + 1) * sizeof(float))
-    cdef Py_ssize_t features
-    if not (kept and exact and merged and weights):
-        free(kept)
-        free(exact)
-        free(merged)
-        free(weights)
-        raise MemoryError()
+        if i and (lexicon_rows[i] < lexicon_rows[i - 1] or (
+            lexicon_rows[i] == lexicon_rows[i - 1] and lexicon_columns[i] <= lexicon_columns[i - 1]
+        )):
+            raise ValueError("the lexicon features are not sorted")
+    for part in parts:
+        rows_of, columns_of = part
+        if rows_of.shape[0] != columns_of.shape[0]:
+            raise ValueError("one column per row")
+        total += rows_of.shape[0]
+    cdef int bits = 0
+    while bits < 32 and (<uint64_t>(columns - 1)) >> bits:
+        bits += 1
+    cdef Py_ssize_t* ends = <Py_ssize_t*>calloc(n + 1, sizeof(Py_ssize_t))
+    cdef uint32_t* grouped = <uint32_t*>malloc((total + 1) * sizeof(uint32_t))
+    cdef uint32_t* spare = NULL
+    cdef int64_t* kept = NULL
+    cdef double* exact = NULL
+    cdef int64_t* merged = NULL
+    cdef float* weights = NULL
     try:
+        if not (ends and grouped):
+            raise MemoryError()
+        # Each row's place: its count (the bounds checked on the way), then the counts before it.
+        for part in parts:
+            rows_of, columns_of = part
+            for i in range(rows_of.shape[0]):
+                if <uint64_t>rows_of[i] >= <uint64_t>n or <uint64_t>columns_of[i] >= <uint64_t>columns:
+                    raise ValueError("an n-gram outside the batch or the table")
+                ends[rows_of[i] + 1] += 1
+        for row in range(n):
+            longest = max(longest, ends[row + 1])
+            ends[row + 1] += ends[row]
+        for i in range(lexicon):  # the most features a row can have: its columns and lexicon's
+            j = i
+            while j < lexicon and lexicon_rows[j] == lexicon_rows[i]:
+                j += 1
+            most = max(most, j - i)
+        spare = <uint32_t*>malloc((longest + 1) * sizeof(uint32_t))
+        kept = <int64_t*>malloc((longest + 1) * sizeof(int64_t))
+        exact = <double*>malloc((longest + 1) * sizeof(double))
+        merged = <int64_t*>malloc((longest + most + 1) * sizeof(int64_t))
+        weights = <float*>malloc((longest + most + 1) * sizeof(float))
+        if not (spare and kept and exact and merged and weights):
+            raise MemoryError()
+        # The columns grouped by row (ends[row] moves from the row's start to its end).
+        for part in parts:
+            rows_of, columns_of = part
+            for i in range(rows_of.shape[0]):
+                row = rows_of[i]
+                grouped[ends[row]] = <uint32_t>columns_of[i]
+                ends[row] += 1
         with nogil:
-            i = 0
-            while i < m or lex < lexicon:
-                # The next row with a feature of either kind (one division a row, not a cell).
-                row = cells[i] // width if i < m else INT64_MAX
-                if lex < lexicon and lexicon_rows[lex] < row:
-                    row = lexicon_rows[lex]
-                rows_end = row * width + width if row < n else INT64_MAX
+            at = 0
+            for row in range(n):
+                count = ends[row] - at
+                linear_sort_columns(grouped + at, spare, count, bits)
                 # Its TF-IDF columns, each once with its count's value.
                 unique = 0
-                while i < m and cells[i] < rows_end:
-                    cell = cells[i]
+                i = at
+                while i < ends[row]:
+                    column = grouped[i]
                     first = i
-                    while i < m and cells[i] == cell:
+                    while i < ends[row] and grouped[i] == column:
                         i += 1
-                    column = cell - row * width
                     if sublinear:
                         if i - first >= log_counts.shape[0]:
                             with gil:
@@ -193,6 +266,7 @@ cdef int _decisions(
                     kept[unique] = column
                     exact[unique] = value * <double>table[column, k]
                     unique += 1
+                at = ends[row]
                 # Divided by the norm of the row's values in each step, summed in column order.
                 j = 0
                 while j < unique:
@@ -225,13 +299,16 @@ cdef int _decisions(
                         merged[features], weights[features] = lexicon_columns[lex], lexicon_values[lex]
                         lex += 1
                     features += 1
-                linear_weighted_sums(merged, weights, features, &table[0, 0], table.shape[1], k, &out[row, 0])
+                if features:
+                    linear_weighted_sums(merged, weights, features, &table[0, 0], stride, k, &out[row, 0])
     finally:
+        free(ends)
+        free(grouped)
+        free(spare)
         free(kept)
         free(exact)
         free(merged)
         free(weights)
-    return 0
 
 
 # -- n-gram lookup ----------------------------------------------------------------------------
@@ -1151,157 +1228,6 @@ def prepare_needs(str text):
 
 
 # -- a batch's cells ------------------------------------------------------------------------------
-
-cdef extern from *:
-    """
-    #include <string.h>
-    /* Sort `count` values below 2^bits ascending, in `a` (`tmp`: room for as many). A row's
-       values fit the first level cache. A short row by insertion; a longer one, for the widths a
-       vocabulary has (up to 22 bits), by LSD radix in two passes of half the bits each (one
-       counting read for both); wider, MSD radix by 8 bits at a time down to parts of 32 or
-       fewer, sorted by insertion. No input takes more passes than its bits give. */
-    static void linear_insertion_sort(uint64_t* a, Py_ssize_t count) {
-        Py_ssize_t j, c;
-        uint64_t v;
-        for (j = 1; j < count; j++) {
-            v = a[j];
-            c = j;
-            while (c > 0 && a[c - 1] > v) { a[c] = a[c - 1]; c--; }
-            a[c] = v;
-        }
-    }
-
-    static void linear_sort_wide(uint64_t* a, uint64_t* tmp, Py_ssize_t count, int bits) {
-        Py_ssize_t starts[257], fill[256], j, size;
-        int digit, shift, b;
-        if (count <= 32 || bits <= 0) {
-            linear_insertion_sort(a, count);
-            return;
-        }
-        digit = bits < 8 ? bits : 8;
-        shift = bits - digit;
-        memset(starts, 0, sizeof starts);
-        for (j = 0; j < count; j++) starts[((a[j] >> shift) & ((1u << digit) - 1)) + 1]++;
-        for (b = 0; b < (1 << digit); b++) {
-            if (starts[b + 1] == count) {  /* one part: on to the next bits */
-                linear_sort_wide(a, tmp, count, shift);
-                return;
-            }
-            starts[b + 1] += starts[b];
-            fill[b] = starts[b];
-        }
-        for (j = 0; j < count; j++) tmp[fill[(a[j] >> shift) & ((1u << digit) - 1)]++] = a[j];
-        memcpy(a, tmp, (size_t)count * sizeof *a);
-        for (b = 0; b < (1 << digit); b++) {
-            size = starts[b + 1] - starts[b];
-            if (size > 32)
-                linear_sort_wide(a + starts[b], tmp + starts[b], size, shift);
-            else if (size > 1)
-                linear_insertion_sort(a + starts[b], size);
-        }
-    }
-
-    static void linear_sort_columns(uint64_t* restrict a, uint64_t* restrict tmp, Py_ssize_t count, int bits) {
-        uint32_t low[2048], high[2048], sum, c;
-        Py_ssize_t j;
-        int digit = (bits + 1) / 2, b;
-        uint64_t mask = ((uint64_t)1 << digit) - 1, v;
-        if (count <= 48) {
-            linear_insertion_sort(a, count);
-            return;
-        }
-        if (bits > 22 || count > 0xffffffff) {
-            linear_sort_wide(a, tmp, count, bits);
-            return;
-        }
-        memset(low, 0, sizeof(uint32_t) << digit);
-        memset(high, 0, sizeof(uint32_t) << digit);
-        for (j = 0; j < count; j++) {
-            v = a[j];
-            low[v & mask]++;
-            high[(v >> digit) & mask]++;
-        }
-        for (b = 0, sum = 0; b < (1 << digit); b++) { c = low[b]; low[b] = sum; sum += c; }
-        for (b = 0, sum = 0; b < (1 << digit); b++) { c = high[b]; high[b] = sum; sum += c; }
-        for (j = 0; j < count; j++) { v = a[j]; tmp[low[v & mask]++] = v; }
-        for (j = 0; j < count; j++) { v = tmp[j]; a[high[(v >> digit) & mask]++] = v; }
-    }
-    """
-    void linear_sort_columns(uint64_t* a, uint64_t* tmp, Py_ssize_t count, int bits) noexcept nogil
-
-
-def sorted_cells(list parts, int64_t width, int64_t n):
-    """Every (row, column) pair of ``parts`` (pairs of int64 arrays: rows below ``n``, columns
-    below ``width``, in any order) as one cell ``row * width + column``, ascending: in 32 bits
-    when ``n * width`` fits them, else 64. What sorting the cells gives, without a sort of the
-    whole batch: the columns are grouped by row (one counting pass), and each row's sorted on its
-    own (:c:func:`linear_sort_columns`), in cache."""
-    cdef Py_ssize_t total = 0, i, at, row, count, longest = 0
-    cdef const int64_t[::1] rows
-    cdef const int64_t[::1] columns
-    if width < 1 or n < 0:
-        raise ValueError("no cells in an empty space")
-    for part in parts:
-        rows, columns = part
-        if rows.shape[0] != columns.shape[0]:
-            raise ValueError("one column per row")
-        total += rows.shape[0]
-    cdef bint narrow = n * width <= 2147483647
-    out = clone(array("i" if narrow else "q"), total, False)
-    cdef int32_t[::1] small
-    cdef int64_t[::1] large
-    if narrow:
-        small = out
-    else:
-        large = out
-    cdef int bits = 0
-    while bits < 64 and (<uint64_t>(width - 1)) >> bits:
-        bits += 1
-    cdef Py_ssize_t* starts = <Py_ssize_t*>calloc(n + 1, sizeof(Py_ssize_t))
-    cdef uint64_t* grouped = <uint64_t*>malloc((total + 1) * sizeof(uint64_t))
-    cdef uint64_t* spare = NULL
-    cdef int64_t base
-    try:
-        if not (starts and grouped):
-            raise MemoryError()
-        # Each row's place: its count, then the counts before it.
-        for part in parts:
-            rows, columns = part
-            for i in range(rows.shape[0]):
-                if <uint64_t>rows[i] >= <uint64_t>n or <uint64_t>columns[i] >= <uint64_t>width:
-                    raise ValueError("a cell outside the batch")
-                starts[rows[i] + 1] += 1
-        for row in range(n):
-            longest = max(longest, starts[row + 1])
-            starts[row + 1] += starts[row]
-        spare = <uint64_t*>malloc((longest + 1) * sizeof(uint64_t))
-        if not spare:
-            raise MemoryError()
-        # The columns grouped by row (starts[row] moves to the row's end, then back).
-        for part in parts:
-            rows, columns = part
-            for i in range(rows.shape[0]):
-                row = rows[i]
-                grouped[starts[row]] = <uint64_t>columns[i]
-                starts[row] += 1
-        at = 0
-        for row in range(n):
-            count = starts[row] - at
-            linear_sort_columns(grouped + at, spare, count, bits)
-            base = row * width
-            if narrow:
-                for i in range(at, at + count):
-                    small[i] = <int32_t>(base + <int64_t>grouped[i])
-            else:
-                for i in range(at, at + count):
-                    large[i] = base + <int64_t>grouped[i]
-            at += count
-    finally:
-        free(starts)
-        free(grouped)
-        free(spare)
-    return out
-
 
 # -- the lexicon's features -----------------------------------------------------------------------
 

@@ -460,16 +460,13 @@ class Scorer:
         else:
             lexicon_rows = lexicon_columns = np.zeros(0, np.int64)
             lexicon_values = np.zeros(0, np.float32)
-        # The batch's cells sorted, as _tfidf_values sorts them (each row on its own, in C).
-        cells = np.asarray(_linear.sorted_cells(found, self.width, n))  # int32, or int64 if need be
         # No n-gram comes more often in a text than its characters after lower() (at most two
         # from one) plus the two spaces around each word: 3 per character is a bound, and the
-        # batch's cells another.
-        most = min(6 * max(map(len, prepared), default=0) + 3, len(cells))
+        # batch's n-grams another.
+        most = min(6 * max(map(len, prepared), default=0) + 3, sum(len(rows) for rows, _ in found))
         decision = np.zeros((n, len(self.categories)), dtype=np.float32)
         _linear.decisions(
-            cells,
-            self.width,
+            found,
             self.table,
             self.tfidf_starts,
             _log_counts(most),
