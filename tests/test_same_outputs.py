@@ -415,3 +415,20 @@ def test_the_kernel_sorts_each_rows_n_grams(table_rows: int) -> None:
             none, none, np.zeros(0, dtype=np.float32), out,
         )  # fmt: skip
         assert np.array_equal(out, expected)
+
+
+def test_the_kernel_finds_a_token_whatever_the_width_of_the_text_around_it() -> None:
+    """Strings are found by a hash of their code points: a one-byte text's characters are hashed
+    four at a time, a wider text's one by one, and the same token gets the same number in both
+    (tokens of 1 to 9 characters, around the four-character steps, in texts of 1, 2 and 4 bytes a
+    character); a token not in the vocabulary is not found."""
+    from moderation.classifier import _linear
+
+    tokens = ["a", "ab", "abc", "abcd", "abcde", "abcdefgh", "abcdefghi", "wörld", "ünï"]
+    vocabulary = _linear.Strings(tokens)
+    outside = len(tokens)
+    for wide in ("", " ½", " \u0100", " 🙂"):  # one byte a character (Latin-1 too), then two, four
+        text = " ".join(tokens + ["abcdefg", "zzzz"]) + wide
+        numbers, _ = _linear.token_numbers(vocabulary, [text], 1, outside)
+        found = list(numbers)[: len(tokens) + 2]
+        assert found == [*range(len(tokens)), outside, outside], wide
