@@ -428,7 +428,7 @@ def test_the_kernel_finds_a_token_whatever_the_width_of_the_text_around_it() -> 
     vocabulary = _linear.Strings(tokens)
     outside = len(tokens)
     for wide in ("", " ½", " \u0100", " 🙂"):  # one byte a character (Latin-1 too), then two, four
-        text = " ".join(tokens + ["abcdefg", "zzzz"]) + wide
+        text = " ".join([*tokens, "abcdefg", "zzzz"]) + wide
         numbers, _ = _linear.token_numbers(vocabulary, [text], 1, outside)
         found = list(numbers)[: len(tokens) + 2]
         assert found == [*range(len(tokens)), outside, outside], wide
