@@ -432,3 +432,16 @@ def test_the_kernel_finds_a_token_whatever_the_width_of_the_text_around_it() -> 
         numbers, _ = _linear.token_numbers(vocabulary, [text], 1, outside)
         found = list(numbers)[: len(tokens) + 2]
         assert found == [*range(len(tokens)), outside, outside], wide
+
+
+def test_a_batch_is_lowered_once_for_every_step_that_reads_it() -> None:
+    """The word and character steps of both heads read the same batch in lower case: the second
+    asks gets the first's list; another batch (even one differing in one text) is lowered anew."""
+    from moderation.classifier import compiled
+
+    batch = ["Hello THERE", "Ünïcödé", "x"]
+    lowered = compiled._lowered(batch)
+    assert lowered == ["hello there", "ünïcödé", "x"]
+    assert compiled._lowered(list(batch)) is lowered
+    assert compiled._lowered(["Hello THERE", "Ünïcödé", "Y"]) == ["hello there", "ünïcödé", "y"]
+    assert compiled._lowered([]) == []

@@ -578,6 +578,22 @@ def _log_counts(most: int) -> np.ndarray:
 ANALYSIS_CACHE_SIZE = 512
 
 
+# The last batch lowered, and its texts: the word and character steps of both heads lower the
+# same batch (the heads' prepared texts are the same strings: ``prepare``'s memo).
+_LAST_LOWERED: tuple[list[str], list[str]] = ([], [])
+
+
+def _lowered(texts: list[str]) -> list[str]:
+    """The texts in lower case (read-only: shared by the steps that read one batch)."""
+    global _LAST_LOWERED
+    last = _LAST_LOWERED  # one read: threads may replace it, never half of it
+    if last[0] == texts:  # the same strings: compared by identity first
+        return last[1]
+    lowered = [text.lower() for text in texts]
+    _LAST_LOWERED = (list(texts), lowered)
+    return lowered
+
+
 @functools.lru_cache(maxsize=ANALYSIS_CACHE_SIZE)
 def _tokens(pattern: str, lowercase: bool, text: str) -> list[str]:
     """The word tokens of a prepared text (read-only: shared between the heads)."""
@@ -673,7 +689,7 @@ class _Tfidf:
         (no n-gram runs from one text into the next)."""
         outside, pattern, lower = self.n_tokens, self.pattern, self.lowercase
         if self.vocabulary is not None and self.lookup is not None:  # tokens and n-grams in C
-            lowered = [text.lower() for text in texts] if lower else texts
+            lowered = _lowered(texts) if lower else texts
             numbered = _linear.token_numbers(self.vocabulary, lowered, self.shortest, outside)
             rows, columns = self.lookup.word_columns(*numbered, self.unigrams, self.min_n, self.max_n)
             return np.frombuffer(rows, dtype=np.int64), np.frombuffer(columns, dtype=np.int64)
@@ -905,7 +921,7 @@ class _WordColumns:
                     self.aside = _WordColumns(self.learn, kernel=False)
             return self.aside.text_columns(texts, lowercase, nul)
         if self.strings is not None:
-            lowered = [text.lower() for text in texts] if lowercase else texts
+            lowered = _lowered(texts) if lowercase else texts
             with self.lock:
                 if self.full:
                     self._clear()
