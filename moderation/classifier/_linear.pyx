@@ -1183,6 +1183,24 @@ cdef inline bint _is_separator(Py_UCS4 c):
     return c == 32 or c == 46 or c == 45 or c == 95 or c == 42
 
 
+# What prepare_needs asks of a character, for the 128 ASCII ones: a letter ``[a-z]``, a mark
+# (:func:`_is_mark`), a word character (:func:`_is_word`), a separator (:func:`_is_separator`).
+cdef enum:
+    _LETTER = 1
+    _MARK = 2
+    _WORD = 4
+    _SEPARATOR = 8
+
+cdef unsigned char _ASCII_CLASSES[128]
+for _c in range(128):
+    _ASCII_CLASSES[_c] = (
+        (_LETTER if 97 <= _c <= 122 else 0)
+        | (_MARK if _is_mark(_c) else 0)
+        | (_WORD if _is_word(_c) else 0)
+        | (_SEPARATOR if _is_separator(_c) else 0)
+    )
+
+
 def prepare_needs(str text):
     """Which of ``textprep.prepare``'s substitutions can change ``text`` (a folded text), by
     what each must find: 1, letters spaced out (``_SPACED``: a letter ``[a-z]`` starting a word,
@@ -1194,16 +1212,18 @@ def prepare_needs(str text):
     cdef Py_ssize_t n = PyUnicode_GET_LENGTH(text), i, run = 0, chain = 0
     cdef int kind = PyUnicode_KIND(text)
     cdef void* data = PyUnicode_DATA(text)
-    cdef int needs = 0, letters = 0
+    cdef int needs = 0, letters = 0, flags
     cdef bint letter, mark, word, has_letter = False, has_mark = False
     cdef bint after_letter = False  # in a chain of spaced letters, just after one of them
     cdef bint previous_word = False
     cdef Py_UCS4 c, previous = 0
     for i in range(n):
         c = PyUnicode_READ(kind, data, i)
-        letter = 97 <= c <= 122
-        mark = _is_mark(c)
-        word = _is_word(c)
+        # What the character is, from a table for ASCII (beyond it, only a word character).
+        flags = _ASCII_CLASSES[c] if c < 128 else (_WORD if Py_UNICODE_ISALNUM(c) else 0)
+        letter = flags & _LETTER
+        mark = flags & _MARK
+        word = flags & _WORD
         # Stretched.
         letters = letters + 1 if letter and c == previous else (1 if letter else 0)
         if letters >= 3:
@@ -1223,7 +1243,7 @@ def prepare_needs(str text):
         if chain and after_letter:
             if chain >= 3 and not word:
                 needs |= 1
-            if _is_separator(c):
+            if flags & _SEPARATOR:
                 after_letter = False
             else:
                 chain = 0
@@ -1240,8 +1260,6 @@ def prepare_needs(str text):
         needs |= 1
     return needs
 
-
-# -- a batch's cells ------------------------------------------------------------------------------
 
 # -- the lexicon's features -----------------------------------------------------------------------
 
