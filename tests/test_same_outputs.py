@@ -429,7 +429,7 @@ def test_the_kernel_finds_a_token_whatever_the_width_of_the_text_around_it() -> 
     outside = len(tokens)
     for wide in ("", " ½", " \u0100", " 🙂"):  # one byte a character (Latin-1 too), then two, four
         text = " ".join([*tokens, "abcdefg", "zzzz"]) + wide
-        numbers, _ = _linear.token_numbers(vocabulary, [text], 1, outside)
+        numbers, _ = _linear.token_numbers(vocabulary, _linear.Runs([text], _linear.TOKENS), outside)
         found = list(numbers)[: len(tokens) + 2]
         assert found == [*range(len(tokens)), outside, outside], wide
 
@@ -445,3 +445,33 @@ def test_a_batch_is_lowered_once_for_every_step_that_reads_it() -> None:
     assert compiled._lowered(list(batch)) is lowered
     assert compiled._lowered(["Hello THERE", "Ünïcödé", "Y"]) == ["hello there", "ünïcödé", "y"]
     assert compiled._lowered([]) == []
+
+
+def test_a_batch_is_read_into_tokens_and_words_once_for_both_heads() -> None:
+    """The kernel reads a batch's tokens (runs of word characters, at least one or two long) and
+    words (``str.split()``'s) once, hashed; both heads number the same runs in their own tables.
+    The runs are scikit-learn's tokens and split()'s words, and each table refuses the other kind."""
+    from moderation.classifier import _linear, compiled
+
+    texts = ["a bb, c-ddd  é🙂x zz", "", "   ", "one\ttwo\nthree"]
+    vocabulary = _linear.Strings(["a", "bb", "c", "ddd", "é", "x", "one", "two", "three"])
+    for shortest, pattern in ((1, r"(?u)\b\w+\b"), (2, r"(?u)\b\w\w+\b")):
+        tokens = compiled._runs(texts, _linear.TOKENS, shortest)
+        assert compiled._runs(list(texts), _linear.TOKENS, shortest) is tokens  # the other head
+        numbers, ends = _linear.token_numbers(vocabulary, tokens, 99)
+        expected: list[int] = []
+        expected_ends = []
+        for text in texts:
+            expected += [vocabulary.find(t) if t != "zz" else 99 for t in re.findall(pattern, text)]
+            expected_ends.append(len(expected))
+            expected.append(99)
+        assert list(numbers) == expected and list(ends) == expected_ends
+    words = compiled._runs(texts, _linear.WORDS)
+    memo = _linear.Strings()
+    slots, per_text, added = _linear.word_slots(memo, words)
+    assert added == [w for text in texts for w in text.split()]
+    assert list(per_text) == [len(text.split()) for text in texts] and list(slots) == list(range(len(added)))
+    with pytest.raises(ValueError):
+        _linear.word_slots(memo, compiled._runs(texts, _linear.TOKENS))
+    with pytest.raises(ValueError):
+        _linear.token_numbers(vocabulary, words, 99)

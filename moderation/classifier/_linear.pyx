@@ -13,8 +13,9 @@ and numpy code in ``compiled`` and ``textprep`` runs, with the same numbers
   where the Pipeline rounds twice;
 - integer n-gram keys found in open-addressing tables (:class:`NGramTable`), and the word memo's
   columns gathered (:func:`gather_rows`);
-- strings found by their code points (:class:`Strings`, under a keyed hash): a text's tokens
-  (:func:`token_numbers`) and words (:func:`word_slots`) read off its characters;
+- strings found by their code points (:class:`Strings`, under a keyed hash): a batch's tokens
+  and words read off its characters and hashed once (:class:`Runs`), then numbered
+  (:func:`token_numbers`, :func:`word_slots`);
 - the lexicon step's counts (:class:`LexiconCounts`) and its features from them
   (:func:`lexicon_cells`);
 - text preparation: which substitutions a text needs (:func:`prepare_needs`) and undoing
@@ -916,34 +917,87 @@ def _room(list texts):
     return room
 
 
-def token_numbers(Strings vocabulary, list texts, int shortest, int64_t outside):
+# The kinds of Runs, for Python: scikit-learn's tokens (word characters), str.split()'s words.
+TOKENS = WORD_CHARACTERS
+WORDS = NOT_SPACE
+
+
+cdef class Runs:
+    """A batch's runs of one kind, each with its keyed hash: runs of word characters (``re``'s
+    ``\\w``) at least ``shortest`` long (``WORD_CHARACTERS``), or of characters that are not
+    white space (``NOT_SPACE``: ``str.split()``'s words). Read and hashed once, then looked up in
+    each table that numbers them (both heads read the same batch)."""
+
+    cdef readonly list texts
+    cdef readonly int run, shortest
+    cdef int64_t* bounds  # run i is texts[...][bounds[2i]:bounds[2i + 1]]
+    cdef uint64_t* hashes
+    cdef int64_t* per_text  # how many runs each text has
+    cdef readonly Py_ssize_t count
+
+    def __cinit__(self, list texts, int run, int shortest=1):
+        if run != WORD_CHARACTERS and run != NOT_SPACE:
+            raise ValueError("runs of word characters or of characters that are not white space")
+        if shortest < 1:
+            raise ValueError("runs are at least one character long")
+        cdef Py_ssize_t room = _room(texts), used = 0, t = 0, first, i, j, n
+        cdef int kind
+        cdef void* data
+        self.texts = list(texts)
+        self.run, self.shortest = run, shortest
+        self.bounds = <int64_t*>malloc((2 * room + 1) * sizeof(int64_t))
+        self.hashes = <uint64_t*>malloc((room + 1) * sizeof(uint64_t))
+        self.per_text = <int64_t*>malloc((len(texts) + 1) * sizeof(int64_t))
+        if not (self.bounds and self.hashes and self.per_text):
+            raise MemoryError()
+        for text in self.texts:
+            n = PyUnicode_GET_LENGTH(text)
+            kind = PyUnicode_KIND(text)
+            data = PyUnicode_DATA(text)
+            first = used
+            i = _run_start(kind, data, n, 0, run)
+            while i < n:
+                j = _run_end(kind, data, n, i + 1, run)
+                if j - i >= shortest:
+                    self.bounds[2 * used], self.bounds[2 * used + 1] = i, j
+                    self.hashes[used] = _text_hash(kind, data, i, j)
+                    used += 1
+                i = _run_start(kind, data, n, j, run)
+            self.per_text[t] = used - first
+            t += 1
+        self.count = used
+
+    def __dealloc__(self):
+        free(self.bounds)
+        free(self.hashes)
+        free(self.per_text)
+
+
+def token_numbers(Strings vocabulary, Runs tokens, int64_t outside):
     """The texts' tokens as scikit-learn's word analyzer finds them with the token pattern
-    ``(?u)\\b\\w+\\b`` (``shortest`` 1) or ``(?u)\\b\\w\\w+\\b`` (2): runs of word characters
-    (``re``'s ``\\w``), at least ``shortest`` long, by their number in ``vocabulary``, ``outside``
-    for a token not in it. Returns every text's numbers, each text followed by ``outside``, and
-    the place of that separator (each text's end)."""
-    if shortest < 1:
-        raise ValueError("tokens are at least one character long")
-    ids = clone(array("q"), _room(texts) + len(texts), False)
-    ends = clone(array("q"), len(texts), False)
+    ``(?u)\\b\\w+\\b`` (``shortest`` 1) or ``(?u)\\b\\w\\w+\\b`` (2): ``tokens``, runs of word
+    characters at least ``shortest`` long, by their number in ``vocabulary``, ``outside`` for a
+    token not in it. Returns every text's numbers, each text followed by ``outside``, and the
+    place of that separator (each text's end)."""
+    if tokens.run != WORD_CHARACTERS:
+        raise ValueError("tokens are runs of word characters")
+    ids = clone(array("q"), tokens.count + len(tokens.texts), False)
+    ends = clone(array("q"), len(tokens.texts), False)
     cdef int64_t[::1] out = ids
     cdef int64_t[::1] text_ends = ends
-    cdef Py_ssize_t used = 0, t = 0, i, j, n
+    cdef Py_ssize_t used = 0, t = 0, r = 0, last
     cdef int kind
     cdef void* data
     cdef int64_t number
-    for text in texts:
-        n = PyUnicode_GET_LENGTH(text)
+    for text in tokens.texts:
         kind = PyUnicode_KIND(text)
         data = PyUnicode_DATA(text)
-        i = _run_start(kind, data, n, 0, WORD_CHARACTERS)
-        while i < n:
-            j = _run_end(kind, data, n, i + 1, WORD_CHARACTERS)
-            if j - i >= shortest:
-                number = vocabulary._find(kind, data, i, j, _text_hash(kind, data, i, j))
-                out[used] = number if number >= 0 else outside
-                used += 1
-            i = _run_start(kind, data, n, j, WORD_CHARACTERS)
+        last = r + tokens.per_text[t]
+        while r < last:
+            number = vocabulary._find(kind, data, tokens.bounds[2 * r], tokens.bounds[2 * r + 1], tokens.hashes[r])
+            out[used] = number if number >= 0 else outside
+            used += 1
+            r += 1
         text_ends[t] = used
         out[used] = outside
         used += 1
@@ -951,39 +1005,37 @@ def token_numbers(Strings vocabulary, list texts, int shortest, int64_t outside)
     return ids[:used], ends
 
 
-def word_slots(Strings memo, list texts):
-    """The texts' words as ``str.split()`` makes them (runs of characters that are not white
-    space) by their number in ``memo``, adding the words it does not have. Returns the numbers,
-    text after text, how many words each text has, and the words added, in number order."""
-    slots = clone(array("q"), _room(texts), False)
-    counts = clone(array("q"), len(texts), False)
+def word_slots(Strings memo, Runs words):
+    """The texts' words as ``str.split()`` makes them (``words``: runs of characters that are not
+    white space) by their number in ``memo``, adding the words it does not have. Returns the
+    numbers, text after text, how many words each text has, and the words added, in number
+    order."""
+    if words.run != NOT_SPACE or words.shortest != 1:
+        raise ValueError("words are runs of characters that are not white space")
+    slots = clone(array("q"), words.count, False)
+    counts = clone(array("q"), len(words.texts), False)
     cdef int64_t[::1] out = slots
     cdef int64_t[::1] per_text = counts
     cdef list added = []
-    cdef Py_ssize_t used = 0, t = 0, first, i, j, n
+    cdef Py_ssize_t t = 0, r = 0, last, i, j
     cdef int kind
     cdef void* data
-    cdef uint64_t h
     cdef int64_t number
-    for text in texts:
-        n = PyUnicode_GET_LENGTH(text)
+    for text in words.texts:
         kind = PyUnicode_KIND(text)
         data = PyUnicode_DATA(text)
-        first = used
-        i = _run_start(kind, data, n, 0, NOT_SPACE)
-        while i < n:
-            j = _run_end(kind, data, n, i + 1, NOT_SPACE)
-            h = _text_hash(kind, data, i, j)
-            number = memo._find(kind, data, i, j, h)
+        last = r + words.per_text[t]
+        per_text[t] = words.per_text[t]
+        while r < last:
+            i, j = words.bounds[2 * r], words.bounds[2 * r + 1]
+            number = memo._find(kind, data, i, j, words.hashes[r])
             if number < 0:
-                number = memo._insert(kind, data, i, j, h)
+                number = memo._insert(kind, data, i, j, words.hashes[r])
                 added.append(PyUnicode_Substring(text, i, j))
-            out[used] = number
-            used += 1
-            i = _run_start(kind, data, n, j, NOT_SPACE)
-        per_text[t] = used - first
+            out[r] = number
+            r += 1
         t += 1
-    return slots[:used], counts, added
+    return slots, counts, added
 
 
 # -- the lexicon step's counts --------------------------------------------------------------------

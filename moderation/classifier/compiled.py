@@ -594,6 +594,21 @@ def _lowered(texts: list[str]) -> list[str]:
     return lowered
 
 
+# The last batch's runs of each kind: both heads number the same tokens and words (each in its
+# own table), read and hashed once.
+_LAST_RUNS: dict[tuple[int, int], Any] = {}
+
+
+def _runs(lowered: list[str], run: int, shortest: int = 1) -> Any:
+    """The kernel's runs (``_linear.Runs``) of one kind in a batch of lowered texts."""
+    last = _LAST_RUNS.get((run, shortest))
+    if last is not None and last.texts == lowered:  # the same strings: compared by identity first
+        return last
+    runs = _linear.Runs(lowered, run, shortest)
+    _LAST_RUNS[run, shortest] = runs
+    return runs
+
+
 @functools.lru_cache(maxsize=ANALYSIS_CACHE_SIZE)
 def _tokens(pattern: str, lowercase: bool, text: str) -> list[str]:
     """The word tokens of a prepared text (read-only: shared between the heads)."""
@@ -690,7 +705,8 @@ class _Tfidf:
         outside, pattern, lower = self.n_tokens, self.pattern, self.lowercase
         if self.vocabulary is not None and self.lookup is not None:  # tokens and n-grams in C
             lowered = _lowered(texts) if lower else texts
-            numbered = _linear.token_numbers(self.vocabulary, lowered, self.shortest, outside)
+            tokens = _runs(lowered, _linear.TOKENS, self.shortest)
+            numbered = _linear.token_numbers(self.vocabulary, tokens, outside)
             rows, columns = self.lookup.word_columns(*numbered, self.unigrams, self.min_n, self.max_n)
             return np.frombuffer(rows, dtype=np.int64), np.frombuffer(columns, dtype=np.int64)
         get = self.token_numbers.get
@@ -927,7 +943,7 @@ class _WordColumns:
                     self._clear()
                 assert self.strings is not None
                 try:
-                    slots, per_text, added = _linear.word_slots(self.strings, lowered)
+                    slots, per_text, added = _linear.word_slots(self.strings, _runs(lowered, _linear.WORDS))
                     if added:
                         self._learn(added, len(self.strings) - len(added))
                 except BaseException:
