@@ -175,3 +175,36 @@ def test_shipped_rules_use_the_measured_thresholds(model: contribution.Contribut
     for label in CONTRIBUTION_LABELS:
         text = SHIPPED_RULES.read_text()
         assert f"score: {{{label}: {{gte: {meta['thresholds'][label]}}}}}" in text
+
+
+def test_sentences_are_scored_for_their_comments_kind_as_score_gives_it(
+    model: contribution.ContributionModel,
+) -> None:
+    """The sentences of a batch's contributions are scored for their own comment's kind in one
+    call (``label_scores``): the same numbers as ``score``'s mappings, and the same contribution
+    blocks as a model that has only ``score``."""
+    sentences = [UBLA, "Thanks for the background.", "", TOXIC_UBLA]
+    labels = ["eyewitness", "background", "constructive", "eyewitness"]
+    rows = model.score(sentences)
+    assert model.label_scores(sentences, labels) == [
+        row[label] for row, label in zip(rows, labels, strict=True)
+    ]
+    assert model.label_scores([], []) == []
+    with pytest.raises(ValueError, match="one label per text"):
+        model.label_scores(sentences, labels[:2])
+
+    class ScoreOnly:
+        version, thresholds = model.version, model.thresholds
+
+        def score(self, texts: list[str]) -> list[dict[str, float]]:
+            return model.score(texts)
+
+    comments = [f"{UBLA}. Then a second sentence about the trucks. And a third one.", UBLA, TOXIC_UBLA]
+    rules = load_rules(SHIPPED_RULES)
+    blocks = [v.contribution for v in Pipeline(rules, contribution=model).assess_texts(comments)]
+    assert [
+        v.contribution for v in Pipeline(rules, contribution=ScoreOnly()).assess_texts(comments)
+    ] == blocks
+    assert any(
+        block and len(block["spans"]) >= 1 and block["spans"][0]["score"] is not None for block in blocks
+    )

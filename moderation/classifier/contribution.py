@@ -18,6 +18,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from ..categories import CONTRIBUTION_LABELS
 from ..config import PROJECT_ROOT
 from . import artifact, serving
@@ -54,6 +56,17 @@ class ContributionModel:
     def score(self, texts: Sequence[str]) -> list[dict[str, float]]:
         """Probabilities per label for each text."""
         return self.classifier.score(texts)
+
+    def label_scores(self, texts: Sequence[str], labels: Sequence[str]) -> list[float]:
+        """Each text's probability of its own label: ``score(texts)[i][labels[i]]``, without a
+        mapping per text (the sentences of a batch's contributions, each for its comment's kind)."""
+        if len(texts) != len(labels):
+            raise ValueError("one label per text")
+        if not texts:
+            return []
+        column = {label: i for i, label in enumerate(self.classifier.categories)}
+        probabilities = self.classifier.predict_proba(list(texts))
+        return probabilities[np.arange(len(texts)), [column[label] for label in labels]].tolist()
 
 
 def load(path: Path = DEFAULT_MODEL) -> ContributionModel:

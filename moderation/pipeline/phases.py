@@ -194,17 +194,16 @@ def _spans(
         if text is not None and len(found) > 1:
             wanted += [(i, start, end) for start, end in found]
             sentences += [text[start:end] for start, end in found]
-    rows: Sequence[Mapping[str, float]] = []
+    values: Sequence[float] = []
     if sentences:
+        labels = [kinds[i] or "" for i, _, _ in wanted]
         try:
-            rows = model.score(sentences)
+            values = _label_scores(model, sentences, labels)
         except Exception:
             log.exception("contribution model failed on the sentences of %d comments", len(texts))
     scored: dict[int, list[tuple[tuple[int, int], float]]] = {}
-    for (i, start, end), row in zip(wanted, rows, strict=False):
-        kind = kinds[i]
-        assert kind is not None
-        scored.setdefault(i, []).append(((start, end), row[kind]))
+    for (i, start, end), value in zip(wanted, values, strict=False):
+        scored.setdefault(i, []).append(((start, end), value))
     out: list[list[ContributionSpan]] = []
     for i, (text, kind) in enumerate(zip(texts, kinds, strict=True)):
         if text is None or kind is None:
@@ -224,6 +223,15 @@ def _spans(
                 ]
             )
     return out
+
+
+def _label_scores(model: ContributionScorer, texts: list[str], labels: list[str]) -> Sequence[float]:
+    """Each text's score for its label: by the model's ``label_scores`` where it has one (no
+    mapping per sentence), else from ``score``."""
+    label_scores = getattr(model, "label_scores", None)
+    if label_scores is not None:
+        return label_scores(texts, labels)
+    return [row[label] for row, label in zip(model.score(texts), labels, strict=True)]
 
 
 # The order matters: the rules read both heads' scores, the author phase reads the verdict so
