@@ -123,6 +123,31 @@ cdef extern from *:
         }
     }
 
+    /* LSD radix in three passes of a third of the bits each (at most 22 bits: up to 256 buckets
+       a pass), for rows too short to fill two passes' buckets. */
+    static void linear_sort_three(uint32_t* restrict a, uint32_t* restrict tmp, Py_ssize_t count, int bits) {
+        uint32_t first[256], second[256], third[256], sum, c, v;
+        Py_ssize_t j;
+        int digit = (bits + 2) / 3, b;
+        uint32_t mask = ((uint32_t)1 << digit) - 1;
+        memset(first, 0, sizeof(uint32_t) << digit);
+        memset(second, 0, sizeof(uint32_t) << digit);
+        memset(third, 0, sizeof(uint32_t) << digit);
+        for (j = 0; j < count; j++) {
+            v = a[j];
+            first[v & mask]++;
+            second[(v >> digit) & mask]++;
+            third[(v >> (2 * digit)) & mask]++;
+        }
+        for (b = 0, sum = 0; b < (1 << digit); b++) { c = first[b]; first[b] = sum; sum += c; }
+        for (b = 0, sum = 0; b < (1 << digit); b++) { c = second[b]; second[b] = sum; sum += c; }
+        for (b = 0, sum = 0; b < (1 << digit); b++) { c = third[b]; third[b] = sum; sum += c; }
+        for (j = 0; j < count; j++) { v = a[j]; tmp[first[v & mask]++] = v; }
+        for (j = 0; j < count; j++) { v = tmp[j]; a[second[(v >> digit) & mask]++] = v; }
+        for (j = 0; j < count; j++) { v = a[j]; tmp[third[(v >> (2 * digit)) & mask]++] = v; }
+        memcpy(a, tmp, (size_t)count * sizeof *a);
+    }
+
     static void linear_sort_columns(uint32_t* restrict a, uint32_t* restrict tmp, Py_ssize_t count, int bits) {
         uint32_t low[2048], high[2048], sum, c;
         Py_ssize_t j;
@@ -134,6 +159,10 @@ cdef extern from *:
         }
         if (bits > 22 || count > 0xffffffff) {
             linear_sort_wide(a, tmp, count, bits);
+            return;
+        }
+        if (count < 512 && bits > 12) {  /* a short row: three passes of fewer buckets */
+            linear_sort_three(a, tmp, count, bits);
             return;
         }
         memset(low, 0, sizeof(uint32_t) << digit);
