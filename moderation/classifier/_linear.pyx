@@ -317,19 +317,29 @@ def decisions(
                         exact[first] = <float>(exact[first] / norm)
                         first += 1
                 # The weighted features in column order (the lexicon's merged in), added in float32.
-                features = 0
-                j = 0
                 row_end = lex
                 while row_end < lexicon and lexicon_rows[row_end] == row:
                     row_end += 1
-                while j < unique or lex < row_end:
-                    if j < unique and (lex == row_end or kept[j] < lexicon_columns[lex]):
-                        merged[features], weights[features] = kept[j], <float>exact[j]
-                        j += 1
-                    else:
+                if lex == row_end or unique == 0 or lexicon_columns[lex] > kept[unique - 1]:
+                    # The lexicon's columns after the row's n-grams (its step comes last): appended.
+                    for j in range(unique):
+                        merged[j], weights[j] = kept[j], <float>exact[j]
+                    features = unique
+                    while lex < row_end:
                         merged[features], weights[features] = lexicon_columns[lex], lexicon_values[lex]
                         lex += 1
-                    features += 1
+                        features += 1
+                else:
+                    features = 0
+                    j = 0
+                    while j < unique or lex < row_end:
+                        if j < unique and (lex == row_end or kept[j] < lexicon_columns[lex]):
+                            merged[features], weights[features] = kept[j], <float>exact[j]
+                            j += 1
+                        else:
+                            merged[features], weights[features] = lexicon_columns[lex], lexicon_values[lex]
+                            lex += 1
+                        features += 1
                 if features:
                     linear_weighted_sums(merged, weights, features, &table[0, 0], stride, k, &out[row, 0])
     finally:
