@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Annotated, NotRequired
 
+import numpy as np
 from pydantic import Field
 from typing_extensions import TypedDict
 
@@ -30,6 +31,23 @@ def score_value(score: float) -> float:
         if nearest and abs(scaled - nearest) < 0.4999:
             return nearest / 10000
     return round(float(score), SCORE_DECIMALS)
+
+
+def score_rows(scores: np.ndarray) -> list[list[float]]:
+    """:func:`score_value` of every score of a (comments, categories) array, a list per row, to
+    the bit: the same steps for the whole array at once (numpy's ``rint`` rounds half to even as
+    ``round`` does; the division by 10000 is the same IEEE division), and ``score_value`` itself
+    for the few near a tie, at zero, or not small and finite."""
+    values = np.asarray(scores, dtype=np.float64)
+    scaled = values * 10000.0
+    nearest = np.rint(scaled)
+    with np.errstate(invalid="ignore"):
+        fast = (np.abs(scaled) < 1e12) & (nearest != 0) & (np.abs(scaled - nearest) < 0.4999)
+    rows: list[list[float]] = np.where(fast, nearest / 10000, 0.0).tolist()
+    if not fast.all():
+        for i, j in zip(*np.nonzero(~fast), strict=True):
+            rows[i][j] = score_value(float(values[i, j]))
+    return rows
 
 
 @dataclass(frozen=True, slots=True)

@@ -207,6 +207,21 @@ def test_verdicts_with_the_compiled_form_are_the_pipelines(heads: dict, sample: 
     for a, b in zip(compiled_verdicts, verdicts(slow, slow_head), strict=True):
         _same_verdicts(a, b)
 
+    # The compiled heads round a batch's scores at once (score_rounded): the verdicts are those of
+    # the same heads rounding score by score, to the bit.
+    class ScoreOnly:
+        def __init__(self, model) -> None:  # type: ignore[no-untyped-def]
+            self.model, self.version, self.categories = model, model.version, model.categories
+
+        def score(self, texts):  # type: ignore[no-untyped-def]
+            return self.model.score(texts)
+
+        def predict_proba(self, texts):  # type: ignore[no-untyped-def]
+            return self.model.predict_proba(texts)
+
+    plain = verdicts(ScoreOnly(fast), ScoreOnly(fast_head))
+    assert [v.to_dict() for v in plain] == [v.to_dict() for v in compiled_verdicts]
+
 
 @pytest.mark.parametrize("head", ["classifier", "contribution"])
 def test_the_c_kernel_gives_the_numpy_codes_numbers_to_the_bit(
@@ -259,7 +274,7 @@ def test_the_kernels_vector_sums_are_its_one_by_one_sums(categories: int) -> Non
 
 
 def test_a_verdicts_scores_are_rounded_as_round_rounds() -> None:
-    from moderation.verdict import score_value
+    from moderation.verdict import score_rows, score_value
 
     rng = np.random.default_rng(4)
     ties = [k / 10000 + 0.00005 for k in range(-20, 10001)]  # the decimal ties (and the doubles by them)
@@ -278,6 +293,15 @@ def test_a_verdicts_scores_are_rounded_as_round_rounds() -> None:
         got, want = score_value(value), round(value, 4)
         assert got == want and np.copysign(1, got) == np.copysign(1, want), value
     assert np.isnan(score_value(float("nan")))
+    # A batch at once (score_rows, as the compiled heads round theirs): each the same, to the bit.
+    rows = score_rows(np.array([*values[: len(values) // 6 * 6]]).reshape(-1, 6))
+    flat = [x for row in rows for x in row]
+    assert len(flat) == len(values) // 6 * 6
+    for value, got in zip(values, flat, strict=False):
+        want = round(value, 4)
+        assert got == want and np.copysign(1, got) == np.copysign(1, want), value
+    assert np.isnan(score_rows(np.array([[float("nan"), 0.5]]))[0][0])
+    assert score_rows(np.zeros((0, 6))) == []
 
 
 @pytest.mark.parametrize("head", ["classifier", "contribution"])

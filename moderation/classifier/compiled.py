@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from ..verdict import score_rows
 from .textprep import prepare
 
 try:  # the linear step in C, built by `make setup`; the numpy code below gives the same numbers
@@ -391,6 +392,18 @@ class CompiledClassifier:
             return []
         rows = self.scorer.predict_proba(list(texts)).tolist()
         return [dict(zip(self.categories, row, strict=True)) for row in rows]
+
+    def score_rounded(self, texts: Sequence[str]) -> tuple[list[dict[str, float]], list[dict[str, float]]]:
+        """:meth:`score`, and the same scores as a verdict holds them (``verdict.score_rows``: the
+        whole batch rounded at once, not score by score)."""
+        if not texts:
+            return [], []
+        probabilities = self.scorer.predict_proba(list(texts))
+        categories = self.categories
+        return (
+            [dict(zip(categories, row, strict=True)) for row in probabilities.tolist()],
+            [dict(zip(categories, row, strict=True)) for row in score_rows(probabilities)],
+        )
 
 
 class Scorer:

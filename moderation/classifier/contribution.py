@@ -57,6 +57,16 @@ class ContributionModel:
         """Probabilities per label for each text."""
         return self.classifier.score(texts)
 
+    def score_rounded(
+        self, texts: Sequence[str]
+    ) -> tuple[list[dict[str, float]], list[dict[str, float]] | None]:
+        """:meth:`score`, and the same scores as a verdict holds them when the model rounds a
+        batch at once (the compiled form does); None otherwise."""
+        both = getattr(self.classifier, "score_rounded", None)
+        if both is not None:
+            return both(texts)
+        return self.classifier.score(texts), None
+
     def label_scores(self, texts: Sequence[str], labels: Sequence[str]) -> list[float]:
         """Each text's probability of its own label: ``score(texts)[i][labels[i]]``, without a
         mapping per text (the sentences of a batch's contributions, each for its comment's kind)."""

@@ -45,6 +45,10 @@ class Finding:
     feature_rules: tuple[str, ...] = ()  # live feature_candidate rules that matched
     contribution_scores: Mapping[str, float] | None = None
     contribution: ContributionPayload | None = None  # the verdict's contribution block
+    # ``scores`` and ``contribution_scores`` as the verdict holds them, when the phase rounded its
+    # batch at once (else merging rounds them, score by score).
+    rounded_scores: Mapping[str, float] | None = None
+    rounded_contribution: Mapping[str, float] | None = None
 
 
 @dataclass(slots=True)
@@ -76,14 +80,16 @@ class Assessment:
         if finding.scores is not None:
             self.scores = finding.scores
             self.verdict.model_version = finding.model_version
-            self._round_scores(finding.scores)
+            self._round_scores(finding.scores, finding.rounded_scores)
         if finding.contribution_scores is not None:
             self.contribution_scores = finding.contribution_scores
-            self._round_scores(finding.contribution_scores)
+            self._round_scores(finding.contribution_scores, finding.rounded_contribution)
         if finding.contribution is not None:
             self.verdict.contribution = finding.contribution
 
-    def _round_scores(self, scores: Mapping[str, float]) -> None:
+    def _round_scores(self, scores: Mapping[str, float], rounded: Mapping[str, float] | None) -> None:
         """The verdict's scores: the classifier's, then the contribution head's, rounded (each
-        head's rounded once, as it comes)."""
-        self.verdict.scores.update({k: score_value(v) for k, v in scores.items()})
+        head's rounded once, as it comes; ``rounded``: already, by the phase)."""
+        if rounded is None:
+            rounded = {k: score_value(v) for k, v in scores.items()}
+        self.verdict.scores.update(rounded)

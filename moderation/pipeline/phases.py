@@ -64,12 +64,30 @@ def classify(setup: Setup, batch: Sequence[Assessment]) -> Sequence[Finding | No
     if setup.scorer is None:
         return [None] * len(batch)
     try:
-        scores = setup.scorer.score([a.comment.text for a in batch])
+        scores, rounded = _scored(setup.scorer, [a.comment.text for a in batch])
         version = setup.scorer.version
     except Exception:
         log.exception("classifier failed on a batch of %d comments", len(batch))
         return [None] * len(batch)
-    return [Finding(scores=s, model_version=version) for s in scores]
+    return [
+        Finding(scores=s, rounded_scores=r, model_version=version)
+        for s, r in zip(scores, rounded, strict=True)
+    ]
+
+
+def _scored(
+    scorer: Scorer, texts: list[str]
+) -> tuple[Sequence[Mapping[str, float]], Sequence[Mapping[str, float] | None]]:
+    """The scorer's scores for a batch, and the same as a verdict holds them where the scorer
+    rounds a batch at once (``score_rounded``); None for each where it does not."""
+    both = getattr(scorer, "score_rounded", None)
+    if both is not None:
+        scores, rounded = both(texts)
+        if rounded is not None:
+            return scores, rounded
+        return scores, [None] * len(scores)
+    scores = scorer.score(texts)
+    return scores, [None] * len(scores)
 
 
 def score_contribution(setup: Setup, batch: Sequence[Assessment]) -> Sequence[Finding | None]:
@@ -78,11 +96,13 @@ def score_contribution(setup: Setup, batch: Sequence[Assessment]) -> Sequence[Fi
     if setup.contribution is None:
         return [None] * len(batch)
     try:
-        scores = setup.contribution.score([a.comment.text for a in batch])
+        scores, rounded = _scored(setup.contribution, [a.comment.text for a in batch])
     except Exception:
         log.exception("contribution model failed on a batch of %d comments", len(batch))
         return [None] * len(batch)
-    return [Finding(contribution_scores=s) for s in scores]
+    return [
+        Finding(contribution_scores=s, rounded_contribution=r) for s, r in zip(scores, rounded, strict=True)
+    ]
 
 
 def apply_rules(setup: Setup, batch: Sequence[Assessment]) -> Sequence[Finding | None]:
