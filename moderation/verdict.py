@@ -33,12 +33,18 @@ def score_value(score: float) -> float:
     return round(float(score), SCORE_DECIMALS)
 
 
+# Fewer scores than this are rounded one by one by score_rows.
+SMALL_ROWS = 64
+
+
 def score_rows(scores: np.ndarray) -> list[list[float]]:
     """:func:`score_value` of every score of a (comments, categories) array, a list per row, to
     the bit: the same steps for the whole array at once (numpy's ``rint`` rounds half to even as
     ``round`` does; the division by 10000 is the same IEEE division), and ``score_value`` itself
     for the few near a tie, at zero, or not small and finite."""
     values = np.asarray(scores, dtype=np.float64)
+    if values.size < SMALL_ROWS:  # a few comments (a request): numpy's calls would cost more
+        return [[score_value(value) for value in row] for row in values.tolist()]
     scaled = values * 10000.0
     nearest = np.rint(scaled)
     with np.errstate(invalid="ignore"):

@@ -302,6 +302,8 @@ def test_a_verdicts_scores_are_rounded_as_round_rounds() -> None:
         assert got == want and np.copysign(1, got) == np.copysign(1, want), value
     assert np.isnan(score_rows(np.array([[float("nan"), 0.5]]))[0][0])
     assert score_rows(np.zeros((0, 6))) == []
+    one = np.array([[0.12345, 0.00005, 0.5, 1.0, 0.0, 0.99995]])  # a request's row: one by one
+    assert score_rows(one) == [[round(x, 4) for x in one[0].tolist()]]
 
 
 @pytest.mark.parametrize("head", ["classifier", "contribution"])
