@@ -81,13 +81,8 @@ def _scored(
     """The scorer's scores for a batch, and the same as a verdict holds them where the scorer
     rounds a batch at once (``score_rounded``); None for each where it does not."""
     both = getattr(scorer, "score_rounded", None)
-    if both is not None:
-        scores, rounded = both(texts)
-        if rounded is not None:
-            return scores, rounded
-        return scores, [None] * len(scores)
-    scores = scorer.score(texts)
-    return scores, [None] * len(scores)
+    scores, rounded = both(texts) if both is not None else (scorer.score(texts), None)
+    return scores, rounded if rounded is not None else [None] * len(scores)
 
 
 def score_contribution(setup: Setup, batch: Sequence[Assessment]) -> Sequence[Finding | None]:
