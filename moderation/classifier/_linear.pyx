@@ -123,12 +123,27 @@ cdef extern from *:
         }
     }
 
+    /* A radix pass's buckets: each bucket's count becomes where its values start. */
+    static inline void linear_offsets(uint32_t* counts, int buckets) {
+        uint32_t sum = 0, c;
+        int b;
+        for (b = 0; b < buckets; b++) { c = counts[b]; counts[b] = sum; sum += c; }
+    }
+
+    /* One radix pass: each value of `src` to its bucket's next place in `dst`. */
+    static inline void linear_scatter(const uint32_t* restrict src, uint32_t* restrict dst, Py_ssize_t count,
+                                      uint32_t* restrict offsets, int shift, uint32_t mask) {
+        Py_ssize_t j;
+        uint32_t v;
+        for (j = 0; j < count; j++) { v = src[j]; dst[offsets[(v >> shift) & mask]++] = v; }
+    }
+
     /* LSD radix in three passes of a third of the bits each (at most 22 bits: up to 256 buckets
        a pass), for rows too short to fill two passes' buckets. */
     static void linear_sort_three(uint32_t* restrict a, uint32_t* restrict tmp, Py_ssize_t count, int bits) {
-        uint32_t first[256], second[256], third[256], sum, c, v;
+        uint32_t first[256], second[256], third[256], v;
         Py_ssize_t j;
-        int digit = (bits + 2) / 3, b;
+        int digit = (bits + 2) / 3;
         uint32_t mask = ((uint32_t)1 << digit) - 1;
         memset(first, 0, sizeof(uint32_t) << digit);
         memset(second, 0, sizeof(uint32_t) << digit);
@@ -139,20 +154,20 @@ cdef extern from *:
             second[(v >> digit) & mask]++;
             third[(v >> (2 * digit)) & mask]++;
         }
-        for (b = 0, sum = 0; b < (1 << digit); b++) { c = first[b]; first[b] = sum; sum += c; }
-        for (b = 0, sum = 0; b < (1 << digit); b++) { c = second[b]; second[b] = sum; sum += c; }
-        for (b = 0, sum = 0; b < (1 << digit); b++) { c = third[b]; third[b] = sum; sum += c; }
-        for (j = 0; j < count; j++) { v = a[j]; tmp[first[v & mask]++] = v; }
-        for (j = 0; j < count; j++) { v = tmp[j]; a[second[(v >> digit) & mask]++] = v; }
-        for (j = 0; j < count; j++) { v = a[j]; tmp[third[(v >> (2 * digit)) & mask]++] = v; }
+        linear_offsets(first, 1 << digit);
+        linear_offsets(second, 1 << digit);
+        linear_offsets(third, 1 << digit);
+        linear_scatter(a, tmp, count, first, 0, mask);
+        linear_scatter(tmp, a, count, second, digit, mask);
+        linear_scatter(a, tmp, count, third, 2 * digit, mask);
         memcpy(a, tmp, (size_t)count * sizeof *a);
     }
 
     static void linear_sort_columns(uint32_t* restrict a, uint32_t* restrict tmp, Py_ssize_t count, int bits) {
-        uint32_t low[2048], high[2048], sum, c;
+        uint32_t low[2048], high[2048], v;
         Py_ssize_t j;
-        int digit = (bits + 1) / 2, b;
-        uint32_t mask = ((uint32_t)1 << digit) - 1, v;
+        int digit = (bits + 1) / 2;
+        uint32_t mask = ((uint32_t)1 << digit) - 1;
         if (count <= 48) {
             linear_insertion_sort(a, count);
             return;
@@ -172,10 +187,10 @@ cdef extern from *:
             low[v & mask]++;
             high[(v >> digit) & mask]++;
         }
-        for (b = 0, sum = 0; b < (1 << digit); b++) { c = low[b]; low[b] = sum; sum += c; }
-        for (b = 0, sum = 0; b < (1 << digit); b++) { c = high[b]; high[b] = sum; sum += c; }
-        for (j = 0; j < count; j++) { v = a[j]; tmp[low[v & mask]++] = v; }
-        for (j = 0; j < count; j++) { v = tmp[j]; a[high[(v >> digit) & mask]++] = v; }
+        linear_offsets(low, 1 << digit);
+        linear_offsets(high, 1 << digit);
+        linear_scatter(a, tmp, count, low, 0, mask);
+        linear_scatter(tmp, a, count, high, digit, mask);
     }
     """
     void linear_weighted_sums(
