@@ -79,9 +79,10 @@ cdef extern from *:
 
     /* Sort `count` values below 2^bits ascending, in `a` (`tmp`: room for as many). A row's
        values fit the first level cache. A short row by insertion; a longer one, for the widths a
-       vocabulary has (up to 22 bits), by LSD radix in two passes of half the bits each (one
-       counting read for both); wider, MSD radix by 8 bits at a time down to parts of 32 or
-       fewer, sorted by insertion. No input takes more passes than its bits give. */
+       vocabulary has (up to 22 bits), by LSD radix in two passes of half the bits each, or, for
+       a row under 512, three of a third (fewer buckets to count and clear); wider, MSD radix by
+       8 bits at a time down to parts of 32 or fewer, sorted by insertion. No input takes more
+       passes than its bits give. */
     static void linear_insertion_sort(uint32_t* a, Py_ssize_t count) {
         Py_ssize_t j, c;
         uint32_t v;
@@ -138,59 +139,37 @@ cdef extern from *:
         for (j = 0; j < count; j++) { v = src[j]; dst[offsets[(v >> shift) & mask]++] = v; }
     }
 
-    /* LSD radix in three passes of a third of the bits each (at most 22 bits: up to 256 buckets
-       a pass), for rows too short to fill two passes' buckets. */
-    static void linear_sort_three(uint32_t* restrict a, uint32_t* restrict tmp, Py_ssize_t count, int bits) {
-        uint32_t first[256], second[256], third[256], v;
+    /* LSD radix in `passes` passes (two or three) of an equal share of the bits each (at most
+       22 bits: up to 2,048 buckets a pass for two, 256 for three), the counts of every pass in
+       one read. Inlined where `passes` is a constant, so that each loop over the passes unrolls. */
+    static inline __attribute__((always_inline)) void linear_sort_lsd(
+            uint32_t* restrict a, uint32_t* restrict tmp, Py_ssize_t count, int bits, const int passes) {
+        uint32_t counts[3][2048], v, *src = a, *dst = tmp, *swap;
         Py_ssize_t j;
-        int digit = (bits + 2) / 3;
+        int digit = (bits + passes - 1) / passes, p;
         uint32_t mask = ((uint32_t)1 << digit) - 1;
-        memset(first, 0, sizeof(uint32_t) << digit);
-        memset(second, 0, sizeof(uint32_t) << digit);
-        memset(third, 0, sizeof(uint32_t) << digit);
+        for (p = 0; p < passes; p++) memset(counts[p], 0, sizeof(uint32_t) << digit);
         for (j = 0; j < count; j++) {
             v = a[j];
-            first[v & mask]++;
-            second[(v >> digit) & mask]++;
-            third[(v >> (2 * digit)) & mask]++;
+            for (p = 0; p < passes; p++) counts[p][(v >> (p * digit)) & mask]++;
         }
-        linear_offsets(first, 1 << digit);
-        linear_offsets(second, 1 << digit);
-        linear_offsets(third, 1 << digit);
-        linear_scatter(a, tmp, count, first, 0, mask);
-        linear_scatter(tmp, a, count, second, digit, mask);
-        linear_scatter(a, tmp, count, third, 2 * digit, mask);
-        memcpy(a, tmp, (size_t)count * sizeof *a);
+        for (p = 0; p < passes; p++) {
+            linear_offsets(counts[p], 1 << digit);
+            linear_scatter(src, dst, count, counts[p], p * digit, mask);
+            swap = src; src = dst; dst = swap;
+        }
+        if (src != a) memcpy(a, src, (size_t)count * sizeof *a);
     }
 
     static void linear_sort_columns(uint32_t* restrict a, uint32_t* restrict tmp, Py_ssize_t count, int bits) {
-        uint32_t low[2048], high[2048], v;
-        Py_ssize_t j;
-        int digit = (bits + 1) / 2;
-        uint32_t mask = ((uint32_t)1 << digit) - 1;
-        if (count <= 48) {
+        if (count <= 48)
             linear_insertion_sort(a, count);
-            return;
-        }
-        if (bits > 22 || count > 0xffffffff) {
+        else if (bits > 22 || count > 0xffffffff)
             linear_sort_wide(a, tmp, count, bits);
-            return;
-        }
-        if (count < 512 && bits > 12) {  /* a short row: three passes of fewer buckets */
-            linear_sort_three(a, tmp, count, bits);
-            return;
-        }
-        memset(low, 0, sizeof(uint32_t) << digit);
-        memset(high, 0, sizeof(uint32_t) << digit);
-        for (j = 0; j < count; j++) {
-            v = a[j];
-            low[v & mask]++;
-            high[(v >> digit) & mask]++;
-        }
-        linear_offsets(low, 1 << digit);
-        linear_offsets(high, 1 << digit);
-        linear_scatter(a, tmp, count, low, 0, mask);
-        linear_scatter(tmp, a, count, high, digit, mask);
+        else if (count < 512 && bits > 12)  /* a short row: three passes of fewer buckets */
+            linear_sort_lsd(a, tmp, count, bits, 3);
+        else
+            linear_sort_lsd(a, tmp, count, bits, 2);
     }
     """
     void linear_weighted_sums(
