@@ -502,3 +502,25 @@ def test_a_batch_is_read_into_tokens_and_words_once_for_both_heads() -> None:
         _linear.word_slots(memo, compiled._runs(texts, _linear.TOKENS))
     with pytest.raises(ValueError):
         _linear.token_numbers(vocabulary, words, 99)
+
+
+def test_threads_scoring_different_batches_at_once_get_their_own_scores(
+    heads: dict, sample: list[str]
+) -> None:
+    """A worker's threads score at once through the same heads: the one-batch memos (lowered
+    texts, tokens and words) are shared and compared, never trusted blindly, and the kernel lets go
+    of the GIL while it sums. Every batch gets exactly the scores it gets alone."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    fast, fast_head = heads["classifier"][0], heads["contribution"][0]
+    batches = [sample[i : i + 37] for i in range(0, 37 * 12, 37)]
+    alone = [(fast.predict_proba(b), fast_head.predict_proba(b)) for b in batches]
+    work = [i for _ in range(4) for i in range(len(batches))]
+    np.random.default_rng(8).shuffle(work)
+
+    def score(i: int) -> tuple[int, np.ndarray, np.ndarray]:
+        return i, fast.predict_proba(batches[i]), fast_head.predict_proba(batches[i])
+
+    with ThreadPoolExecutor(8) as pool:
+        for i, clf, head in pool.map(score, work):
+            assert np.array_equal(clf, alone[i][0]) and np.array_equal(head, alone[i][1]), i
