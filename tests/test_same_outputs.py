@@ -413,10 +413,10 @@ def _reference_decisions(
 @pytest.mark.parametrize("table_rows", [1, 2, 200, 256, 257, 5000, 40_000, 366_870, 1 << 22, (1 << 22) + 3])
 def test_the_kernel_sorts_each_rows_n_grams(table_rows: int) -> None:
     """The kernel groups a batch's n-grams by row and sorts each row's columns itself (by
-    insertion for short rows, radix passes for longer ones: two, or three for a row under 512
-    n-grams; byte by byte past 22 bits): whatever order they come in, the decision values are
-    those of the plain computation, for tables of 1 to 23 bits of rows and rows of every length
-    (none, one, a few, hundreds, thousands, with repeats)."""
+    insertion for short rows; a row under 512 n-grams by its top 8 bits, then insertion; longer
+    ones by two radix passes; byte by byte past 22 bits): whatever order they come in, the
+    decision values are those of the plain computation, for tables of 1 to 23 bits of rows and
+    rows of every length (none, one, a few, hundreds, thousands, with repeats)."""
     from moderation.classifier import _linear, compiled
 
     rng = np.random.default_rng(table_rows)

@@ -80,9 +80,9 @@ cdef extern from *:
     /* Sort `count` values below 2^bits ascending, in `a` (`tmp`: room for as many). A row's
        values fit the first level cache. A short row by insertion; a longer one, for the widths a
        vocabulary has (up to 22 bits), by LSD radix in two passes of half the bits each, or, for
-       a row under 512, three of a third (fewer buckets to count and clear); wider, MSD radix by
-       8 bits at a time down to parts of 32 or fewer, sorted by insertion. No input takes more
-       passes than its bits give. */
+       a row under 512, one pass by the top 8 bits and insertion within the buckets (fewer
+       buckets to count and clear; at worst the insertion sort of under 512 values); wider, MSD
+       radix by 8 bits at a time down to parts of 32 or fewer, sorted by insertion. */
     static void linear_insertion_sort(uint32_t* a, Py_ssize_t count) {
         Py_ssize_t j, c;
         uint32_t v;
@@ -139,12 +139,12 @@ cdef extern from *:
         for (j = 0; j < count; j++) { v = src[j]; dst[offsets[(v >> shift) & mask]++] = v; }
     }
 
-    /* LSD radix in `passes` passes (two or three) of an equal share of the bits each (at most
-       22 bits: up to 2,048 buckets a pass for two, 256 for three), the counts of every pass in
-       one read. Inlined where `passes` is a constant, so that each loop over the passes unrolls. */
+    /* LSD radix in `passes` passes of an equal share of the bits each (at most 22 bits: up to
+       2,048 buckets a pass for two), the counts of every pass in one read. Inlined where `passes`
+       is a constant, so that each loop over the passes unrolls. */
     static inline __attribute__((always_inline)) void linear_sort_lsd(
             uint32_t* restrict a, uint32_t* restrict tmp, Py_ssize_t count, int bits, const int passes) {
-        uint32_t counts[3][2048], v, *src = a, *dst = tmp, *swap;
+        uint32_t counts[2][2048], v, *src = a, *dst = tmp, *swap;
         Py_ssize_t j;
         int digit = (bits + passes - 1) / passes, p;
         uint32_t mask = ((uint32_t)1 << digit) - 1;
@@ -161,13 +161,27 @@ cdef extern from *:
         if (src != a) memcpy(a, src, (size_t)count * sizeof *a);
     }
 
+    /* A short row (under 512 values): one pass by the top 8 bits, then insertion, which moves
+       each value within its bucket only (a row's columns spread over the buckets; at worst, all
+       in one, it is the insertion sort of under 512 values). */
+    static void linear_sort_short(uint32_t* restrict a, uint32_t* restrict tmp, Py_ssize_t count, int bits) {
+        uint32_t counts[256];
+        int shift = bits > 8 ? bits - 8 : 0;
+        memset(counts, 0, sizeof counts);
+        for (Py_ssize_t j = 0; j < count; j++) counts[(a[j] >> shift) & 255]++;
+        linear_offsets(counts, 256);
+        linear_scatter(a, tmp, count, counts, shift, 255);
+        memcpy(a, tmp, (size_t)count * sizeof *a);
+        linear_insertion_sort(a, count);
+    }
+
     static void linear_sort_columns(uint32_t* restrict a, uint32_t* restrict tmp, Py_ssize_t count, int bits) {
         if (count <= 48)
             linear_insertion_sort(a, count);
         else if (bits > 22 || count > 0xffffffff)
             linear_sort_wide(a, tmp, count, bits);
-        else if (count < 512 && bits > 12)  /* a short row: three passes of fewer buckets */
-            linear_sort_lsd(a, tmp, count, bits, 3);
+        else if (count < 512)
+            linear_sort_short(a, tmp, count, bits);
         else
             linear_sort_lsd(a, tmp, count, bits, 2);
     }
