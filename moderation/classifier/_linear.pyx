@@ -78,11 +78,10 @@ cdef extern from *:
     }
 
     /* Sort `count` values below 2^bits ascending, in `a` (`tmp`: room for as many). A row's
-       values fit the first level cache. A short row by insertion; a longer one, for the widths a
-       vocabulary has (up to 22 bits), by LSD radix in two passes of half the bits each, or, for
-       a row under 512, one pass by the top 8 bits and insertion within the buckets (fewer
-       buckets to count and clear; at worst the insertion sort of under 512 values); wider, MSD
-       radix by 8 bits at a time down to parts of 32 or fewer, sorted by insertion. */
+       values fit the first level cache. The shortest rows by insertion; rows under SHORT_ROW and
+       numberings wider than 22 bits by MSD radix (for a short row, one pass by the top 8 bits and
+       one insertion pass); the other rows, for the widths a vocabulary has, by LSD radix in two
+       passes (their buckets cost a short row more than its values). */
     static void linear_insertion_sort(uint32_t* a, Py_ssize_t count) {
         Py_ssize_t j, c;
         uint32_t v;
@@ -91,36 +90,6 @@ cdef extern from *:
             c = j;
             while (c > 0 && a[c - 1] > v) { a[c] = a[c - 1]; c--; }
             a[c] = v;
-        }
-    }
-
-    static void linear_sort_wide(uint32_t* a, uint32_t* tmp, Py_ssize_t count, int bits) {
-        Py_ssize_t starts[257], fill[256], j, size;
-        int digit, shift, b;
-        if (count <= 32 || bits <= 0) {
-            linear_insertion_sort(a, count);
-            return;
-        }
-        digit = bits < 8 ? bits : 8;
-        shift = bits - digit;
-        memset(starts, 0, sizeof starts);
-        for (j = 0; j < count; j++) starts[((a[j] >> shift) & ((1u << digit) - 1)) + 1]++;
-        for (b = 0; b < (1 << digit); b++) {
-            if (starts[b + 1] == count) {  /* one part: on to the next bits */
-                linear_sort_wide(a, tmp, count, shift);
-                return;
-            }
-            starts[b + 1] += starts[b];
-            fill[b] = starts[b];
-        }
-        for (j = 0; j < count; j++) tmp[fill[(a[j] >> shift) & ((1u << digit) - 1)]++] = a[j];
-        memcpy(a, tmp, (size_t)count * sizeof *a);
-        for (b = 0; b < (1 << digit); b++) {
-            size = starts[b + 1] - starts[b];
-            if (size > 32)
-                linear_sort_wide(a + starts[b], tmp + starts[b], size, shift);
-            else if (size > 1)
-                linear_insertion_sort(a + starts[b], size);
         }
     }
 
@@ -139,51 +108,77 @@ cdef extern from *:
         for (j = 0; j < count; j++) { v = src[j]; dst[offsets[(v >> shift) & mask]++] = v; }
     }
 
-    /* LSD radix in `passes` passes of an equal share of the bits each (at most 22 bits: up to
-       2,048 buckets a pass for two), the counts of every pass in one read. Inlined where `passes`
-       is a constant, so that each loop over the passes unrolls. */
-    static inline __attribute__((always_inline)) void linear_sort_lsd(
-            uint32_t* restrict a, uint32_t* restrict tmp, Py_ssize_t count, int bits, const int passes) {
-        uint32_t counts[2][2048], v, *src = a, *dst = tmp, *swap;
+    /* MSD radix: the values spread by their top 8 bits (one counting read, one scatter), and
+       each part sorted the same way on the bits below, down to parts of 32 or fewer, sorted by
+       insertion: at most ceil(bits / 8) levels. Fewer than SHORT_ROW values are finished by one
+       insertion pass over them all, which moves each value within its part only (a row's
+       columns spread over the parts; at worst, all in one, it is the insertion sort of under
+       SHORT_ROW values). */
+    enum { SHORT_ROW = 512 };
+    static void linear_sort_msd(uint32_t* restrict a, uint32_t* restrict tmp, Py_ssize_t count, int bits) {
+        uint32_t starts[257], fill[256], size;
         Py_ssize_t j;
-        int digit = (bits + passes - 1) / passes, p;
-        uint32_t mask = ((uint32_t)1 << digit) - 1;
-        for (p = 0; p < passes; p++) memset(counts[p], 0, sizeof(uint32_t) << digit);
-        for (j = 0; j < count; j++) {
-            v = a[j];
-            for (p = 0; p < passes; p++) counts[p][(v >> (p * digit)) & mask]++;
+        int digit, shift, b;
+        uint32_t mask;
+        if (count <= 32 || bits <= 0) {
+            linear_insertion_sort(a, count);
+            return;
         }
-        for (p = 0; p < passes; p++) {
-            linear_offsets(counts[p], 1 << digit);
-            linear_scatter(src, dst, count, counts[p], p * digit, mask);
-            swap = src; src = dst; dst = swap;
+        digit = bits < 8 ? bits : 8;
+        shift = bits - digit;
+        mask = (1u << digit) - 1;
+        memset(starts, 0, sizeof(uint32_t) * ((1 << digit) + 1));
+        for (j = 0; j < count; j++) starts[((a[j] >> shift) & mask) + 1]++;
+        for (b = 0; b < (1 << digit); b++) {
+            if (starts[b + 1] == count) {  /* one part: on to the next bits */
+                linear_sort_msd(a, tmp, count, shift);
+                return;
+            }
+            starts[b + 1] += starts[b];
         }
-        if (src != a) memcpy(a, src, (size_t)count * sizeof *a);
+        memcpy(fill, starts, sizeof(uint32_t) << digit);
+        linear_scatter(a, tmp, count, fill, shift, mask);
+        memcpy(a, tmp, (size_t)count * sizeof *a);
+        if (count < SHORT_ROW) {  /* one insertion pass moves each value within its part only */
+            linear_insertion_sort(a, count);
+            return;
+        }
+        for (b = 0; b < (1 << digit); b++) {
+            size = starts[b + 1] - starts[b];
+            if (size > 32)
+                linear_sort_msd(a + starts[b], tmp + starts[b], size, shift);
+            else if (size > 1)
+                linear_insertion_sort(a + starts[b], size);
+        }
     }
 
-    /* A short row (under 512 values): one pass by the top 8 bits, then insertion, which moves
-       each value within its bucket only (a row's columns spread over the buckets; at worst, all
-       in one, it is the insertion sort of under 512 values). */
-    static void linear_sort_short(uint32_t* restrict a, uint32_t* restrict tmp, Py_ssize_t count, int bits) {
-        uint32_t counts[256];
-        int shift = bits > 8 ? bits - 8 : 0;
-        memset(counts, 0, sizeof counts);
-        for (Py_ssize_t j = 0; j < count; j++) counts[(a[j] >> shift) & 255]++;
-        linear_offsets(counts, 256);
-        linear_scatter(a, tmp, count, counts, shift, 255);
-        memcpy(a, tmp, (size_t)count * sizeof *a);
-        linear_insertion_sort(a, count);
+    /* LSD radix in two passes of half the bits each (at most 22 bits: up to 2,048 buckets a
+       pass), the counts of both in one read. */
+    static void linear_sort_lsd(uint32_t* restrict a, uint32_t* restrict tmp, Py_ssize_t count, int bits) {
+        uint32_t low[2048], high[2048], v;
+        Py_ssize_t j;
+        int digit = (bits + 1) / 2;
+        uint32_t mask = ((uint32_t)1 << digit) - 1;
+        memset(low, 0, sizeof(uint32_t) << digit);
+        memset(high, 0, sizeof(uint32_t) << digit);
+        for (j = 0; j < count; j++) {
+            v = a[j];
+            low[v & mask]++;
+            high[(v >> digit) & mask]++;
+        }
+        linear_offsets(low, 1 << digit);
+        linear_offsets(high, 1 << digit);
+        linear_scatter(a, tmp, count, low, 0, mask);
+        linear_scatter(tmp, a, count, high, digit, mask);
     }
 
     static void linear_sort_columns(uint32_t* restrict a, uint32_t* restrict tmp, Py_ssize_t count, int bits) {
         if (count <= 48)
             linear_insertion_sort(a, count);
-        else if (bits > 22 || count > 0xffffffff)
-            linear_sort_wide(a, tmp, count, bits);
-        else if (count < 512)
-            linear_sort_short(a, tmp, count, bits);
+        else if (bits > 22 || count > 0xffffffff || count < SHORT_ROW)
+            linear_sort_msd(a, tmp, count, bits);
         else
-            linear_sort_lsd(a, tmp, count, bits, 2);
+            linear_sort_lsd(a, tmp, count, bits);
     }
     """
     void linear_weighted_sums(
