@@ -591,35 +591,32 @@ def _log_counts(most: int) -> np.ndarray:
 ANALYSIS_CACHE_SIZE = 512
 
 
-# The last batch lowered, and its texts: the word and character steps of both heads lower the
-# same batch (the heads' prepared texts are the same strings: ``prepare``'s memo).
-_LAST_LOWERED: tuple[list[str], list[str]] = ([], [])
+# What was last made of a batch, by kind (its lowered texts, its runs of tokens and of words, a
+# lexicon matcher's counts), with the batch's texts: both heads read the same batch, one after
+# the other (the same strings: ``prepare``'s memo), and the second finds it here. Threads may
+# replace an entry, never half of one; a batch is compared, never trusted, so a thread that finds
+# another's gets a miss.
+_LAST_BATCH: dict[object, tuple[list[str], Any]] = {}
+
+
+def _for_batch(kind: object, texts: list[str], make: Callable[[list[str]], Any]) -> Any:
+    """``make(texts)``, or what it made for the last batch of this kind if that batch is ``texts``."""
+    last = _LAST_BATCH.get(kind)
+    if last is not None and last[0] == texts:  # the same strings: compared by identity first
+        return last[1]
+    made = make(texts)
+    _LAST_BATCH[kind] = (list(texts), made)
+    return made
 
 
 def _lowered(texts: list[str]) -> list[str]:
     """The texts in lower case (read-only: shared by the steps that read one batch)."""
-    global _LAST_LOWERED
-    last = _LAST_LOWERED  # one read: threads may replace it, never half of it
-    if last[0] == texts:  # the same strings: compared by identity first
-        return last[1]
-    lowered = [text.lower() for text in texts]
-    _LAST_LOWERED = (list(texts), lowered)
-    return lowered
-
-
-# The last batch's runs of each kind: both heads number the same tokens and words (each in its
-# own table), read and hashed once.
-_LAST_RUNS: dict[tuple[int, int], Any] = {}
+    return _for_batch("lowered", texts, lambda batch: [text.lower() for text in batch])
 
 
 def _runs(lowered: list[str], run: int, shortest: int = 1) -> Any:
     """The kernel's runs (``_linear.Runs``) of one kind in a batch of lowered texts."""
-    last = _LAST_RUNS.get((run, shortest))
-    if last is not None and last.texts == lowered:  # the same strings: compared by identity first
-        return last
-    runs = _linear.Runs(lowered, run, shortest)
-    _LAST_RUNS[run, shortest] = runs
-    return runs
+    return _for_batch(("runs", run, shortest), lowered, lambda batch: _linear.Runs(batch, run, shortest))
 
 
 @functools.lru_cache(maxsize=ANALYSIS_CACHE_SIZE)
@@ -1081,8 +1078,6 @@ class _LexiconMatcher:
         # The kernel counts a batch in C (the same numbers), asking _lists_of about new tokens.
         self.kernel: _linear.LexiconCounts | None = None
         self.lock = threading.Lock()
-        # The last batch counted and its counts: heads with the same lexicons count a batch once.
-        self._last: tuple[list[str], np.ndarray] | None = None
         if _linear is not None and self.token.pattern == C_LEXICON_TOKEN:
             self.kernel = _linear.LexiconCounts(
                 self._lists_of,
@@ -1100,18 +1095,18 @@ class _LexiconMatcher:
 
     def count(self, texts: list[str]) -> np.ndarray:
         """(texts, width) float32 counts (read-only)."""
-        if self.kernel is not None:
-            last = self._last
-            if last is not None and last[0] == texts:
-                return last[1]  # the other head, the same batch
-            counts = np.zeros((len(texts), self.width), dtype=np.float32)
-            with self.lock:
-                self.kernel.count(texts, counts)
-            counts.setflags(write=False)
-            self._last = (list(texts), counts)
-            return counts
+        if self.kernel is not None:  # heads with the same lexicons count a batch once
+            return _for_batch(self, texts, self._kernel_counts)
         counts = np.array([self.counts(text) for text in texts], dtype=np.float32)
         return counts.reshape(len(texts), self.width)  # (0, width) for no texts
+
+    def _kernel_counts(self, texts: list[str]) -> np.ndarray:
+        assert self.kernel is not None
+        counts = np.zeros((len(texts), self.width), dtype=np.float32)
+        with self.lock:
+            self.kernel.count(texts, counts)
+        counts.setflags(write=False)
+        return counts
 
     def _counts(self, text: str) -> list[int]:
         hits = self._hits(self.token.findall(text))
