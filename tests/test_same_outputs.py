@@ -432,9 +432,12 @@ def test_the_kernel_sorts_each_rows_n_grams(table_rows: int) -> None:
     none = np.zeros(0, dtype=np.int64)
     order = rng.permutation(len(rows))  # in any order, split in three parts
     splits = ((0, 10), (10, 900), (900, None))
+    half = rng.random(len(rows)) < 0.5  # half the n-grams from a word memo, half as pairs
     for parts in (
         [(rows, columns)],
         [(rows[order[a:b]].copy(), columns[order[a:b]].copy()) for a, b in splits],
+        [_as_memo(rows, columns, n, rng)],
+        [(rows[~half], columns[~half]), _as_memo(rows[half], columns[half], n, rng)],
     ):
         out = np.zeros((n, k), dtype=np.float32)
         _linear.decisions(
@@ -442,6 +445,79 @@ def test_the_kernel_sorts_each_rows_n_grams(table_rows: int) -> None:
             none, none, np.zeros(0, dtype=np.float32), out,
         )  # fmt: skip
         assert np.array_equal(out, expected)
+
+
+def _as_memo(
+    rows: np.ndarray, columns: np.ndarray, n: int, rng: np.random.Generator
+) -> tuple[np.ndarray, ...]:
+    """The n-grams (rows ascending) as a word memo's part, ``(pool, starts, sizes, slots,
+    per_text)``: each row's columns cut into words of 0 to 7, the words' columns laid in the pool
+    in a shuffled order, and every other word of a row taken twice from one slot where the
+    columns allow (a word seen again)."""
+    words: list[np.ndarray] = []
+    slots: list[int] = []
+    per_text = np.zeros(n, dtype=np.int64)
+    for row in range(n):
+        mine = columns[rows == row]
+        at = 0
+        while at < len(mine):
+            size = int(rng.integers(0, 8))
+            word = mine[at : at + size]
+            at += size
+            if len(words) and slots and np.array_equal(words[slots[-1]], word):
+                slots.append(slots[-1])
+            else:
+                slots.append(len(words))
+                words.append(word)
+            per_text[row] += 1
+    layout = rng.permutation(len(words))  # word i is the layout[i]-th in the pool
+    sizes = np.array([len(w) for w in words], dtype=np.int64)
+    placed = np.argsort(layout)
+    starts = np.zeros(len(words), dtype=np.int64)
+    starts[placed] = np.concatenate(([0], np.cumsum(sizes[placed])[:-1])) if len(words) else []
+    pool = np.zeros(int(sizes.sum()) + 5, dtype=np.int64)  # room past the end, as the memo has
+    for i, word in enumerate(words):
+        pool[starts[i] : starts[i] + sizes[i]] = word
+    return pool, starts, sizes, np.array(slots, dtype=np.int64), per_text
+
+
+def test_the_kernel_refuses_a_word_memo_it_cannot_read(heads: dict) -> None:
+    """A word memo's part with a slot outside the memo, a word's columns outside the pool, word
+    counts that do not add up, or a column outside the table: a ValueError or an IndexError,
+    never a read out of bounds."""
+    from moderation.classifier import _linear, compiled
+
+    scorer = heads["classifier"][0].scorer
+
+    def run(*memo: list[int]) -> None:  # pool, starts, sizes, slots, per_text
+        part = tuple(np.array(a, dtype=np.int64) for a in memo)
+        none = np.zeros(0, dtype=np.int64)
+        out = np.zeros((2, len(scorer.categories)), dtype=np.float32)
+        _linear.decisions(
+            [part], scorer.table, scorer.tfidf_starts, compiled._log_counts(10), scorer.sublinear,
+            none, none, np.zeros(0, dtype=np.float32), out,
+        )  # fmt: skip
+        assert np.any(out[0]) and np.any(out[1])
+
+    run([3, 5, 7], [0, 1], [1, 2], [0, 1, 1], [1, 2])  # readable: both rows scored
+    for slots in ([0, 2, 1], [0, -1, 1]):
+        with pytest.raises(IndexError, match="slot outside"):
+            run([3, 5, 7], [0, 1], [1, 2], slots, [1, 2])
+    for starts, sizes in (([0, 2], [1, 2]), ([-1, 1], [1, 2]), ([0, 1], [1, -1])):
+        with pytest.raises(IndexError, match="outside the pool"):
+            run([3, 5, 7], starts, sizes, [0, 1, 1], [1, 2])
+    for per_text in ([1, 1], [2, 2], [-1, 4], [1, 2, 0]):
+        with pytest.raises(ValueError, match="word count"):
+            run([3, 5, 7], [0, 1], [1, 2], [0, 1, 1], per_text)
+    for column in (len(scorer.table), -1):
+        with pytest.raises(ValueError, match="outside the table"):
+            run([3, 5, column], [0, 1], [1, 2], [0, 1, 1], [1, 2])
+    with pytest.raises(ValueError, match="a part is"):
+        _linear.decisions(
+            [(np.zeros(1, dtype=np.int64),) * 3], scorer.table, scorer.tfidf_starts, compiled._log_counts(10),
+            True, *(np.zeros(0, dtype=t) for t in (np.int64, np.int64, np.float32)),
+            np.zeros((1, len(scorer.categories)), dtype=np.float32),
+        )  # fmt: skip
 
 
 def test_the_kernel_finds_a_token_whatever_the_width_of_the_text_around_it() -> None:

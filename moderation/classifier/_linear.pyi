@@ -6,7 +6,7 @@ from typing import Any
 import numpy as np
 
 def decisions(
-    parts: list[tuple[np.ndarray, np.ndarray]],
+    parts: list[tuple[np.ndarray, ...]],
     table: np.ndarray,
     block_starts: np.ndarray,
     log_counts: np.ndarray,

@@ -5,14 +5,15 @@ and numpy code in ``compiled`` and ``textprep`` runs, with the same numbers
 (``tests/test_same_outputs.py`` holds the two together). In order:
 
 - the linear step (:func:`decisions`): from a batch's n-gram occurrences (rows and columns,
-  grouped by row and each row's sorted in C) to each row's decision values:
+  grouped by row, and the word memo's columns read in place; each row's sorted in C) to each
+  row's decision values:
   each column of a row counted once, its TF-IDF value (sublinear count times idf, divided by the
   l2 norm of the row's values in its step, in float64, then float32), merged in column order
   with the row's lexicon features, and the weighted features added up one by one in float32, as
   scipy's sparse product adds them. ``-ffp-contract=off``: a fused multiply-add would round once
   where the Pipeline rounds twice;
 - integer n-gram keys found in open-addressing tables (:class:`NGramTable`), and the word memo's
-  columns gathered (:func:`gather_rows`);
+  columns gathered (:func:`gather_rows`, for the numpy code);
 - strings found by their code points (:class:`Strings`, under a keyed hash): a batch's tokens
   and words read off its characters and hashed once (:class:`Runs`), then numbered
   (:func:`token_numbers`, :func:`word_slots`);
@@ -38,6 +39,7 @@ from cpython.unicode cimport (
 )
 from libc.stdint cimport INT64_MAX, int64_t, uint8_t, uint32_t, uint64_t
 from libc.stdlib cimport calloc, free, malloc, realloc
+from libc.string cimport memcpy
 
 cdef extern from *:
     """
@@ -201,24 +203,36 @@ def decisions(
 ):
     """Fill ``out`` (rows, categories; zeros) with each row's decision values.
 
-    ``parts``: each TF-IDF step's n-gram occurrences, a pair of int64 arrays (their rows, below
-    ``out``'s, and their columns, below the table's), in any order. ``table`` (float32): one row
-    per feature, the categories' weights then the idf. ``block_starts``: the first column of each
-    TF-IDF step, ascending. ``log_counts[c]`` is log(c) as numpy computes it, for every count a
-    column can have in a row. The lexicon features are sorted by row, then column.
+    ``parts``: each TF-IDF step's n-gram occurrences, either a pair of int64 arrays (their rows,
+    below ``out``'s, and their columns, below the table's), in any order, or a word memo's
+    columns as five int64 arrays ``(pool, starts, sizes, slots, per_text)``: row ``t`` has the
+    next ``per_text[t]`` of ``slots``, and a slot ``s`` the columns
+    ``pool[starts[s]:starts[s] + sizes[s]]`` (what :func:`gather_rows` would lay out, read in
+    place). ``table`` (float32): one row per feature, the categories' weights then the idf.
+    ``block_starts``: the first column of each TF-IDF step, ascending. ``log_counts[c]`` is
+    log(c) as numpy computes it, for every count a column can have in a row. The lexicon
+    features are sorted by row, then column.
 
-    The occurrences are grouped by row in one counting pass; each row's columns are then sorted
-    on their own (:c:func:`linear_sort_columns`: they fit the first level cache) and summed at
-    once, while they are there."""
+    The pairs' occurrences are grouped by row in one counting pass; each row's columns (its
+    pairs' and its words' from the memos) are then copied side by side, sorted on their own
+    (:c:func:`linear_sort_columns`: they fit the first level cache) and summed at once, while
+    they are there."""
     cdef Py_ssize_t n = out.shape[0], k = out.shape[1], stride = table.shape[1]
     cdef Py_ssize_t blocks = block_starts.shape[0], lexicon = lexicon_rows.shape[0]
     cdef Py_ssize_t columns = table.shape[0], total = 0, longest = 0, most = 0, lex = 0
-    cdef Py_ssize_t i, j, b, at, count, unique, first, features, row, row_end
-    cdef int64_t next_block
+    cdef Py_ssize_t i, j, b, m, w, at, count, unique, first, features, row, row_end, slot, stop
+    cdef int64_t next_block, value_of
     cdef uint32_t column
     cdef double value, norm
     cdef const int64_t[::1] rows_of
     cdef const int64_t[::1] columns_of
+    cdef const int64_t[::1] pool
+    cdef const int64_t[::1] starts
+    cdef const int64_t[::1] sizes
+    cdef const int64_t[::1] slots
+    cdef const int64_t[::1] per_text
+    cdef list pairs = [], memos = []
+    cdef bint bad = False
     if stride <= k or columns > 0xffffffff:
         raise ValueError("the table does not fit")
     if lexicon_columns.shape[0] != lexicon or lexicon_values.shape[0] != lexicon:
@@ -231,47 +245,90 @@ def decisions(
         )):
             raise ValueError("the lexicon features are not sorted")
     for part in parts:
-        rows_of, columns_of = part
-        if rows_of.shape[0] != columns_of.shape[0]:
-            raise ValueError("one column per row")
-        total += rows_of.shape[0]
+        if len(part) == 2:
+            rows_of, columns_of = part
+            if rows_of.shape[0] != columns_of.shape[0]:
+                raise ValueError("one column per row")
+            total += rows_of.shape[0]
+            pairs.append(part)
+        elif len(part) == 5:
+            memos.append(part)
+        else:
+            raise ValueError("a part is (rows, columns) or (pool, starts, sizes, slots, per_text)")
+    cdef Py_ssize_t memo_count = len(memos)
     cdef int bits = 0
     while bits < 32 and (<uint64_t>(columns - 1)) >> bits:
         bits += 1
     cdef Py_ssize_t* ends = <Py_ssize_t*>calloc(n + 1, sizeof(Py_ssize_t))
+    cdef Py_ssize_t* sized = <Py_ssize_t*>calloc(n + 1, sizeof(Py_ssize_t))  # each row's memo columns
     cdef uint32_t* grouped = <uint32_t*>malloc((total + 1) * sizeof(uint32_t))
+    # Each memo part's arrays, as pointers (the tuples in `parts` keep them alive), and its next slot.
+    cdef const int64_t** memo_arrays = <const int64_t**>calloc(5 * memo_count + 1, sizeof(int64_t*))
+    cdef Py_ssize_t* memo_at = <Py_ssize_t*>calloc(memo_count + 1, sizeof(Py_ssize_t))
+    cdef uint32_t* row_columns = NULL
     cdef uint32_t* spare = NULL
     cdef int64_t* kept = NULL
     cdef double* exact = NULL
     cdef int64_t* merged = NULL
     cdef float* weights = NULL
+    cdef const int64_t* pool_at
+    cdef const int64_t* starts_at
+    cdef const int64_t* sizes_at
+    cdef const int64_t* slots_at
+    cdef const int64_t* per_text_at
     try:
-        if not (ends and grouped):
+        if not (ends and sized and grouped and memo_arrays and memo_at):
             raise MemoryError()
         # Each row's place: its count (the bounds checked on the way), then the counts before it.
-        for part in parts:
+        for part in pairs:
             rows_of, columns_of = part
             for i in range(rows_of.shape[0]):
                 if <uint64_t>rows_of[i] >= <uint64_t>n or <uint64_t>columns_of[i] >= <uint64_t>columns:
                     raise ValueError("an n-gram outside the batch or the table")
                 ends[rows_of[i] + 1] += 1
+        # Each memo's slots and their columns within its arrays (the columns themselves are
+        # checked as they are copied), and how many columns each row takes from it.
+        for m in range(memo_count):
+            pool, starts, sizes, slots, per_text = memos[m]
+            if per_text.shape[0] != n:
+                raise ValueError("a word count per row")
+            at = 0
+            for row in range(n):
+                if per_text[row] < 0 or per_text[row] > slots.shape[0] - at:
+                    raise ValueError("the word counts do not add up to the slots")
+                for w in range(at, at + per_text[row]):
+                    slot = slots[w]
+                    if slot < 0 or slot >= starts.shape[0] or slot >= sizes.shape[0]:
+                        raise IndexError("a slot outside the memo")
+                    if starts[slot] < 0 or sizes[slot] < 0 or sizes[slot] > pool.shape[0] - starts[slot]:
+                        raise IndexError("a word's columns outside the pool")
+                    sized[row] += sizes[slot]
+                at += per_text[row]
+            if at != slots.shape[0]:
+                raise ValueError("the word counts do not add up to the slots")
+            memo_arrays[5 * m] = &pool[0] if pool.shape[0] else NULL
+            memo_arrays[5 * m + 1] = &starts[0] if starts.shape[0] else NULL
+            memo_arrays[5 * m + 2] = &sizes[0] if sizes.shape[0] else NULL
+            memo_arrays[5 * m + 3] = &slots[0] if slots.shape[0] else NULL
+            memo_arrays[5 * m + 4] = &per_text[0] if n else NULL
         for row in range(n):
-            longest = max(longest, ends[row + 1])
+            longest = max(longest, ends[row + 1] + sized[row])
             ends[row + 1] += ends[row]
         for i in range(lexicon):  # the most features a row can have: its columns and lexicon's
             j = i
             while j < lexicon and lexicon_rows[j] == lexicon_rows[i]:
                 j += 1
             most = max(most, j - i)
+        row_columns = <uint32_t*>malloc((longest + 1) * sizeof(uint32_t))
         spare = <uint32_t*>malloc((longest + 1) * sizeof(uint32_t))
         kept = <int64_t*>malloc((longest + 1) * sizeof(int64_t))
         exact = <double*>malloc((longest + 1) * sizeof(double))
         merged = <int64_t*>malloc((longest + most + 1) * sizeof(int64_t))
         weights = <float*>malloc((longest + most + 1) * sizeof(float))
-        if not (spare and kept and exact and merged and weights):
+        if not (row_columns and spare and kept and exact and merged and weights):
             raise MemoryError()
-        # The columns grouped by row (ends[row] moves from the row's start to its end).
-        for part in parts:
+        # The pairs' columns grouped by row (ends[row] moves from the row's start to its end).
+        for part in pairs:
             rows_of, columns_of = part
             for i in range(rows_of.shape[0]):
                 row = rows_of[i]
@@ -280,15 +337,37 @@ def decisions(
         with nogil:
             at = 0
             for row in range(n):
+                # The row's columns side by side: its pairs', then its words' from each memo.
                 count = ends[row] - at
-                linear_sort_columns(grouped + at, spare, count, bits)
+                memcpy(row_columns, grouped + at, count * sizeof(uint32_t))
+                for m in range(memo_count):
+                    pool_at, starts_at, sizes_at = memo_arrays[5 * m], memo_arrays[5 * m + 1], memo_arrays[5 * m + 2]
+                    slots_at, per_text_at = memo_arrays[5 * m + 3], memo_arrays[5 * m + 4]
+                    for w in range(memo_at[m], memo_at[m] + per_text_at[row]):
+                        slot = slots_at[w]
+                        stop = starts_at[slot] + sizes_at[slot]
+                        for j in range(starts_at[slot], stop):
+                            value_of = pool_at[j]
+                            if <uint64_t>value_of >= <uint64_t>columns:
+                                bad = True
+                                break
+                            row_columns[count] = <uint32_t>value_of
+                            count += 1
+                        if bad:
+                            break
+                    if bad:
+                        break
+                    memo_at[m] += per_text_at[row]
+                if bad:
+                    break
+                linear_sort_columns(row_columns, spare, count, bits)
                 # Its TF-IDF columns, each once with its count's value.
                 unique = 0
-                i = at
-                while i < ends[row]:
-                    column = grouped[i]
+                i = 0
+                while i < count:
+                    column = row_columns[i]
                     first = i
-                    while i < ends[row] and grouped[i] == column:
+                    while i < count and row_columns[i] == column:
                         i += 1
                     if sublinear:
                         if i - first >= log_counts.shape[0]:
@@ -345,9 +424,15 @@ def decisions(
                         features += 1
                 if features:
                     linear_weighted_sums(merged, weights, features, &table[0, 0], stride, k, &out[row, 0])
+        if bad:
+            raise ValueError("a memo's column outside the table")
     finally:
         free(ends)
+        free(sized)
         free(grouped)
+        free(memo_arrays)
+        free(memo_at)
+        free(row_columns)
         free(spare)
         free(kept)
         free(exact)

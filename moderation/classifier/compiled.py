@@ -444,10 +444,11 @@ class Scorer:
         kernel's n-gram lookups are compared with the numpy ones on their own)."""
         prepared = [prepare(text) for text in texts]
         n = len(prepared)
-        found = [block.columns(prepared) for block in self.tfidf]
         if kernel and _linear is not None:
-            decision = self._kernel_decisions(n, found, prepared)
+            parts = [block.kernel_part(prepared) for block in self.tfidf]
+            decision = self._kernel_decisions(n, parts, prepared)
         else:
+            found = [block.columns(prepared) for block in self.tfidf]
             rows = np.concatenate([r for r, _ in found]) if found else np.zeros(0, np.int64)
             columns = np.concatenate([c for _, c in found]) if found else np.zeros(0, np.int64)
             decision = self._decisions(n, rows, columns, prepared)
@@ -456,10 +457,10 @@ class Scorer:
         return 1.0 / (1.0 + np.exp(self.slope * scores + self.offset))
 
     def _kernel_decisions(
-        self, n: int, found: list[tuple[np.ndarray, np.ndarray]], prepared: list[str]
+        self, n: int, found: list[tuple[np.ndarray, ...]], prepared: list[str]
     ) -> np.ndarray:
         """The decision values from the C kernel (``_linear.decisions``), from each TF-IDF step's
-        (rows, columns)."""
+        part (``_Tfidf.kernel_part``)."""
         parts = [lexicon.features(prepared) for lexicon in self.lexicons]
         if len(parts) == 1:
             lexicon_rows, lexicon_columns, lexicon_values = parts[0]
@@ -474,9 +475,8 @@ class Scorer:
             lexicon_rows = lexicon_columns = np.zeros(0, np.int64)
             lexicon_values = np.zeros(0, np.float32)
         # No n-gram comes more often in a text than its characters after lower() (at most two
-        # from one) plus the two spaces around each word: 3 per character is a bound, and the
-        # batch's n-grams another.
-        most = min(6 * max(map(len, prepared), default=0) + 3, sum(len(rows) for rows, _ in found))
+        # from one) plus the two spaces around each word: 3 per character is a bound.
+        most = 6 * max(map(len, prepared), default=0) + 3
         decision = np.zeros((n, len(self.categories)), dtype=np.float32)
         _linear.decisions(
             found,
@@ -701,6 +701,13 @@ class _Tfidf:
         """The row and column (in the whole feature space) of every n-gram of the texts (prepared)
         in the vocabulary, once per occurrence."""
         return self._char_wb(texts) if self.analyzer == "char_wb" else self._word_ngrams(texts)
+
+    def kernel_part(self, texts: list[str]) -> tuple[np.ndarray, ...]:
+        """What the kernel's ``decisions`` takes of this step: the word memo's columns in place
+        (``_WordColumns.text_slots``) or, for word n-grams, :meth:`columns`."""
+        if self.analyzer == "char_wb":
+            return self.words.text_slots(texts, self.lowercase, bool(self.nul_terms))
+        return self._word_ngrams(texts)
 
     def _word_ngrams(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """scikit-learn's word n-grams (``_word_ngrams``) of every text, found by their tokens'
@@ -941,30 +948,44 @@ class _WordColumns:
         """The row (text) and column of each character n-gram of the texts' words, text after
         text and word after word. ``nul``: the vocabulary has n-grams with a NUL, which the
         kernel does not look up (a batch with a NUL goes to a dictionary memo beside it)."""
-        if self.strings is not None and nul and any("\x00" in text for text in texts):
-            with self.lock:
-                if self.aside is None:
-                    self.aside = _WordColumns(self.learn, kernel=False)
-            return self.aside.text_columns(texts, lowercase, nul)
         if self.strings is not None:
-            lowered = _lowered(texts) if lowercase else texts
-            with self.lock:
-                if self.full:
-                    self._clear()
-                assert self.strings is not None
-                try:
-                    slots, per_text, added = _linear.word_slots(self.strings, _runs(lowered, _linear.WORDS))
-                    if added:
-                        self._learn(added, len(self.strings) - len(added))
-                except BaseException:
-                    self._clear()  # no word left without its columns
-                    raise
-                rows, columns = _linear.gather_rows(self.pool, self.starts, self.sizes, slots, per_text)
+            part = self.text_slots(texts, lowercase, nul)
+            if len(part) == 2:  # the dictionary memo's, for a batch with a NUL
+                return part[0], part[1]
+            rows, columns = _linear.gather_rows(*part)
             return np.frombuffer(rows, dtype=np.int64), np.frombuffer(columns, dtype=np.int64)
         per_text = [_words(lowercase, text) for text in texts]
         columns, sizes = self.columns(list(itertools.chain.from_iterable(per_text)))
         words = np.fromiter(map(len, per_text), dtype=np.int64, count=len(per_text))
         return np.repeat(np.repeat(np.arange(len(texts), dtype=np.int64), words), sizes), columns
+
+    def text_slots(self, texts: list[str], lowercase: bool, nul: bool) -> tuple[np.ndarray, ...]:
+        """The kernel's memo, as ``_linear.decisions`` reads it in place: ``(pool, starts, sizes,
+        slots, per_text)``, the texts' words by their slots (text after text, ``per_text`` of
+        them in each). What a batch took stays as it was: later words are written past it, and
+        a memo started afresh gets new arrays. A batch with a NUL (``nul``, see
+        :meth:`text_columns`) gets its (rows, columns) from the dictionary's memo instead."""
+        if self.strings is None:
+            return self.text_columns(texts, lowercase, nul)
+        if nul and any("\x00" in text for text in texts):
+            with self.lock:
+                if self.aside is None:
+                    self.aside = _WordColumns(self.learn, kernel=False)
+            return self.aside.text_columns(texts, lowercase, nul)
+        lowered = _lowered(texts) if lowercase else texts
+        with self.lock:
+            if self.full:
+                self._clear()
+            assert self.strings is not None
+            try:
+                slots, per_text, added = _linear.word_slots(self.strings, _runs(lowered, _linear.WORDS))
+                if added:
+                    self._learn(added, len(self.strings) - len(added))
+            except BaseException:
+                self._clear()  # no word left without its columns
+                raise
+            slots, per_text = np.frombuffer(slots, np.int64), np.frombuffer(per_text, np.int64)
+            return self.pool, self.starts, self.sizes, slots, per_text
 
     def columns(self, words: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """The columns of each of these words, one after the other, and how many each has (the
