@@ -326,6 +326,28 @@ def test_the_kernels_lexicon_features_are_numpys(heads: dict, sample: list[str],
     assert _linear.lexicon_cells(np.array([[0, 3]], dtype=np.float32), lexicon._value_of[:3], 0) is None
 
 
+def test_the_kernel_finds_every_word_lists_token_as_python_does(heads: dict) -> None:
+    """The kernel looks a new token up in the lists itself (whole, and by each prefix length):
+    every listed word, phrase and prefix, lengthened, cut short, in capitals and beside
+    characters of two and four bytes, gets the counts the Python matcher gives it."""
+    from moderation.classifier import compiled
+
+    [lexicon] = heads["classifier"][0].scorer.lexicons
+    matcher = lexicon.matcher
+    assert matcher.kernel is not None and matcher.exact and matcher.prefix and matcher.phrases
+    words = [*matcher.exact, *matcher.prefix, *matcher.phrases]
+    texts = []
+    for word in words:
+        texts += [word, f"{word}s and {word}ing", word[:-1], f"you {word}", f"{word} é {word}🙂"]
+        texts += [f"people {word} near you", word.upper(), f"ü{word}", f"{word}\u0130"]
+    fresh = compiled._LexiconMatcher(matcher.spec)  # nothing remembered yet
+    for batch in (texts, *([t] for t in texts[:200])):
+        fast = fresh.count(batch)
+        slow = np.array([matcher._counts(t) for t in batch], dtype=np.float32).reshape(len(batch), -1)
+        assert np.array_equal(fast, slow)
+    assert np.count_nonzero(fresh.count(texts)) > len(words)
+
+
 def test_the_kernels_log_table_is_numpys_log() -> None:
     from moderation.classifier import compiled
 

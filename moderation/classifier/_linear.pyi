@@ -1,6 +1,6 @@
 """Types of the C kernel (``_linear.pyx``)."""
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -56,7 +56,9 @@ class LexiconCounts:
     width: int
     def __init__(
         self,
-        lists_of: Callable[[str], Iterable[int]],
+        exact: dict[str, list[int]],
+        prefix: dict[str, list[int]],
+        prefix_lengths: list[int],
         lists: int,
         phrases: dict[str, list[int]],
         phrase_lengths: list[int],

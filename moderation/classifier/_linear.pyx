@@ -1173,8 +1173,11 @@ cdef class LexiconCounts:
     a phrase's lists counted at its first token; the hits of the ``addressed`` lists with a
     ``second`` list token among the ``window`` tokens before; the hits of the ``near`` lists
     with an ``identity`` list token within ``window`` tokens either side; the ``context_only``
-    lists' own counts then set to 0. A token's lists come from ``lists_of`` (Python) the first
-    time it is met, and are remembered (at most ``remember`` tokens; then the memo starts again)."""
+    lists' own counts then set to 0. A token's lists are those of the same string in ``exact``
+    and of its first n characters in ``prefix``, for each n of ``prefix_lengths`` (dicts of
+    string to list numbers, as ``compiled._LexiconMatcher._lists_of`` reads them), looked up the
+    first time it is met and remembered (at most ``remember`` tokens; then the memo starts
+    again)."""
 
     cdef Strings seen
     cdef uint64_t* masks  # per token seen: bit i set when it is in list i
@@ -1182,8 +1185,10 @@ cdef class LexiconCounts:
     cdef Py_ssize_t room, remember
     cdef Strings phrases
     cdef uint64_t* phrase_masks
-    cdef object lists_of
-    cdef frozenset firsts
+    cdef Strings exact, prefixes, firsts
+    cdef uint64_t* exact_masks
+    cdef uint64_t* prefix_masks
+    cdef list prefix_lengths
     cdef list phrase_lengths
     cdef int second, identity, window, lists
     cdef readonly int width
@@ -1193,15 +1198,21 @@ cdef class LexiconCounts:
         self.masks = NULL
         self.starts_phrase = NULL
         self.phrase_masks = NULL
+        self.exact_masks = NULL
+        self.prefix_masks = NULL
 
     def __dealloc__(self):
         free(self.masks)
         free(self.starts_phrase)
         free(self.phrase_masks)
+        free(self.exact_masks)
+        free(self.prefix_masks)
 
     def __init__(
         self,
-        lists_of,
+        dict exact,
+        dict prefix,
+        list prefix_lengths,
         int lists,
         dict phrases,
         list phrase_lengths,
@@ -1218,7 +1229,6 @@ cdef class LexiconCounts:
         for index in [second, identity, *addressed, *near, *context_only]:
             if not 0 <= index < lists:
                 raise ValueError("a list index outside the lists")
-        self.lists_of = lists_of
         self.lists = lists
         self.second, self.identity, self.window = second, identity, window
         self.addressed, self.near, self.context_only = list(addressed), list(near), list(context_only)
@@ -1231,9 +1241,23 @@ cdef class LexiconCounts:
             raise MemoryError()
         for phrase, indices in phrases.items():
             self.phrase_masks[self.phrases.add(phrase)] = self._mask(indices)
-        self.firsts = frozenset(phrase.split()[0] for phrase in phrases if phrase.split())
+        self.firsts = Strings(phrase.split()[0] for phrase in phrases if phrase.split())
+        self.exact = self._masked(exact, &self.exact_masks)
+        self.prefixes = self._masked(prefix, &self.prefix_masks)
+        self.prefix_lengths = sorted({int(n) for n in prefix_lengths if n >= 1})
         self.seen = Strings()
         self.room = 0
+
+    cdef Strings _masked(self, dict lists_of, uint64_t** masks):
+        """The strings of ``lists_of`` numbered in a table; ``masks[0]``: each one's lists (the
+        caller's field, which frees it)."""
+        cdef Strings table = Strings()
+        masks[0] = <uint64_t*>calloc(len(lists_of) + 1, sizeof(uint64_t))
+        if not masks[0]:
+            raise MemoryError()
+        for text, indices in lists_of.items():
+            masks[0][table.add(text)] |= self._mask(indices)
+        return table
 
     cdef uint64_t _mask(self, indices) except? 0:
         cdef uint64_t mask = 0
@@ -1243,10 +1267,21 @@ cdef class LexiconCounts:
             mask |= (<uint64_t>1) << <int>index
         return mask
 
-    cdef int64_t _learn(self, int kind, void* data, Py_ssize_t start, Py_ssize_t end, uint64_t h, str token) except -2:
+    cdef int64_t _learn(self, int kind, void* data, Py_ssize_t start, Py_ssize_t end, uint64_t h) except -2:
         """Remember a new token's lists and whether a phrase starts with it; its number."""
-        cdef uint64_t mask = self._mask(self.lists_of(token))
-        cdef bint first = token in self.firsts
+        cdef uint64_t mask = 0
+        cdef int64_t found = self.exact._find(kind, data, start, end, h)
+        cdef Py_ssize_t length
+        if found >= 0:
+            mask = self.exact_masks[found]
+        for length in self.prefix_lengths:
+            if length <= end - start:
+                found = self.prefixes._find(
+                    kind, data, start, start + length, _text_hash(kind, data, start, start + length)
+                )
+                if found >= 0:
+                    mask |= self.prefix_masks[found]
+        cdef bint first = self.firsts._find(kind, data, start, end, h) >= 0
         cdef void* grown
         cdef Py_ssize_t room
         if len(self.seen) >= self.remember:
@@ -1304,7 +1339,7 @@ cdef class LexiconCounts:
                     h = _text_hash(kind, data, i, j)
                     number = self.seen._find(kind, data, i, j, h)
                     if number < 0:
-                        number = self._learn(kind, data, i, j, h, PyUnicode_Substring(text, i, j))
+                        number = self._learn(kind, data, i, j, h)
                     starts[tokens], ends[tokens] = i, j
                     hits[tokens] = self.masks[number]
                     firsts[tokens] = self.starts_phrase[number]

@@ -1079,6 +1079,7 @@ class _LexiconMatcher:
     identity term: the counts ``lexicon.LexiconFeatures`` takes the log of."""
 
     def __init__(self, spec: dict[str, Any]) -> None:
+        self.spec = spec
         self.names: list[str] = spec["names"]
         self.exact = {k: tuple(v) for k, v in spec["exact"].items()}
         self.prefix = {k: tuple(v) for k, v in spec["prefix"].items()}
@@ -1096,12 +1097,14 @@ class _LexiconMatcher:
         self.width = len(self.names) + len(self.addressed) + len(self.near)
         self._cache: dict[str, tuple[int, ...]] = {}
         self.counts = functools.lru_cache(maxsize=ANALYSIS_CACHE_SIZE)(self._counts)
-        # The kernel counts a batch in C (the same numbers), asking _lists_of about new tokens.
+        # The kernel counts a batch in C (the same numbers), with the same lists as _lists_of.
         self.kernel: _linear.LexiconCounts | None = None
         self.lock = threading.Lock()
         if _linear is not None and self.token.pattern == C_LEXICON_TOKEN:
             self.kernel = _linear.LexiconCounts(
-                self._lists_of,
+                {token: list(lists) for token, lists in self.exact.items()},
+                {start: list(lists) for start, lists in self.prefix.items()},
+                self.prefix_lengths,
                 len(self.names),
                 {phrase: list(lists) for phrase, lists in self.phrases.items()},
                 self.phrase_lengths,
