@@ -16,6 +16,14 @@ def decisions(
     lexicon_values: np.ndarray,
     out: np.ndarray,
 ) -> None: ...
+def pair_decisions(
+    parts: list[tuple[np.ndarray, ...]],
+    second_columns: np.ndarray,
+    log_counts: np.ndarray,
+    sublinear: bool,
+    first: tuple[np.ndarray, ...],
+    second: tuple[np.ndarray, ...],
+) -> None: ...
 
 class NGramTable:
     def __init__(self, keys: np.ndarray, columns: np.ndarray) -> None: ...

@@ -39,7 +39,7 @@ from cpython.unicode cimport (
 )
 from libc.stdint cimport INT64_MAX, int64_t, uint8_t, uint32_t, uint64_t
 from libc.stdlib cimport calloc, free, malloc, realloc
-from libc.string cimport memcpy
+from libc.string cimport memcpy, memset
 
 cdef extern from *:
     """
@@ -190,6 +190,259 @@ cdef extern from *:
     void linear_sort_columns(uint32_t* a, uint32_t* tmp, Py_ssize_t count, int bits) noexcept nogil
 
 
+cdef struct Sources:
+    # A batch's n-gram columns, row by row: the pairs' grouped by row (row r's are
+    # grouped[ends[r - 1]:ends[r]], ends[-1] being 0) and each word memo's (five arrays a memo).
+    Py_ssize_t* ends
+    uint32_t* grouped
+    Py_ssize_t memos
+    const int64_t** memo_arrays
+    Py_ssize_t* memo_at
+    Py_ssize_t columns  # every column is below this
+    Py_ssize_t longest  # the most columns a row has
+
+
+cdef int _gather_sources(list parts, Py_ssize_t n, Py_ssize_t columns, Sources* sources) except -1:
+    """Check ``parts`` (see :func:`decisions`) against a batch of ``n`` rows and ``columns``
+    columns, and group the pairs' columns by row. The caller frees the arrays (_free_sources)."""
+    cdef Py_ssize_t i, m, w, at, row, slot, total = 0
+    cdef const int64_t[::1] rows_of
+    cdef const int64_t[::1] columns_of
+    cdef const int64_t[::1] pool
+    cdef const int64_t[::1] starts
+    cdef const int64_t[::1] sizes
+    cdef const int64_t[::1] slots
+    cdef const int64_t[::1] per_text
+    cdef list pairs = [], memos = []
+    for part in parts:
+        if len(part) == 2:
+            rows_of, columns_of = part
+            if rows_of.shape[0] != columns_of.shape[0]:
+                raise ValueError("one column per row")
+            total += rows_of.shape[0]
+            pairs.append(part)
+        elif len(part) == 5:
+            memos.append(part)
+        else:
+            raise ValueError("a part is (rows, columns) or (pool, starts, sizes, slots, per_text)")
+    sources.memos = len(memos)
+    sources.columns = columns
+    sources.longest = 0
+    sources.ends = <Py_ssize_t*>calloc(n + 2, sizeof(Py_ssize_t))
+    sources.grouped = <uint32_t*>malloc((total + 1) * sizeof(uint32_t))
+    # Each memo's arrays as pointers (the tuples in `parts` keep them alive), and its next slot.
+    sources.memo_arrays = <const int64_t**>calloc(5 * sources.memos + 1, sizeof(int64_t*))
+    sources.memo_at = <Py_ssize_t*>calloc(sources.memos + 1, sizeof(Py_ssize_t))
+    cdef Py_ssize_t* sized = <Py_ssize_t*>calloc(n + 1, sizeof(Py_ssize_t))  # each row's memo columns
+    if not (sources.ends and sources.grouped and sources.memo_arrays and sources.memo_at and sized):
+        free(sized)
+        raise MemoryError()
+    sources.ends += 1  # ends[-1] is 0
+    try:
+        # Each row's place: its count (the bounds checked on the way), then the counts before it.
+        for part in pairs:
+            rows_of, columns_of = part
+            for i in range(rows_of.shape[0]):
+                if <uint64_t>rows_of[i] >= <uint64_t>n or <uint64_t>columns_of[i] >= <uint64_t>columns:
+                    raise ValueError("an n-gram outside the batch or the table")
+                sources.ends[rows_of[i]] += 1
+        # Each memo's slots and their columns within its arrays (the columns themselves are
+        # checked as they are copied), and how many columns each row takes from it.
+        for m in range(sources.memos):
+            pool, starts, sizes, slots, per_text = memos[m]
+            if per_text.shape[0] != n:
+                raise ValueError("a word count per row")
+            at = 0
+            for row in range(n):
+                if per_text[row] < 0 or per_text[row] > slots.shape[0] - at:
+                    raise ValueError("the word counts do not add up to the slots")
+                for w in range(at, at + per_text[row]):
+                    slot = slots[w]
+                    if slot < 0 or slot >= starts.shape[0] or slot >= sizes.shape[0]:
+                        raise IndexError("a slot outside the memo")
+                    if starts[slot] < 0 or sizes[slot] < 0 or sizes[slot] > pool.shape[0] - starts[slot]:
+                        raise IndexError("a word's columns outside the pool")
+                    sized[row] += sizes[slot]
+                at += per_text[row]
+            if at != slots.shape[0]:
+                raise ValueError("the word counts do not add up to the slots")
+            sources.memo_arrays[5 * m] = &pool[0] if pool.shape[0] else NULL
+            sources.memo_arrays[5 * m + 1] = &starts[0] if starts.shape[0] else NULL
+            sources.memo_arrays[5 * m + 2] = &sizes[0] if sizes.shape[0] else NULL
+            sources.memo_arrays[5 * m + 3] = &slots[0] if slots.shape[0] else NULL
+            sources.memo_arrays[5 * m + 4] = &per_text[0] if n else NULL
+        # Each row's start (ends[row] moves from it to the row's end as its columns are placed).
+        at = 0
+        for row in range(n):
+            sources.longest = max(sources.longest, sources.ends[row] + sized[row])
+            i = sources.ends[row]
+            sources.ends[row] = at
+            at += i
+        for part in pairs:
+            rows_of, columns_of = part
+            for i in range(rows_of.shape[0]):
+                row = rows_of[i]
+                sources.grouped[sources.ends[row]] = <uint32_t>columns_of[i]
+                sources.ends[row] += 1
+    finally:
+        free(sized)
+    return 0
+
+
+cdef void _free_sources(Sources* sources) noexcept:
+    if sources.ends:
+        free(sources.ends - 1)
+    free(sources.grouped)
+    free(sources.memo_arrays)
+    free(sources.memo_at)
+
+
+cdef Py_ssize_t _row_columns(Sources* sources, Py_ssize_t row, uint32_t* out) noexcept nogil:
+    """Row ``row``'s columns side by side in ``out`` (rows are read in order): its pairs', then
+    its words' from each memo. How many; -1 for a memo's column outside the table."""
+    cdef Py_ssize_t count = sources.ends[row] - sources.ends[row - 1], m, w, j, slot, stop
+    cdef const int64_t** arrays
+    cdef int64_t column
+    memcpy(out, sources.grouped + sources.ends[row - 1], count * sizeof(uint32_t))
+    for m in range(sources.memos):
+        arrays = sources.memo_arrays + 5 * m
+        for w in range(sources.memo_at[m], sources.memo_at[m] + arrays[4][row]):
+            slot = arrays[3][w]
+            stop = arrays[1][slot] + arrays[2][slot]
+            for j in range(arrays[1][slot], stop):
+                column = arrays[0][j]
+                if <uint64_t>column >= <uint64_t>sources.columns:
+                    return -1
+                out[count] = <uint32_t>column
+                count += 1
+        sources.memo_at[m] += arrays[4][row]
+    return count
+
+
+cdef struct Head:
+    # One model's part of the linear step: its table (a row per feature: the k categories'
+    # weights, then the idf), its TF-IDF steps' first columns, its lexicon features (sorted by
+    # row, then column; `lex` is the next one) and its decision values.
+    const float* table
+    Py_ssize_t stride, k, blocks, lexicon, lex
+    const int64_t* block_starts
+    const int64_t* lexicon_rows
+    const int64_t* lexicon_columns
+    const float* lexicon_values
+    float* out
+
+
+cdef int _head(
+    Head* head,
+    const float[:, ::1] table,
+    const int64_t[::1] block_starts,
+    const int64_t[::1] lexicon_rows,
+    const int64_t[::1] lexicon_columns,
+    const float[::1] lexicon_values,
+    float[:, ::1] out,
+) except -1:
+    """Check one model's arrays and point ``head`` at them."""
+    cdef Py_ssize_t n = out.shape[0], k = out.shape[1], lexicon = lexicon_rows.shape[0], i
+    cdef Py_ssize_t columns = table.shape[0]
+    if table.shape[1] <= k or columns > 0xffffffff or columns == 0:
+        raise ValueError("the table does not fit")
+    if lexicon_columns.shape[0] != lexicon or lexicon_values.shape[0] != lexicon:
+        raise ValueError("the lexicon features do not fit")
+    for i in range(lexicon):
+        if not (0 <= lexicon_rows[i] < n and 0 <= lexicon_columns[i] < columns):
+            raise ValueError("a lexicon feature outside the batch or the table")
+        if i and (lexicon_rows[i] < lexicon_rows[i - 1] or (
+            lexicon_rows[i] == lexicon_rows[i - 1] and lexicon_columns[i] <= lexicon_columns[i - 1]
+        )):
+            raise ValueError("the lexicon features are not sorted")
+    for i in range(block_starts.shape[0]):
+        if not 0 <= block_starts[i] <= columns or (i and block_starts[i] < block_starts[i - 1]):
+            raise ValueError("the steps' first columns are not ascending columns of the table")
+    head.table = &table[0, 0]
+    head.stride, head.k = table.shape[1], k
+    head.blocks, head.lexicon, head.lex = block_starts.shape[0], lexicon, 0
+    head.block_starts = &block_starts[0] if head.blocks else NULL
+    head.lexicon_rows = &lexicon_rows[0] if lexicon else NULL
+    head.lexicon_columns = &lexicon_columns[0] if lexicon else NULL
+    head.lexicon_values = &lexicon_values[0] if lexicon else NULL
+    head.out = &out[0, 0] if n else NULL
+    return 0
+
+
+cdef Py_ssize_t _most_lexicon(Head* head) noexcept:
+    """The most lexicon features one row has."""
+    cdef Py_ssize_t i = 0, j, most = 0
+    while i < head.lexicon:
+        j = i
+        while j < head.lexicon and head.lexicon_rows[j] == head.lexicon_rows[i]:
+            j += 1
+        most = max(most, j - i)
+        i = j
+    return most
+
+
+cdef void _finish_row(
+    Head* head, Py_ssize_t row, const int64_t* kept, double* exact, Py_ssize_t unique,
+    int64_t* merged, float* weights,
+) noexcept nogil:
+    """A row's decision values from its TF-IDF columns (ascending, each once) and their values
+    before the norm: each divided by the norm of the row's values in its step (summed in column
+    order), the lexicon's features merged in, and the weighted features added up in float32."""
+    cdef Py_ssize_t j = 0, b, first, features, row_end
+    cdef int64_t next_block
+    cdef double norm
+    while j < unique:
+        b = 0
+        while b + 1 < head.blocks and head.block_starts[b + 1] <= kept[j]:
+            b += 1
+        next_block = head.block_starts[b + 1] if b + 1 < head.blocks else INT64_MAX
+        first = j
+        norm = 0.0
+        while j < unique and kept[j] < next_block:
+            norm = norm + exact[j] * exact[j]
+            j += 1
+        norm = sqrt(norm)
+        if norm == 0:
+            norm = 1
+        while first < j:
+            exact[first] = <float>(exact[first] / norm)
+            first += 1
+    # The weighted features in column order (the lexicon's merged in), added in float32.
+    row_end = head.lex
+    while row_end < head.lexicon and head.lexicon_rows[row_end] == row:
+        row_end += 1
+    if head.lex == row_end or unique == 0 or head.lexicon_columns[head.lex] > kept[unique - 1]:
+        # The lexicon's columns after the row's n-grams (its step comes last): appended.
+        for j in range(unique):
+            merged[j], weights[j] = kept[j], <float>exact[j]
+        features = unique
+        while head.lex < row_end:
+            merged[features], weights[features] = head.lexicon_columns[head.lex], head.lexicon_values[head.lex]
+            head.lex += 1
+            features += 1
+    else:
+        features = 0
+        j = 0
+        while j < unique or head.lex < row_end:
+            if j < unique and (head.lex == row_end or kept[j] < head.lexicon_columns[head.lex]):
+                merged[features], weights[features] = kept[j], <float>exact[j]
+                j += 1
+            else:
+                merged[features], weights[features] = head.lexicon_columns[head.lex], head.lexicon_values[head.lex]
+                head.lex += 1
+            features += 1
+    if features:
+        linear_weighted_sums(merged, weights, features, head.table, head.stride, head.k, head.out + row * head.k)
+
+
+cdef int _bits(Py_ssize_t columns) noexcept:
+    """How many bits the columns below ``columns`` take."""
+    cdef int bits = 0
+    while bits < 32 and (<uint64_t>(columns - 1)) >> bits:
+        bits += 1
+    return bits
+
+
 def decisions(
     list parts,
     const float[:, ::1] table,
@@ -217,148 +470,36 @@ def decisions(
     pairs' and its words' from the memos) are then copied side by side, sorted on their own
     (:c:func:`linear_sort_columns`: they fit the first level cache) and summed at once, while
     they are there."""
-    cdef Py_ssize_t n = out.shape[0], k = out.shape[1], stride = table.shape[1]
-    cdef Py_ssize_t blocks = block_starts.shape[0], lexicon = lexicon_rows.shape[0]
-    cdef Py_ssize_t columns = table.shape[0], total = 0, longest = 0, most = 0, lex = 0
-    cdef Py_ssize_t i, j, b, m, w, at, count, unique, first, features, row, row_end, slot, stop
-    cdef int64_t next_block, value_of
+    cdef Head head
+    _head(&head, table, block_starts, lexicon_rows, lexicon_columns, lexicon_values, out)
+    cdef Py_ssize_t n = out.shape[0], k = head.k, most = _most_lexicon(&head)
+    cdef Py_ssize_t i, count, unique, first, row, logs = log_counts.shape[0]
     cdef uint32_t column
-    cdef double value, norm
-    cdef const int64_t[::1] rows_of
-    cdef const int64_t[::1] columns_of
-    cdef const int64_t[::1] pool
-    cdef const int64_t[::1] starts
-    cdef const int64_t[::1] sizes
-    cdef const int64_t[::1] slots
-    cdef const int64_t[::1] per_text
-    cdef list pairs = [], memos = []
-    cdef bint bad = False
-    if stride <= k or columns > 0xffffffff:
-        raise ValueError("the table does not fit")
-    if lexicon_columns.shape[0] != lexicon or lexicon_values.shape[0] != lexicon:
-        raise ValueError("the lexicon features do not fit")
-    for i in range(lexicon):
-        if not (0 <= lexicon_rows[i] < n and 0 <= lexicon_columns[i] < columns):
-            raise ValueError("a lexicon feature outside the batch or the table")
-        if i and (lexicon_rows[i] < lexicon_rows[i - 1] or (
-            lexicon_rows[i] == lexicon_rows[i - 1] and lexicon_columns[i] <= lexicon_columns[i - 1]
-        )):
-            raise ValueError("the lexicon features are not sorted")
-    for part in parts:
-        if len(part) == 2:
-            rows_of, columns_of = part
-            if rows_of.shape[0] != columns_of.shape[0]:
-                raise ValueError("one column per row")
-            total += rows_of.shape[0]
-            pairs.append(part)
-        elif len(part) == 5:
-            memos.append(part)
-        else:
-            raise ValueError("a part is (rows, columns) or (pool, starts, sizes, slots, per_text)")
-    cdef Py_ssize_t memo_count = len(memos)
-    cdef int bits = 0
-    while bits < 32 and (<uint64_t>(columns - 1)) >> bits:
-        bits += 1
-    cdef Py_ssize_t* ends = <Py_ssize_t*>calloc(n + 1, sizeof(Py_ssize_t))
-    cdef Py_ssize_t* sized = <Py_ssize_t*>calloc(n + 1, sizeof(Py_ssize_t))  # each row's memo columns
-    cdef uint32_t* grouped = <uint32_t*>malloc((total + 1) * sizeof(uint32_t))
-    # Each memo part's arrays, as pointers (the tuples in `parts` keep them alive), and its next slot.
-    cdef const int64_t** memo_arrays = <const int64_t**>calloc(5 * memo_count + 1, sizeof(int64_t*))
-    cdef Py_ssize_t* memo_at = <Py_ssize_t*>calloc(memo_count + 1, sizeof(Py_ssize_t))
+    cdef double value
+    cdef int bits = _bits(table.shape[0]), failed = 0
+    cdef Sources sources
+    memset(&sources, 0, sizeof(Sources))
     cdef uint32_t* row_columns = NULL
     cdef uint32_t* spare = NULL
     cdef int64_t* kept = NULL
     cdef double* exact = NULL
     cdef int64_t* merged = NULL
     cdef float* weights = NULL
-    cdef const int64_t* pool_at
-    cdef const int64_t* starts_at
-    cdef const int64_t* sizes_at
-    cdef const int64_t* slots_at
-    cdef const int64_t* per_text_at
     try:
-        if not (ends and sized and grouped and memo_arrays and memo_at):
-            raise MemoryError()
-        # Each row's place: its count (the bounds checked on the way), then the counts before it.
-        for part in pairs:
-            rows_of, columns_of = part
-            for i in range(rows_of.shape[0]):
-                if <uint64_t>rows_of[i] >= <uint64_t>n or <uint64_t>columns_of[i] >= <uint64_t>columns:
-                    raise ValueError("an n-gram outside the batch or the table")
-                ends[rows_of[i] + 1] += 1
-        # Each memo's slots and their columns within its arrays (the columns themselves are
-        # checked as they are copied), and how many columns each row takes from it.
-        for m in range(memo_count):
-            pool, starts, sizes, slots, per_text = memos[m]
-            if per_text.shape[0] != n:
-                raise ValueError("a word count per row")
-            at = 0
-            for row in range(n):
-                if per_text[row] < 0 or per_text[row] > slots.shape[0] - at:
-                    raise ValueError("the word counts do not add up to the slots")
-                for w in range(at, at + per_text[row]):
-                    slot = slots[w]
-                    if slot < 0 or slot >= starts.shape[0] or slot >= sizes.shape[0]:
-                        raise IndexError("a slot outside the memo")
-                    if starts[slot] < 0 or sizes[slot] < 0 or sizes[slot] > pool.shape[0] - starts[slot]:
-                        raise IndexError("a word's columns outside the pool")
-                    sized[row] += sizes[slot]
-                at += per_text[row]
-            if at != slots.shape[0]:
-                raise ValueError("the word counts do not add up to the slots")
-            memo_arrays[5 * m] = &pool[0] if pool.shape[0] else NULL
-            memo_arrays[5 * m + 1] = &starts[0] if starts.shape[0] else NULL
-            memo_arrays[5 * m + 2] = &sizes[0] if sizes.shape[0] else NULL
-            memo_arrays[5 * m + 3] = &slots[0] if slots.shape[0] else NULL
-            memo_arrays[5 * m + 4] = &per_text[0] if n else NULL
-        for row in range(n):
-            longest = max(longest, ends[row + 1] + sized[row])
-            ends[row + 1] += ends[row]
-        for i in range(lexicon):  # the most features a row can have: its columns and lexicon's
-            j = i
-            while j < lexicon and lexicon_rows[j] == lexicon_rows[i]:
-                j += 1
-            most = max(most, j - i)
-        row_columns = <uint32_t*>malloc((longest + 1) * sizeof(uint32_t))
-        spare = <uint32_t*>malloc((longest + 1) * sizeof(uint32_t))
-        kept = <int64_t*>malloc((longest + 1) * sizeof(int64_t))
-        exact = <double*>malloc((longest + 1) * sizeof(double))
-        merged = <int64_t*>malloc((longest + most + 1) * sizeof(int64_t))
-        weights = <float*>malloc((longest + most + 1) * sizeof(float))
+        _gather_sources(parts, n, table.shape[0], &sources)
+        row_columns = <uint32_t*>malloc((sources.longest + 1) * sizeof(uint32_t))
+        spare = <uint32_t*>malloc((sources.longest + 1) * sizeof(uint32_t))
+        kept = <int64_t*>malloc((sources.longest + 1) * sizeof(int64_t))
+        exact = <double*>malloc((sources.longest + 1) * sizeof(double))
+        merged = <int64_t*>malloc((sources.longest + most + 1) * sizeof(int64_t))
+        weights = <float*>malloc((sources.longest + most + 1) * sizeof(float))
         if not (row_columns and spare and kept and exact and merged and weights):
             raise MemoryError()
-        # The pairs' columns grouped by row (ends[row] moves from the row's start to its end).
-        for part in pairs:
-            rows_of, columns_of = part
-            for i in range(rows_of.shape[0]):
-                row = rows_of[i]
-                grouped[ends[row]] = <uint32_t>columns_of[i]
-                ends[row] += 1
         with nogil:
-            at = 0
             for row in range(n):
-                # The row's columns side by side: its pairs', then its words' from each memo.
-                count = ends[row] - at
-                memcpy(row_columns, grouped + at, count * sizeof(uint32_t))
-                for m in range(memo_count):
-                    pool_at, starts_at, sizes_at = memo_arrays[5 * m], memo_arrays[5 * m + 1], memo_arrays[5 * m + 2]
-                    slots_at, per_text_at = memo_arrays[5 * m + 3], memo_arrays[5 * m + 4]
-                    for w in range(memo_at[m], memo_at[m] + per_text_at[row]):
-                        slot = slots_at[w]
-                        stop = starts_at[slot] + sizes_at[slot]
-                        for j in range(starts_at[slot], stop):
-                            value_of = pool_at[j]
-                            if <uint64_t>value_of >= <uint64_t>columns:
-                                bad = True
-                                break
-                            row_columns[count] = <uint32_t>value_of
-                            count += 1
-                        if bad:
-                            break
-                    if bad:
-                        break
-                    memo_at[m] += per_text_at[row]
-                if bad:
+                count = _row_columns(&sources, row, row_columns)
+                if count < 0:
+                    failed = 1
                     break
                 linear_sort_columns(row_columns, spare, count, bits)
                 # Its TF-IDF columns, each once with its count's value.
@@ -370,72 +511,166 @@ def decisions(
                     while i < count and row_columns[i] == column:
                         i += 1
                     if sublinear:
-                        if i - first >= log_counts.shape[0]:
-                            with gil:
-                                raise ValueError("log_counts is too short for this batch")
+                        if i - first >= logs:
+                            failed = 2
+                            break
                         value = log_counts[i - first] + 1
                     else:
                         value = <double>(i - first)
                     kept[unique] = column
-                    exact[unique] = value * <double>table[column, k]
+                    exact[unique] = value * <double>head.table[column * head.stride + k]
                     unique += 1
-                at = ends[row]
-                # Divided by the norm of the row's values in each step, summed in column order.
-                j = 0
-                while j < unique:
-                    b = 0
-                    while b + 1 < blocks and block_starts[b + 1] <= kept[j]:
-                        b += 1
-                    next_block = block_starts[b + 1] if b + 1 < blocks else INT64_MAX
-                    first = j
-                    norm = 0.0
-                    while j < unique and kept[j] < next_block:
-                        norm = norm + exact[j] * exact[j]
-                        j += 1
-                    norm = sqrt(norm)
-                    if norm == 0:
-                        norm = 1
-                    while first < j:
-                        exact[first] = <float>(exact[first] / norm)
-                        first += 1
-                # The weighted features in column order (the lexicon's merged in), added in float32.
-                row_end = lex
-                while row_end < lexicon and lexicon_rows[row_end] == row:
-                    row_end += 1
-                if lex == row_end or unique == 0 or lexicon_columns[lex] > kept[unique - 1]:
-                    # The lexicon's columns after the row's n-grams (its step comes last): appended.
-                    for j in range(unique):
-                        merged[j], weights[j] = kept[j], <float>exact[j]
-                    features = unique
-                    while lex < row_end:
-                        merged[features], weights[features] = lexicon_columns[lex], lexicon_values[lex]
-                        lex += 1
-                        features += 1
-                else:
-                    features = 0
-                    j = 0
-                    while j < unique or lex < row_end:
-                        if j < unique and (lex == row_end or kept[j] < lexicon_columns[lex]):
-                            merged[features], weights[features] = kept[j], <float>exact[j]
-                            j += 1
-                        else:
-                            merged[features], weights[features] = lexicon_columns[lex], lexicon_values[lex]
-                            lex += 1
-                        features += 1
-                if features:
-                    linear_weighted_sums(merged, weights, features, &table[0, 0], stride, k, &out[row, 0])
-        if bad:
+                if failed:
+                    break
+                _finish_row(&head, row, kept, exact, unique, merged, weights)
+        if failed == 1:
             raise ValueError("a memo's column outside the table")
+        if failed == 2:
+            raise ValueError("log_counts is too short for this batch")
     finally:
-        free(ends)
-        free(sized)
-        free(grouped)
-        free(memo_arrays)
-        free(memo_at)
+        _free_sources(&sources)
         free(row_columns)
         free(spare)
         free(kept)
         free(exact)
+        free(merged)
+        free(weights)
+
+
+def pair_decisions(
+    list parts,
+    const int64_t[::1] second_columns,
+    const double[::1] log_counts,
+    bint sublinear,
+    tuple first,
+    tuple second,
+):
+    """:func:`decisions` for two models that read the same n-grams, from one reading: each of
+    ``first`` and ``second`` is ``(table, block_starts, lexicon_rows, lexicon_columns,
+    lexicon_values, out)`` as :func:`decisions` takes them. The parts' columns are the first
+    model's, and past its last the second's alone: column ``c`` is ``first``'s column ``c`` and
+    the second's ``second_columns[c]`` (-1: not one of its features) when ``c`` is below the first
+    table's length, else the second's ``c`` minus that length. The second model's columns of
+    the first's must ascend with them (both vocabularies sorted by term), so that each row, sorted
+    once, gives each model its columns in order (the second's two runs merged): the sums are
+    those :func:`decisions` gives each model alone, to the bit."""
+    cdef Head one, two
+    if len(first) != 6 or len(second) != 6:
+        raise ValueError("each model is (table, block_starts, lexicon_rows, lexicon_columns, lexicon_values, out)")
+    _head(&one, first[0], first[1], first[2], first[3], first[4], first[5])
+    _head(&two, second[0], second[1], second[2], second[3], second[4], second[5])
+    cdef const float[:, ::1] first_out = first[5]
+    cdef const float[:, ::1] second_out = second[5]
+    cdef Py_ssize_t n = first_out.shape[0], first_columns = first[0].shape[0], shared = second_columns.shape[0]
+    cdef Py_ssize_t second_width = second[0].shape[0]
+    cdef Py_ssize_t most = max(_most_lexicon(&one), _most_lexicon(&two)), logs = log_counts.shape[0]
+    cdef Py_ssize_t i, j, a, b, count, unique, owned, only, first_at, row
+    cdef uint32_t column
+    cdef int64_t theirs
+    cdef double value
+    cdef int failed = 0
+    if second_out.shape[0] != n:
+        raise ValueError("the two models' decision values are for other batches")
+    if shared != first_columns:
+        raise ValueError("a second column for each of the first model's columns")
+    theirs = -1
+    for i in range(shared):  # ascending with the first model's, within the second's table
+        if second_columns[i] >= 0:
+            if second_columns[i] >= second_width or second_columns[i] <= theirs:
+                raise ValueError("the second model's columns do not ascend with the first's")
+            theirs = second_columns[i]
+        elif second_columns[i] != -1:
+            raise ValueError("a second column below -1")
+    cdef int bits = _bits(first_columns + second_width)
+    cdef Sources sources
+    memset(&sources, 0, sizeof(Sources))
+    cdef uint32_t* row_columns = NULL
+    cdef uint32_t* spare = NULL
+    cdef int64_t* kept = NULL
+    cdef double* exact = NULL
+    cdef int64_t* second_kept = NULL
+    cdef double* second_exact = NULL
+    cdef int64_t* merged = NULL
+    cdef float* weights = NULL
+    cdef double* counted = NULL
+    try:
+        _gather_sources(parts, n, first_columns + second_width, &sources)
+        row_columns = <uint32_t*>malloc((sources.longest + 1) * sizeof(uint32_t))
+        spare = <uint32_t*>malloc((sources.longest + 1) * sizeof(uint32_t))
+        kept = <int64_t*>malloc((sources.longest + 1) * sizeof(int64_t))
+        exact = <double*>malloc((sources.longest + 1) * sizeof(double))
+        second_kept = <int64_t*>malloc((2 * sources.longest + 2) * sizeof(int64_t))
+        second_exact = <double*>malloc((2 * sources.longest + 2) * sizeof(double))
+        counted = <double*>malloc((sources.longest + 1) * sizeof(double))
+        merged = <int64_t*>malloc((sources.longest + most + 1) * sizeof(int64_t))
+        weights = <float*>malloc((sources.longest + most + 1) * sizeof(float))
+        if not (row_columns and spare and kept and exact and second_kept and second_exact and counted and merged
+                and weights):
+            raise MemoryError()
+        with nogil:
+            for row in range(n):
+                count = _row_columns(&sources, row, row_columns)
+                if count < 0:
+                    failed = 1
+                    break
+                linear_sort_columns(row_columns, spare, count, bits)
+                # The first model's columns, and the second's in two runs: its columns of the
+                # first's (at the front of second_kept), then its own (from the middle).
+                unique = owned = only = 0
+                i = 0
+                while i < count:
+                    column = row_columns[i]
+                    first_at = i
+                    while i < count and row_columns[i] == column:
+                        i += 1
+                    if sublinear:
+                        if i - first_at >= logs:
+                            failed = 2
+                            break
+                        value = log_counts[i - first_at] + 1
+                    else:
+                        value = <double>(i - first_at)
+                    if column < first_columns:
+                        kept[unique] = column
+                        exact[unique] = value * <double>one.table[column * one.stride + one.k]
+                        unique += 1
+                        theirs = second_columns[column]
+                        if theirs >= 0:
+                            second_kept[owned] = theirs
+                            second_exact[owned] = value * <double>two.table[theirs * two.stride + two.k]
+                            owned += 1
+                    else:
+                        theirs = column - first_columns
+                        second_kept[sources.longest + 1 + only] = theirs
+                        second_exact[sources.longest + 1 + only] = value * <double>two.table[theirs * two.stride + two.k]
+                        only += 1
+                if failed:
+                    break
+                _finish_row(&one, row, kept, exact, unique, merged, weights)
+                # The second model's two runs merged in its column order.
+                a, b, j = 0, sources.longest + 1, 0
+                while a < owned or b < sources.longest + 1 + only:
+                    if a < owned and (b == sources.longest + 1 + only or second_kept[a] < second_kept[b]):
+                        kept[j], counted[j] = second_kept[a], second_exact[a]
+                        a += 1
+                    else:
+                        kept[j], counted[j] = second_kept[b], second_exact[b]
+                        b += 1
+                    j += 1
+                _finish_row(&two, row, kept, counted, j, merged, weights)
+        if failed == 1:
+            raise ValueError("a memo's column outside the table")
+        if failed == 2:
+            raise ValueError("log_counts is too short for this batch")
+    finally:
+        _free_sources(&sources)
+        free(row_columns)
+        free(spare)
+        free(kept)
+        free(exact)
+        free(second_kept)
+        free(second_exact)
+        free(counted)
         free(merged)
         free(weights)
 

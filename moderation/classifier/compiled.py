@@ -386,6 +386,14 @@ class CompiledClassifier:
         """(n, categories) probabilities."""
         return self.scorer.predict_proba(texts)
 
+    def pair_with(self, other: Any) -> bool:
+        """Score each batch for ``other`` (a second compiled head, or a model holding one as
+        ``classifier``) too, from one reading of its n-grams (``paired.pair``); False where they
+        do not read text alike (then each is scored alone)."""
+        from .paired import pair
+
+        return pair(self, other) is not None
+
     def score(self, texts: Sequence[str]) -> list[dict[str, float]]:
         """Probabilities per category for each text."""
         if not texts:
@@ -437,17 +445,31 @@ class Scorer:
             raise FormUnavailable("TF-IDF steps with different tf scaling")
         self.sublinear = bool(self.tfidf) and self.tfidf[0].sublinear
         self.tfidf_starts = np.array([t.offset for t in self.tfidf], dtype=np.int64)
+        # Paired with a second head (``paired.pair``): scoring a batch scores it for that head
+        # too, which finds its decision values in its ``paired_batch`` (the batch's texts, then
+        # the values) when asked for the same texts. ``unpaired``: a head this one could not pair.
+        self.pair: Any = None
+        self.unpaired: Scorer | None = None
+        self.paired_batch: tuple[list[str], np.ndarray] | None = None
 
     def predict_proba(self, texts: Sequence[str], kernel: bool = True) -> np.ndarray:
         """(n, categories) probabilities, as the Pipeline's ``predict_proba``. ``kernel=False``
         sums with the numpy code even where the C kernel is built (tests compare the two; the
         kernel's n-gram lookups are compared with the numpy ones on their own)."""
-        prepared = [prepare(text) for text in texts]
-        n = len(prepared)
-        if kernel and _linear is not None:
-            parts = [block.kernel_part(prepared) for block in self.tfidf]
-            decision = self._kernel_decisions(n, parts, prepared)
+        paired = self.paired_batch if kernel else None
+        if paired is not None and paired[0] == list(texts):  # the first head of a pair scored it
+            decision = paired[1]
+        elif kernel and _linear is not None:
+            prepared = [prepare(text) for text in texts]
+            if self.pair is not None:
+                decision, theirs = self.pair.decisions(prepared)
+                self.pair.second.paired_batch = (list(texts), theirs)
+            else:
+                parts = [block.kernel_part(prepared) for block in self.tfidf]
+                decision = self._kernel_decisions(len(prepared), parts, prepared)
         else:
+            prepared = [prepare(text) for text in texts]
+            n = len(prepared)
             found = [block.columns(prepared) for block in self.tfidf]
             rows = np.concatenate([r for r, _ in found]) if found else np.zeros(0, np.int64)
             columns = np.concatenate([c for _, c in found]) if found else np.zeros(0, np.int64)
@@ -461,19 +483,6 @@ class Scorer:
     ) -> np.ndarray:
         """The decision values from the C kernel (``_linear.decisions``), from each TF-IDF step's
         part (``_Tfidf.kernel_part``)."""
-        parts = [lexicon.features(prepared) for lexicon in self.lexicons]
-        if len(parts) == 1:
-            lexicon_rows, lexicon_columns, lexicon_values = parts[0]
-        elif parts:  # each part is sorted by row and column; together they must be
-            lexicon_rows, lexicon_columns, lexicon_values = (
-                np.concatenate(p) for p in zip(*parts, strict=True)
-            )
-            order = np.lexsort((lexicon_columns, lexicon_rows))
-            lexicon_rows, lexicon_columns = lexicon_rows.take(order), lexicon_columns.take(order)
-            lexicon_values = lexicon_values.take(order)
-        else:
-            lexicon_rows = lexicon_columns = np.zeros(0, np.int64)
-            lexicon_values = np.zeros(0, np.float32)
         # No n-gram comes more often in a text than its characters after lower() (at most two
         # from one) plus the two spaces around each word: 3 per character is a bound.
         most = 6 * max(map(len, prepared), default=0) + 3
@@ -484,12 +493,23 @@ class Scorer:
             self.tfidf_starts,
             _log_counts(most),
             self.sublinear,
-            lexicon_rows,
-            lexicon_columns,
-            lexicon_values,
+            *self.lexicon_features(prepared),
             decision,
         )
         return decision
+
+    def lexicon_features(self, prepared: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The rows, columns and values of the lexicon steps' features, sorted by row, then
+        column, as the kernel takes them."""
+        parts = [lexicon.features(prepared) for lexicon in self.lexicons]
+        if len(parts) == 1:
+            return parts[0]
+        if not parts:
+            return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.float32)
+        # Each part is sorted by row and column; together they must be.
+        rows, columns, values = (np.concatenate(p) for p in zip(*parts, strict=True))
+        order = np.lexsort((columns, rows))
+        return rows.take(order), columns.take(order), values.take(order)
 
     def _decisions(self, n: int, rows: np.ndarray, columns: np.ndarray, prepared: list[str]) -> np.ndarray:
         """The decision values, with numpy."""

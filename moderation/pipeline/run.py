@@ -28,6 +28,7 @@ class Pipeline:
         self.model_error = model_error
         self.time_budget = time_budget_ms / 1000 if time_budget_ms > 0 else None
         self.contribution = contribution  # the contribution head; None leaves verdicts without it
+        self._paired: tuple[object, object] = (None, None)
 
     @property
     def rules(self) -> RuleSet:
@@ -44,8 +45,21 @@ class Pipeline:
         copy.time_budget = self.time_budget
         return copy
 
+    def pair_heads(self) -> None:
+        """Let the classifier score each batch for the contribution head too, from one reading of
+        its n-grams, where the classifier can (``pair_with``: the compiled form, see
+        ``classifier.paired``); once for each pair of heads (a run does it when they changed)."""
+        scorer, contribution = self.scorer, self.contribution
+        if self._paired[0] is scorer and self._paired[1] is contribution:
+            return
+        pair_with = getattr(scorer, "pair_with", None)
+        if pair_with is not None and contribution is not None:
+            pair_with(contribution)
+        self._paired = (scorer, contribution)
+
     def run(self, comments: Sequence[CommentContext]) -> list[Verdict]:
         """The machine verdict for each comment: every phase in order, merged by one rule."""
+        self.pair_heads()
         setup = Setup(self.rules, self.scorer, self.model_required, self.time_budget, self.contribution)
         batch = [Assessment(c, Verdict("approved", rules_version=setup.rules.version)) for c in comments]
         for phase in PHASES:
