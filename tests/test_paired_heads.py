@@ -101,6 +101,7 @@ def test_heads_with_vocabularies_of_their_own_score_as_they_do_alone() -> None:
     made = paired.pair(SimpleNamespace(scorer=one), SimpleNamespace(scorer=two))
     assert made is not None
     assert np.any(made.second_columns < 0) and made.blocks[0].width > one.tfidf[0].width  # each has its own
+    assert np.array_equal(made.table[:, made.lane], made.second_columns)
     for batch in _batches(texts):
         assert np.array_equal(one.predict_proba(batch), alone[0].predict_proba(batch))
         assert np.array_equal(two.predict_proba(batch), alone[1].predict_proba(batch))
@@ -124,31 +125,33 @@ def test_heads_that_read_text_differently_are_scored_alone(caplog: pytest.LogCap
 
 
 def test_the_kernel_refuses_columns_it_cannot_pair() -> None:
-    """The second model's columns must ascend with the first's and lie in its table, and both
-    models score the same batch: a ValueError otherwise, never a read out of bounds."""
+    """The second model's columns (in a lane of the first's table past its idf) must lie in its
+    table, and both models score the same batch: a ValueError otherwise, never a read out of
+    bounds."""
     rng = np.random.default_rng(3)
-    first_table = rng.uniform(0.5, 2, size=(10, 4)).astype(np.float32)
     second_table = rng.uniform(0.5, 2, size=(6, 4)).astype(np.float32)
     none = np.zeros(0, dtype=np.int64)
 
-    def run(second_columns: list[int], rows: int = 2, second_rows: int = 2, column: int = 3) -> np.ndarray:
+    def run(second_columns: list[float], second_rows: int = 2, column: int = 3, lane: int = 3) -> None:
+        first_table = rng.uniform(0.5, 2, size=(10, 4)).astype(np.float32)
+        first_table[:, 3] = second_columns
         first = (first_table, np.array([0], dtype=np.int64), none, none, np.zeros(0, np.float32))
         second = (second_table, np.array([0], dtype=np.int64), none, none, np.zeros(0, np.float32))
-        outs = np.zeros((rows, 2), np.float32), np.zeros((second_rows, 2), np.float32)
+        outs = np.zeros((2, 2), np.float32), np.zeros((second_rows, 2), np.float32)
         part = (np.array([0, 1, 1], dtype=np.int64), np.array([column, 12, 3], dtype=np.int64))
         compiled._linear.pair_decisions(
-            [part], np.array(second_columns, dtype=np.int64), compiled._log_counts(10), True,
-            (*first, outs[0]), (*second, outs[1]),
-        )  # fmt: skip
-        return np.concatenate(outs)
+            [part], lane, compiled._log_counts(10), True, (*first, outs[0]), (*second, outs[1])
+        )
+        assert np.all(outs[0] != 0) and np.all(outs[1] != 0)  # column 12: the second's column 2 alone
 
     fine = [-1, -1, 0, 1, -1, -1, 2, -1, -1, 3]
-    assert np.all(run(fine) != 0)  # column 12 is the second model's column 2 alone
-    for bad in ([-1, -1, 1, 0, -1, -1, 2, -1, -1, 3], [-1, -1, 0, 6, -1, -1, -1, -1, -1, -1], [-2] * 10):
-        with pytest.raises(ValueError, match="second"):
+    run(fine)
+    for bad in ([-1, -1, 0, 6, -1, -1, 2, -1, -1, 3], [-2.0] * 10, [np.nan] * 10):
+        with pytest.raises(ValueError, match="outside the second model's table"):
             run(bad)
-    with pytest.raises(ValueError, match="a second column for each"):
-        run(fine[:-1])
+    for lane in (2, 4, 1):
+        with pytest.raises(ValueError, match="lane past the first's idf"):
+            run(fine, lane=lane)
     with pytest.raises(ValueError, match="other batches"):
         run(fine, second_rows=3)
     with pytest.raises(ValueError, match="outside"):

@@ -18,7 +18,7 @@ def decisions(
 ) -> None: ...
 def pair_decisions(
     parts: list[tuple[np.ndarray, ...]],
-    second_columns: np.ndarray,
+    lane: int,
     log_counts: np.ndarray,
     sublinear: bool,
     first: tuple[np.ndarray, ...],

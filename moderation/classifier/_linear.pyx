@@ -188,6 +188,11 @@ cdef extern from *:
         Py_ssize_t stride, Py_ssize_t k, float* out
     ) noexcept nogil
     void linear_sort_columns(uint32_t* a, uint32_t* tmp, Py_ssize_t count, int bits) noexcept nogil
+    void linear_prefetch "__builtin_prefetch"(const void* address) noexcept nogil
+
+
+# How many n-grams ahead the kernel asks for a table row (most rows miss the cache).
+DEF PREFETCH = 32
 
 
 cdef struct Sources:
@@ -507,6 +512,8 @@ def decisions(
                 i = 0
                 while i < count:
                     column = row_columns[i]
+                    if i + PREFETCH < count:  # the rows a few columns on, while this one is summed
+                        linear_prefetch(head.table + row_columns[i + PREFETCH] * head.stride)
                     first = i
                     while i < count and row_columns[i] == column:
                         i += 1
@@ -539,7 +546,7 @@ def decisions(
 
 def pair_decisions(
     list parts,
-    const int64_t[::1] second_columns,
+    int lane,
     const double[::1] log_counts,
     bint sublinear,
     tuple first,
@@ -549,11 +556,12 @@ def pair_decisions(
     ``first`` and ``second`` is ``(table, block_starts, lexicon_rows, lexicon_columns,
     lexicon_values, out)`` as :func:`decisions` takes them. The parts' columns are the first
     model's, and past its last the second's alone: column ``c`` is ``first``'s column ``c`` and
-    the second's ``second_columns[c]`` (-1: not one of its features) when ``c`` is below the first
-    table's length, else the second's ``c`` minus that length. The second model's columns of
-    the first's must ascend with them (both vocabularies sorted by term), so that each row, sorted
-    once, gives each model its columns in order (the second's two runs merged): the sums are
-    those :func:`decisions` gives each model alone, to the bit."""
+    the second's column ``first_table[c, lane]`` (a whole number in a lane past the idf, fetched
+    with the row; -1: not one of its features) when ``c`` is below the first table's length,
+    else the second's ``c`` minus that length. The second model's columns of the first's must
+    ascend with them (both vocabularies sorted by term; ``paired.Pair`` checks it), so that each
+    row, sorted once, gives each model its columns in order (the second's two runs merged): the
+    sums are those :func:`decisions` gives each model alone, to the bit."""
     cdef Head one, two
     if len(first) != 6 or len(second) != 6:
         raise ValueError("each model is (table, block_starts, lexicon_rows, lexicon_columns, lexicon_values, out)")
@@ -561,7 +569,7 @@ def pair_decisions(
     _head(&two, second[0], second[1], second[2], second[3], second[4], second[5])
     cdef const float[:, ::1] first_out = first[5]
     cdef const float[:, ::1] second_out = second[5]
-    cdef Py_ssize_t n = first_out.shape[0], first_columns = first[0].shape[0], shared = second_columns.shape[0]
+    cdef Py_ssize_t n = first_out.shape[0], first_columns = first[0].shape[0]
     cdef Py_ssize_t second_width = second[0].shape[0]
     cdef Py_ssize_t most = max(_most_lexicon(&one), _most_lexicon(&two)), logs = log_counts.shape[0]
     cdef Py_ssize_t i, j, a, b, count, unique, owned, only, first_at, row
@@ -571,16 +579,9 @@ def pair_decisions(
     cdef int failed = 0
     if second_out.shape[0] != n:
         raise ValueError("the two models' decision values are for other batches")
-    if shared != first_columns:
-        raise ValueError("a second column for each of the first model's columns")
-    theirs = -1
-    for i in range(shared):  # ascending with the first model's, within the second's table
-        if second_columns[i] >= 0:
-            if second_columns[i] >= second_width or second_columns[i] <= theirs:
-                raise ValueError("the second model's columns do not ascend with the first's")
-            theirs = second_columns[i]
-        elif second_columns[i] != -1:
-            raise ValueError("a second column below -1")
+    if not one.k < lane < one.stride:
+        raise ValueError("the second model's columns are in a lane past the first's idf")
+    cdef float found
     cdef int bits = _bits(first_columns + second_width)
     cdef Sources sources
     memset(&sources, 0, sizeof(Sources))
@@ -620,6 +621,8 @@ def pair_decisions(
                 i = 0
                 while i < count:
                     column = row_columns[i]
+                    if i + PREFETCH < count:  # the rows a few columns on, while this one is summed
+                        linear_prefetch(one.table + row_columns[i + PREFETCH] * one.stride)
                     first_at = i
                     while i < count and row_columns[i] == column:
                         i += 1
@@ -634,7 +637,11 @@ def pair_decisions(
                         kept[unique] = column
                         exact[unique] = value * <double>one.table[column * one.stride + one.k]
                         unique += 1
-                        theirs = second_columns[column]
+                        found = one.table[column * one.stride + lane]
+                        if not -1 <= found < second_width:
+                            failed = 3
+                            break
+                        theirs = <int64_t>found
                         if theirs >= 0:
                             second_kept[owned] = theirs
                             second_exact[owned] = value * <double>two.table[theirs * two.stride + two.k]
@@ -662,6 +669,8 @@ def pair_decisions(
             raise ValueError("a memo's column outside the table")
         if failed == 2:
             raise ValueError("log_counts is too short for this batch")
+        if failed == 3:
+            raise ValueError("a second column outside the second model's table")
     finally:
         _free_sources(&sources)
         free(row_columns)

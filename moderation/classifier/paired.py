@@ -54,6 +54,16 @@ class Pair:
         shared = self.second_columns[self.second_columns >= 0]
         if len(shared) > 1 and not bool(np.all(shared[1:] > shared[:-1])):
             raise NotPairable("the vocabularies are not in the same order")
+        if second.width >= 1 << 24:
+            raise NotPairable("too many features in the second model for a float32 lane")
+        # The first model's table with each row's second column in the lane past its idf: the
+        # kernel fetches it with the row (an array beside it cost a cache miss a column).
+        self.lane = len(first.categories) + 1
+        table = first.table
+        if table.shape[1] <= self.lane:
+            table = np.pad(table, ((0, 0), (0, 4)))  # still a multiple of four
+        self.table = np.array(table, dtype=np.float32, order="C")
+        self.table[:, self.lane] = self.second_columns
 
     def decisions(self, prepared: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """Both models' decision values (before the intercept) for prepared texts."""
@@ -61,12 +71,12 @@ class Pair:
         first, second = self.first, self.second
         parts = [block.kernel_part(prepared) for block in self.blocks]
         outputs = []
-        for scorer in (first, second):
+        for scorer, table in ((first, self.table), (second, second.table)):
             out = np.zeros((n, len(scorer.categories)), dtype=np.float32)
-            outputs.append((scorer.table, scorer.tfidf_starts, *scorer.lexicon_features(prepared), out))
+            outputs.append((table, scorer.tfidf_starts, *scorer.lexicon_features(prepared), out))
         compiled._linear.pair_decisions(
             parts,
-            self.second_columns,
+            self.lane,
             compiled._log_counts(6 * max(map(len, prepared), default=0) + 3),
             first.sublinear,
             *outputs,
