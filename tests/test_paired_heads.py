@@ -158,21 +158,33 @@ def test_the_kernel_refuses_columns_it_cannot_pair() -> None:
         run(fine, column=16)
 
 
-def test_a_pipeline_pairs_its_heads_once_and_again_when_one_changes(texts: list[str]) -> None:
+def test_a_pipeline_pairs_its_heads_after_a_thousand_comments_and_again_when_one_changes() -> None:
+    """Pairing costs about a tenth of a second: a pipeline pairs its heads once it has run
+    PAIR_AFTER comments (a `flask score` of a few never does), once, and again when a head is
+    swapped (a model reloaded); the verdicts are the same before and after."""
+    from moderation.pipeline import run
+
     rules = load_rules(PROJECT_ROOT / "rules.yaml")
     classifier, head = serving.load(artifact.DEFAULT_MODEL), contribution.load(contribution.DEFAULT_MODEL)
     pipeline = Pipeline(rules, classifier, model_required=True, contribution=head)
     reference = Pipeline(rules, _Unpaired(serving.load(artifact.DEFAULT_MODEL)), model_required=True)
     reference.contribution = contribution.load(contribution.DEFAULT_MODEL)
-    comments = [CommentContext(t) for t in texts[:300]]
-    assert [v.to_dict() for v in pipeline.run(comments)] == [v.to_dict() for v in reference.run(comments)]
+    comments = [CommentContext(t) for t in generate(run.PAIR_AFTER + 300, seed=29)]
+    first, rest = comments[: run.PAIR_AFTER - 1], comments[run.PAIR_AFTER - 1 :]
+
+    def same(batch: list[CommentContext]) -> None:
+        assert [v.to_dict() for v in pipeline.run(batch)] == [v.to_dict() for v in reference.run(batch)]
+
+    same(first)
+    assert classifier.scorer.pair is None  # not yet
+    same(rest)
     made = classifier.scorer.pair
     assert made is not None and made.second is head.classifier.scorer
-    pipeline.run(comments[:5])
+    same(rest[:5])
     assert classifier.scorer.pair is made  # not made again
     swapped = serving.load(artifact.DEFAULT_MODEL)  # a model reloaded (live.py swaps it in)
     pipeline.scorer = swapped
-    assert [v.to_dict() for v in pipeline.run(comments)] == [v.to_dict() for v in reference.run(comments)]
+    same(rest)
     assert swapped.scorer.pair is not None and swapped.scorer.pair.second is head.classifier.scorer
 
 

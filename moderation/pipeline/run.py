@@ -9,6 +9,10 @@ from ..verdict import Verdict
 from .context import Assessment, CommentContext
 from .phases import PHASES, ContributionScorer, Scorer, Setup
 
+# Comments a pipeline runs before it pairs its heads (pairing costs about what scoring 4,000
+# comments each head alone would cost more than paired).
+PAIR_AFTER = 1000
+
 
 class Pipeline:
     """The rules (reloaded as they change) and the classifiers, run over comments by :meth:`run`."""
@@ -29,6 +33,7 @@ class Pipeline:
         self.time_budget = time_budget_ms / 1000 if time_budget_ms > 0 else None
         self.contribution = contribution  # the contribution head; None leaves verdicts without it
         self._paired: tuple[object, object] = (None, None)
+        self._scored = 0  # comments run so far (the heads are paired after PAIR_AFTER)
 
     @property
     def rules(self) -> RuleSet:
@@ -48,7 +53,9 @@ class Pipeline:
     def pair_heads(self) -> None:
         """Let the classifier score each batch for the contribution head too, from one reading of
         its n-grams, where the classifier can (``pair_with``: the compiled form, see
-        ``classifier.paired``); once for each pair of heads (a run does it when they changed)."""
+        ``classifier.paired``); once for each pair of heads. A run does it (again, when a head
+        changed) once PAIR_AFTER comments have been run: pairing takes about a tenth of a second,
+        which a `flask score` of a few comments would not win back."""
         scorer, contribution = self.scorer, self.contribution
         if self._paired[0] is scorer and self._paired[1] is contribution:
             return
@@ -59,7 +66,9 @@ class Pipeline:
 
     def run(self, comments: Sequence[CommentContext]) -> list[Verdict]:
         """The machine verdict for each comment: every phase in order, merged by one rule."""
-        self.pair_heads()
+        self._scored += len(comments)
+        if self._scored >= PAIR_AFTER:
+            self.pair_heads()
         setup = Setup(self.rules, self.scorer, self.model_required, self.time_budget, self.contribution)
         batch = [Assessment(c, Verdict("approved", rules_version=setup.rules.version)) for c in comments]
         for phase in PHASES:

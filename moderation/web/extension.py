@@ -70,7 +70,6 @@ def init_app(app: Flask) -> Services:
     # Disposing the engine (shutting down, or a test done with the app) stops the polling too.
     event.listen(engine, "engine_disposed", lambda _engine: models.close())
     pipeline.contribution = load_contribution(app.config["MODERATION_CONTRIBUTION_MODEL"])
-    pipeline.pair_heads()  # now, not in the first request
     webhooks = None
     if url:
         webhooks = WebhookConfig(
