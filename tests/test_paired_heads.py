@@ -48,8 +48,9 @@ def test_the_shipped_heads_paired_score_what_each_scores_alone(texts: list[str])
     assert compiled._linear is not None, "the C kernel is not built: run `make setup`"
     first, second = _scorers(artifact.DEFAULT_MODEL), _scorers(contribution.DEFAULT_MODEL)
     alone = (_scorers(artifact.DEFAULT_MODEL), _scorers(contribution.DEFAULT_MODEL))
-    assert paired.pair(SimpleNamespace(scorer=first), SimpleNamespace(scorer=second)) is not None
-    assert first.pair is not None and alone[0].pair is None
+    made = paired.pair(SimpleNamespace(scorer=first), SimpleNamespace(scorer=second))
+    assert made is not None and first.pair is made and alone[0].pair is None
+    assert made.table is first.table  # six categories and the idf: the pad lane carries the columns
     for batch in _batches(texts):
         ours = first.predict_proba(batch)
         assert second.paired_batch is not None and second.paired_batch[0] == batch
@@ -100,8 +101,9 @@ def test_heads_with_vocabularies_of_their_own_score_as_they_do_alone() -> None:
     alone = _tiny(examples[::2]), _tiny(examples[1::2])
     made = paired.pair(SimpleNamespace(scorer=one), SimpleNamespace(scorer=two))
     assert made is not None
-    assert np.any(made.second_columns < 0) and made.blocks[0].width > one.tfidf[0].width  # each has its own
-    assert np.array_equal(made.table[:, made.lane], made.second_columns)
+    theirs = made.table[:, made.lane]  # each of the first's columns as the second's
+    assert np.any(theirs < 0) and made.blocks[0].width > one.tfidf[0].width  # each has its own
+    assert made.table.shape[1] == one.table.shape[1] + 4  # three categories and the idf: no lane free
     for batch in _batches(texts):
         assert np.array_equal(one.predict_proba(batch), alone[0].predict_proba(batch))
         assert np.array_equal(two.predict_proba(batch), alone[1].predict_proba(batch))
@@ -200,3 +202,37 @@ class _Unpaired:
 
     def score(self, texts):  # type: ignore[no-untyped-def]
         return self.model.score(texts)
+
+
+def test_threads_past_the_threshold_at_once_pair_the_heads_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A gunicorn worker's threads cross PAIR_AFTER together: one pairs the heads (a tenth of a
+    second), the others go on unpaired rather than build pairs of their own or wait; every
+    verdict is the one the heads give alone."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from moderation.pipeline import run
+
+    built = []
+    real = paired.Pair.__init__
+
+    def counted(self, first, second):  # type: ignore[no-untyped-def]
+        built.append(1)
+        real(self, first, second)
+
+    monkeypatch.setattr(paired.Pair, "__init__", counted)
+    rules = load_rules(PROJECT_ROOT / "rules.yaml")
+    pipeline = Pipeline(
+        rules,
+        serving.load(artifact.DEFAULT_MODEL),
+        model_required=True,
+        contribution=contribution.load(contribution.DEFAULT_MODEL),
+    )
+    reference = Pipeline(rules, _Unpaired(serving.load(artifact.DEFAULT_MODEL)), model_required=True)
+    reference.contribution = contribution.load(contribution.DEFAULT_MODEL)
+    texts = generate(run.PAIR_AFTER + 200, seed=31)
+    pipeline.run([CommentContext(t) for t in texts[: run.PAIR_AFTER - 1]])  # one short of pairing
+    batches = [[CommentContext(t)] for t in texts[:200]]
+    with ThreadPoolExecutor(8) as pool:
+        verdicts = list(pool.map(lambda b: pipeline.run(b)[0].to_dict(), batches))
+    assert built == [1] and pipeline.scorer.scorer.pair is not None
+    assert verdicts == [reference.run(b)[0].to_dict() for b in batches]

@@ -42,7 +42,7 @@ class Pair:
         self.first, self.second = first, second
         self.width = first.width
         # Each of the first model's columns as the second's (-1: not one of its features).
-        self.second_columns = np.full(first.width, -1, dtype=np.int64)
+        self.second_columns: np.ndarray = np.full(first.width, -1, dtype=np.int64)
         self.blocks: list[compiled._Tfidf] = []
         for index, (one, two) in enumerate(zip(first.tfidf, second.tfidf, strict=True)):
             _check_alike(one, two)
@@ -57,13 +57,18 @@ class Pair:
         if second.width >= 1 << 24:
             raise NotPairable("too many features in the second model for a float32 lane")
         # The first model's table with each row's second column in the lane past its idf: the
-        # kernel fetches it with the row (an array beside it cost a cache miss a column).
+        # kernel fetches it with the row (an array beside it cost a cache miss a column). The
+        # first model's own table where that lane is free (a pad lane its sums read and drop:
+        # its scores do not change), else a copy.
         self.lane = len(first.categories) + 1
         table = first.table
         if table.shape[1] <= self.lane:
             table = np.pad(table, ((0, 0), (0, 4)))  # still a multiple of four
-        self.table = np.array(table, dtype=np.float32, order="C")
+        elif first.pair is not None or not table.flags.writeable or table[:, self.lane].any():
+            table = table.copy()  # paired before: an older pair may still be scoring with it
+        self.table = table
         self.table[:, self.lane] = self.second_columns
+        del self.second_columns  # 8 bytes a column, in the lane now
 
     def decisions(self, prepared: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """Both models' decision values (before the intercept) for prepared texts."""

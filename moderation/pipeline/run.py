@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 
 from ..rules import RuleSet, RulesReloader
@@ -34,6 +35,7 @@ class Pipeline:
         self.contribution = contribution  # the contribution head; None leaves verdicts without it
         self._paired: tuple[object, object] = (None, None)
         self._scored = 0  # comments run so far (the heads are paired after PAIR_AFTER)
+        self._pairing = threading.Lock()
 
     @property
     def rules(self) -> RuleSet:
@@ -56,6 +58,10 @@ class Pipeline:
         ``classifier.paired``); once for each pair of heads. A run does it (again, when a head
         changed) once PAIR_AFTER comments have been run: pairing takes about a tenth of a second,
         which a `flask score` of a few comments would not win back."""
+        with self._pairing:
+            self._pair_heads()
+
+    def _pair_heads(self) -> None:
         scorer, contribution = self.scorer, self.contribution
         if self._paired[0] is scorer and self._paired[1] is contribution:
             return
@@ -67,8 +73,16 @@ class Pipeline:
     def run(self, comments: Sequence[CommentContext]) -> list[Verdict]:
         """The machine verdict for each comment: every phase in order, merged by one rule."""
         self._scored += len(comments)
-        if self._scored >= PAIR_AFTER:
-            self.pair_heads()
+        # One thread pairs the heads; the others run unpaired meanwhile, rather than wait.
+        if (
+            self._scored >= PAIR_AFTER
+            and (self._paired[0] is not self.scorer or self._paired[1] is not self.contribution)
+            and self._pairing.acquire(blocking=False)
+        ):
+            try:
+                self._pair_heads()
+            finally:
+                self._pairing.release()
         setup = Setup(self.rules, self.scorer, self.model_required, self.time_budget, self.contribution)
         batch = [Assessment(c, Verdict("approved", rules_version=setup.rules.version)) for c in comments]
         for phase in PHASES:
