@@ -64,7 +64,7 @@ def test_the_second_head_takes_the_first_heads_reading_only_for_the_same_batch(
 ) -> None:
     first, second = _scorers(artifact.DEFAULT_MODEL), _scorers(contribution.DEFAULT_MODEL)
     paired.pair(SimpleNamespace(scorer=first), SimpleNamespace(scorer=second))
-    batch, other = texts[:50], texts[50:90]
+    batch, other = texts[:50], texts[50:100]  # as many texts: told apart by their texts alone
     expected = second.predict_proba(other)
     first.predict_proba(batch)
     with monkeypatch.context() as patch:  # the same batch: read by the first head, not again

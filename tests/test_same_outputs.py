@@ -602,17 +602,24 @@ def test_a_batch_is_read_into_tokens_and_words_once_for_both_heads() -> None:
         _linear.token_numbers(vocabulary, words, 99)
 
 
+@pytest.mark.parametrize("paired", [False, True])
 def test_threads_scoring_different_batches_at_once_get_their_own_scores(
-    heads: dict, sample: list[str]
+    sample: list[str], paired: bool
 ) -> None:
     """A worker's threads score at once through the same heads: the one-batch memos (lowered
-    texts, tokens and words) are shared and compared, never trusted blindly, and the kernel lets go
-    of the GIL while it sums. Every batch gets exactly the scores it gets alone."""
+    texts, tokens and words, and a paired second head's scores) are shared and compared, never
+    trusted blindly, and the kernel lets go of the GIL while it sums. Every batch gets exactly the
+    scores it gets alone."""
     from concurrent.futures import ThreadPoolExecutor
 
-    fast, fast_head = heads["classifier"][0], heads["contribution"][0]
+    from moderation.classifier import contribution, serving
+    from moderation.classifier import paired as pairing
+
+    fast, fast_head = serving.load(artifact.DEFAULT_MODEL), serving.load(contribution.DEFAULT_MODEL)
     batches = [sample[i : i + 37] for i in range(0, 37 * 12, 37)]
     alone = [(fast.predict_proba(b), fast_head.predict_proba(b)) for b in batches]
+    if paired:
+        assert pairing.pair(fast, fast_head) is not None
     work = [i for _ in range(4) for i in range(len(batches))]
     np.random.default_rng(8).shuffle(work)
 
