@@ -440,12 +440,101 @@ cdef void _finish_row(
         linear_weighted_sums(merged, weights, features, head.table, head.stride, head.k, head.out + row * head.k)
 
 
+cdef Py_ssize_t _counted(
+    const uint32_t* columns, Py_ssize_t count, const double* log_counts, Py_ssize_t logs, bint sublinear,
+    const float* table, Py_ssize_t stride, uint32_t* unique_columns, double* values,
+) noexcept nogil:
+    """A sorted row's columns, each once, with its count's tf value (1 + log of the count, or the
+    count): how many; -1 for a count past ``log_counts``. Asks for the table row of the column
+    PREFETCH n-grams on (most rows miss the cache) while it counts."""
+    cdef Py_ssize_t i = 0, first, unique = 0
+    cdef uint32_t column
+    while i < count:
+        column = columns[i]
+        if i + PREFETCH < count:
+            linear_prefetch(table + columns[i + PREFETCH] * stride)
+        first = i
+        while i < count and columns[i] == column:
+            i += 1
+        if sublinear:
+            if i - first >= logs:
+                return -1
+            values[unique] = log_counts[i - first] + 1
+        else:
+            values[unique] = <double>(i - first)
+        unique_columns[unique] = column
+        unique += 1
+    return unique
+
+
 cdef int _bits(Py_ssize_t columns) noexcept:
     """How many bits the columns below ``columns`` take."""
     cdef int bits = 0
     while bits < 32 and (<uint64_t>(columns - 1)) >> bits:
         bits += 1
     return bits
+
+
+cdef struct Rows:
+    # The buffers a row is worked in, each room for the longest row (and its lexicon features).
+    uint32_t* columns  # its columns, then sorted
+    uint32_t* spare  # the sort's room, then each distinct column
+    double* values  # each distinct column's tf value
+    int64_t* kept
+    double* exact
+    int64_t* merged
+    float* weights
+
+
+cdef int _rows(Rows* rows, Py_ssize_t longest, Py_ssize_t most) except -1:
+    """Allocate the buffers (the caller frees them: _free_rows, also after a MemoryError)."""
+    rows.columns = <uint32_t*>malloc((longest + 1) * sizeof(uint32_t))
+    rows.spare = <uint32_t*>malloc((longest + 1) * sizeof(uint32_t))
+    rows.values = <double*>malloc((longest + 1) * sizeof(double))
+    rows.kept = <int64_t*>malloc((longest + 1) * sizeof(int64_t))
+    rows.exact = <double*>malloc((longest + 1) * sizeof(double))
+    rows.merged = <int64_t*>malloc((longest + most + 1) * sizeof(int64_t))
+    rows.weights = <float*>malloc((longest + most + 1) * sizeof(float))
+    if not (rows.columns and rows.spare and rows.values and rows.kept and rows.exact and rows.merged and rows.weights):
+        raise MemoryError()
+    return 0
+
+
+cdef void _free_rows(Rows* rows) noexcept:
+    free(rows.columns)
+    free(rows.spare)
+    free(rows.values)
+    free(rows.kept)
+    free(rows.exact)
+    free(rows.merged)
+    free(rows.weights)
+
+
+cdef Py_ssize_t _read_row(
+    Sources* sources, Py_ssize_t row, Rows* rows, int bits, const double[::1] log_counts, bint sublinear,
+    const float* table, Py_ssize_t stride,
+) noexcept nogil:
+    """Row ``row``'s distinct columns (in ``rows.spare``, ascending) and their tf values (in
+    ``rows.values``): how many; -1 for a memo's column outside the table, -2 for a count past
+    ``log_counts``."""
+    cdef Py_ssize_t count = _row_columns(sources, row, rows.columns)
+    if count < 0:
+        return -1
+    linear_sort_columns(rows.columns, rows.spare, count, bits)
+    count = _counted(rows.columns, count, &log_counts[0], log_counts.shape[0], sublinear, table, stride,
+                     rows.spare, rows.values)
+    return count if count >= 0 else -2
+
+
+cdef int _raise_for(Py_ssize_t failed) except -1:
+    """The ValueError for what _read_row (or the pair's second columns, -3) found wrong."""
+    if failed == -1:
+        raise ValueError("a memo's column outside the table")
+    if failed == -2:
+        raise ValueError("log_counts is too short for this batch")
+    if failed == -3:
+        raise ValueError("a second column outside the second model's table")
+    return 0
 
 
 def decisions(
@@ -477,71 +566,29 @@ def decisions(
     they are there."""
     cdef Head head
     _head(&head, table, block_starts, lexicon_rows, lexicon_columns, lexicon_values, out)
-    cdef Py_ssize_t n = out.shape[0], k = head.k, most = _most_lexicon(&head)
-    cdef Py_ssize_t i, count, unique, first, row, logs = log_counts.shape[0]
-    cdef uint32_t column
-    cdef double value
-    cdef int bits = _bits(table.shape[0]), failed = 0
+    cdef Py_ssize_t n = out.shape[0], k = head.k, i, unique = 0, row
+    cdef int bits = _bits(table.shape[0])
     cdef Sources sources
+    cdef Rows rows
     memset(&sources, 0, sizeof(Sources))
-    cdef uint32_t* row_columns = NULL
-    cdef uint32_t* spare = NULL
-    cdef int64_t* kept = NULL
-    cdef double* exact = NULL
-    cdef int64_t* merged = NULL
-    cdef float* weights = NULL
+    memset(&rows, 0, sizeof(Rows))
     try:
         _gather_sources(parts, n, table.shape[0], &sources)
-        row_columns = <uint32_t*>malloc((sources.longest + 1) * sizeof(uint32_t))
-        spare = <uint32_t*>malloc((sources.longest + 1) * sizeof(uint32_t))
-        kept = <int64_t*>malloc((sources.longest + 1) * sizeof(int64_t))
-        exact = <double*>malloc((sources.longest + 1) * sizeof(double))
-        merged = <int64_t*>malloc((sources.longest + most + 1) * sizeof(int64_t))
-        weights = <float*>malloc((sources.longest + most + 1) * sizeof(float))
-        if not (row_columns and spare and kept and exact and merged and weights):
-            raise MemoryError()
+        _rows(&rows, sources.longest, _most_lexicon(&head))
         with nogil:
             for row in range(n):
-                count = _row_columns(&sources, row, row_columns)
-                if count < 0:
-                    failed = 1
+                # Its TF-IDF columns, each once with its count's value times its idf.
+                unique = _read_row(&sources, row, &rows, bits, log_counts, sublinear, head.table, head.stride)
+                if unique < 0:
                     break
-                linear_sort_columns(row_columns, spare, count, bits)
-                # Its TF-IDF columns, each once with its count's value.
-                unique = 0
-                i = 0
-                while i < count:
-                    column = row_columns[i]
-                    if i + PREFETCH < count:  # the rows a few columns on, while this one is summed
-                        linear_prefetch(head.table + row_columns[i + PREFETCH] * head.stride)
-                    first = i
-                    while i < count and row_columns[i] == column:
-                        i += 1
-                    if sublinear:
-                        if i - first >= logs:
-                            failed = 2
-                            break
-                        value = log_counts[i - first] + 1
-                    else:
-                        value = <double>(i - first)
-                    kept[unique] = column
-                    exact[unique] = value * <double>head.table[column * head.stride + k]
-                    unique += 1
-                if failed:
-                    break
-                _finish_row(&head, row, kept, exact, unique, merged, weights)
-        if failed == 1:
-            raise ValueError("a memo's column outside the table")
-        if failed == 2:
-            raise ValueError("log_counts is too short for this batch")
+                for i in range(unique):
+                    rows.kept[i] = rows.spare[i]
+                    rows.exact[i] = rows.values[i] * <double>head.table[rows.spare[i] * head.stride + k]
+                _finish_row(&head, row, rows.kept, rows.exact, unique, rows.merged, rows.weights)
+        _raise_for(unique)
     finally:
         _free_sources(&sources)
-        free(row_columns)
-        free(spare)
-        free(kept)
-        free(exact)
-        free(merged)
-        free(weights)
+        _free_rows(&rows)
 
 
 def pair_decisions(
@@ -570,76 +617,48 @@ def pair_decisions(
     cdef const float[:, ::1] first_out = first[5]
     cdef const float[:, ::1] second_out = second[5]
     cdef Py_ssize_t n = first_out.shape[0], first_columns = first[0].shape[0]
-    cdef Py_ssize_t second_width = second[0].shape[0]
-    cdef Py_ssize_t most = max(_most_lexicon(&one), _most_lexicon(&two)), logs = log_counts.shape[0]
-    cdef Py_ssize_t i, j, a, b, count, unique, owned, only, first_at, row
+    cdef Py_ssize_t second_width = second[0].shape[0], longest
+    cdef Py_ssize_t i, j, a, b, distinct = 0, unique, owned, only, row
     cdef uint32_t column
     cdef int64_t theirs
     cdef double value
-    cdef int failed = 0
+    cdef float found
     if second_out.shape[0] != n:
         raise ValueError("the two models' decision values are for other batches")
     if not one.k < lane < one.stride:
         raise ValueError("the second model's columns are in a lane past the first's idf")
-    cdef float found
     cdef int bits = _bits(first_columns + second_width)
     cdef Sources sources
+    cdef Rows rows
     memset(&sources, 0, sizeof(Sources))
-    cdef uint32_t* row_columns = NULL
-    cdef uint32_t* spare = NULL
-    cdef int64_t* kept = NULL
-    cdef double* exact = NULL
+    memset(&rows, 0, sizeof(Rows))
+    # The second model's columns in two runs: its columns of the first's (from the front), then
+    # its own (from second_kept + longest + 1).
     cdef int64_t* second_kept = NULL
     cdef double* second_exact = NULL
-    cdef int64_t* merged = NULL
-    cdef float* weights = NULL
-    cdef double* counted = NULL
     try:
         _gather_sources(parts, n, first_columns + second_width, &sources)
-        row_columns = <uint32_t*>malloc((sources.longest + 1) * sizeof(uint32_t))
-        spare = <uint32_t*>malloc((sources.longest + 1) * sizeof(uint32_t))
-        kept = <int64_t*>malloc((sources.longest + 1) * sizeof(int64_t))
-        exact = <double*>malloc((sources.longest + 1) * sizeof(double))
-        second_kept = <int64_t*>malloc((2 * sources.longest + 2) * sizeof(int64_t))
-        second_exact = <double*>malloc((2 * sources.longest + 2) * sizeof(double))
-        counted = <double*>malloc((sources.longest + 1) * sizeof(double))
-        merged = <int64_t*>malloc((sources.longest + most + 1) * sizeof(int64_t))
-        weights = <float*>malloc((sources.longest + most + 1) * sizeof(float))
-        if not (row_columns and spare and kept and exact and second_kept and second_exact and counted and merged
-                and weights):
+        longest = sources.longest
+        _rows(&rows, longest, max(_most_lexicon(&one), _most_lexicon(&two)))
+        second_kept = <int64_t*>malloc((2 * longest + 2) * sizeof(int64_t))
+        second_exact = <double*>malloc((2 * longest + 2) * sizeof(double))
+        if not (second_kept and second_exact):
             raise MemoryError()
         with nogil:
             for row in range(n):
-                count = _row_columns(&sources, row, row_columns)
-                if count < 0:
-                    failed = 1
+                distinct = _read_row(&sources, row, &rows, bits, log_counts, sublinear, one.table, one.stride)
+                if distinct < 0:
                     break
-                linear_sort_columns(row_columns, spare, count, bits)
-                # The first model's columns, and the second's in two runs: its columns of the
-                # first's (at the front of second_kept), then its own (from the middle).
                 unique = owned = only = 0
-                i = 0
-                while i < count:
-                    column = row_columns[i]
-                    if i + PREFETCH < count:  # the rows a few columns on, while this one is summed
-                        linear_prefetch(one.table + row_columns[i + PREFETCH] * one.stride)
-                    first_at = i
-                    while i < count and row_columns[i] == column:
-                        i += 1
-                    if sublinear:
-                        if i - first_at >= logs:
-                            failed = 2
-                            break
-                        value = log_counts[i - first_at] + 1
-                    else:
-                        value = <double>(i - first_at)
+                for i in range(distinct):
+                    column, value = rows.spare[i], rows.values[i]
                     if column < first_columns:
-                        kept[unique] = column
-                        exact[unique] = value * <double>one.table[column * one.stride + one.k]
+                        rows.kept[unique] = column
+                        rows.exact[unique] = value * <double>one.table[column * one.stride + one.k]
                         unique += 1
                         found = one.table[column * one.stride + lane]
                         if not -1 <= found < second_width:
-                            failed = 3
+                            distinct = -3
                             break
                         theirs = <int64_t>found
                         if theirs >= 0:
@@ -648,40 +667,30 @@ def pair_decisions(
                             owned += 1
                     else:
                         theirs = column - first_columns
-                        second_kept[sources.longest + 1 + only] = theirs
-                        second_exact[sources.longest + 1 + only] = value * <double>two.table[theirs * two.stride + two.k]
+                        second_kept[longest + 1 + only] = theirs
+                        second_exact[longest + 1 + only] = value * <double>two.table[theirs * two.stride + two.k]
                         only += 1
-                if failed:
+                if distinct < 0:
                     break
-                _finish_row(&one, row, kept, exact, unique, merged, weights)
-                # The second model's two runs merged in its column order.
-                a, b, j = 0, sources.longest + 1, 0
-                while a < owned or b < sources.longest + 1 + only:
-                    if a < owned and (b == sources.longest + 1 + only or second_kept[a] < second_kept[b]):
-                        kept[j], counted[j] = second_kept[a], second_exact[a]
+                _finish_row(&one, row, rows.kept, rows.exact, unique, rows.merged, rows.weights)
+                # The second model's two runs merged in its column order (into the buffers the
+                # first model's row is done with).
+                a, b, j = 0, longest + 1, 0
+                while a < owned or b < longest + 1 + only:
+                    if a < owned and (b == longest + 1 + only or second_kept[a] < second_kept[b]):
+                        rows.kept[j], rows.values[j] = second_kept[a], second_exact[a]
                         a += 1
                     else:
-                        kept[j], counted[j] = second_kept[b], second_exact[b]
+                        rows.kept[j], rows.values[j] = second_kept[b], second_exact[b]
                         b += 1
                     j += 1
-                _finish_row(&two, row, kept, counted, j, merged, weights)
-        if failed == 1:
-            raise ValueError("a memo's column outside the table")
-        if failed == 2:
-            raise ValueError("log_counts is too short for this batch")
-        if failed == 3:
-            raise ValueError("a second column outside the second model's table")
+                _finish_row(&two, row, rows.kept, rows.values, j, rows.merged, rows.weights)
+        _raise_for(distinct)
     finally:
         _free_sources(&sources)
-        free(row_columns)
-        free(spare)
-        free(kept)
-        free(exact)
+        _free_rows(&rows)
         free(second_kept)
         free(second_exact)
-        free(counted)
-        free(merged)
-        free(weights)
 
 
 # -- n-gram lookup ----------------------------------------------------------------------------

@@ -118,15 +118,12 @@ class Pair:
         at = renumber[mine]
         unigrams[at] = self._second(unigrams[at], two.unigrams[mine])
         # Longer n-grams: each model's integers read back into token numbers and remade.
-        keys = _rebase(one.keys, one.n_tokens + 1, np.arange(one.n_tokens + 1, dtype=np.int64), base)
-        columns = one.key_columns
-        more = _rebase(two.keys, two.n_tokens + 1, renumber, base)
-        known = _lookup(keys, columns, more)
-        mixed = self._second(known, two.key_columns)
-        fresh = known < 0
-        keys = np.concatenate((keys, more[fresh]))
-        columns = np.concatenate((columns, mixed[fresh]))
-        order = np.argsort(keys)
+        keys, columns = self._keys(
+            _rebase(one.keys, one.n_tokens + 1, np.arange(one.n_tokens + 1, dtype=np.int64), base),
+            one.key_columns,
+            _rebase(two.keys, two.n_tokens + 1, renumber, base),
+            two.key_columns,
+        )
         spec = {
             **_spec(one),
             "n_tokens": len(tokens),
@@ -135,10 +132,23 @@ class Pair:
         arrays: dict[str, np.ndarray] = {
             f"tokens{index}": np.frombuffer("\n".join(tokens).encode("utf-8"), dtype=np.uint8),
             f"unigrams{index}": unigrams,
-            f"keys{index}": keys[order],
-            f"keycolumns{index}": columns[order],
+            f"keys{index}": keys,
+            f"keycolumns{index}": columns,
         }
         return spec, arrays
+
+    def _keys(
+        self, keys: np.ndarray, columns: np.ndarray, more: np.ndarray, their_columns: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The first model's n-gram integers and columns, with the second's (``more``, in the same
+        numbering) it does not have, numbered past its last column; sorted by integer."""
+        known = _lookup(keys, columns, more)
+        mixed = self._second(known, their_columns)
+        fresh = known < 0
+        keys = np.concatenate((keys, more[fresh]))
+        columns = np.concatenate((columns, mixed[fresh]))
+        order = np.argsort(keys)
+        return keys[order], columns[order]
 
     def _char_step(
         self, one: compiled._Tfidf, two: compiled._Tfidf, index: int
@@ -151,21 +161,14 @@ class Pair:
         bits = max(len(chars).bit_length(), 1)
         if bits * max(one.max_n, 1) > 63:
             raise NotPairable("too many characters for one integer an n-gram")
-        keys = _repack(one.keys, one.bits, np.searchsorted(chars, one.chars) + 1, bits)
-        columns = one.key_columns
-        more = _repack(two.keys, two.bits, np.searchsorted(chars, two.chars) + 1, bits)
-        known = _lookup(keys, columns, more)
-        mixed = self._second(known, two.key_columns)
-        fresh = known < 0
-        keys = np.concatenate((keys, more[fresh]))
-        columns = np.concatenate((columns, mixed[fresh]))
-        order = np.argsort(keys)
+        keys, columns = self._keys(
+            _repack(one.keys, one.bits, np.searchsorted(chars, one.chars) + 1, bits),
+            one.key_columns,
+            _repack(two.keys, two.bits, np.searchsorted(chars, two.chars) + 1, bits),
+            two.key_columns,
+        )
         spec = {**_spec(one), "bits": bits, "nul_terms": {}, "width": len(keys)}
-        arrays = {
-            f"chars{index}": chars,
-            f"keys{index}": keys[order],
-            f"keycolumns{index}": columns[order],
-        }
+        arrays = {f"chars{index}": chars, f"keys{index}": keys, f"keycolumns{index}": columns}
         return spec, arrays
 
 
