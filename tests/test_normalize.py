@@ -2,7 +2,7 @@
 
 import pytest
 
-from moderation.text.normalize import normalize
+from moderation.text.normalize import fold, normalize
 
 
 @pytest.mark.parametrize(
@@ -51,3 +51,22 @@ def test_expansion_keeps_offsets() -> None:
     start = norm.text.index("idiot")
     a, b = norm.span(start, start + 5)
     assert text[a:b] == "idiot"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "Plain ASCII, MIXED case!",
+        "Ünïcödé Wörds",
+        "ＦＵＬＬ ＷＩＤＴＨ",
+        "\u0130stanbul",
+        "ﬁne ligature",
+        "a\u0301ccent",
+        "🙂 x",
+    ],
+)
+def test_fold_is_the_text_normalize_gives(text: str) -> None:
+    """The classifier's preparation folds with ``fold`` (an ASCII text only lowered): the text
+    ``normalize`` gives, whatever the characters."""
+    assert fold(text) == normalize(text).text

@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import re
 
-from ..text.normalize import normalize
+from ..text.normalize import fold
 
 try:  # the kernel checks in one pass which substitutions a text needs (`make setup` builds it)
     from . import _linear
@@ -52,7 +52,7 @@ def _needs(text: str) -> int:
 def prepare(text: str) -> str:
     """Fold, de-leet, join spaced-out letters and shorten stretched letters. Most comments need
     none of the three substitutions: each runs only where its condition holds."""
-    folded = normalize(text).text
+    folded = fold(text)
     needs = _needs(folded)
     if needs & 1:
         spaced = _SPACED.sub(lambda m: re.sub(r"[ .\-_*]", "", m.group()), folded)

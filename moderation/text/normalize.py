@@ -114,6 +114,11 @@ def _fold_aligned(text: str) -> str | None:
     return "".join(pieces)
 
 
+def fold(text: str) -> str:
+    """``normalize(text).text`` without the offsets (an ASCII text is only lowered)."""
+    return text.lower() if text.isascii() else normalize(text).text
+
+
 def normalize(text: str) -> Normalized:
     """Fold ``text`` for matching, keeping offsets into the original."""
     if text.isascii():
