@@ -28,12 +28,15 @@ import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..verdict import score_rows
 from .textprep import prepare
+
+if TYPE_CHECKING:  # paired imports this module
+    from .paired import Pair
 
 try:  # the linear step in C, built by `make setup`; the numpy code below gives the same numbers
     from . import _linear
@@ -448,7 +451,7 @@ class Scorer:
         # Paired with a second head (``paired.pair``): scoring a batch scores it for that head
         # too, which finds its decision values in its ``paired_batch`` (the batch's texts, then
         # the values) when asked for the same texts. ``unpaired``: a head this one could not pair.
-        self.pair: Any = None
+        self.pair: Pair | None = None
         self.unpaired: Scorer | None = None
         self.paired_batch: tuple[list[str], np.ndarray] | None = None
 
