@@ -486,15 +486,12 @@ class Scorer:
     ) -> np.ndarray:
         """The decision values from the C kernel (``_linear.decisions``), from each TF-IDF step's
         part (``_Tfidf.kernel_part``)."""
-        # No n-gram comes more often in a text than its characters after lower() (at most two
-        # from one) plus the two spaces around each word: 3 per character is a bound.
-        most = 6 * max(map(len, prepared), default=0) + 3
         decision = np.zeros((n, len(self.categories)), dtype=np.float32)
         _linear.decisions(
             found,
             self.table,
             self.tfidf_starts,
-            _log_counts(most),
+            log_counts_for(prepared),
             self.sublinear,
             *self.lexicon_features(prepared),
             decision,
@@ -606,6 +603,13 @@ def _log_counts(most: int) -> np.ndarray:
             size = max(1024, 1 << most.bit_length())
             _LOGS = np.concatenate(([0.0], np.log(np.arange(1, size, dtype=np.float64))))
         return _LOGS
+
+
+def log_counts_for(prepared: list[str]) -> np.ndarray:
+    """``_log_counts`` reaching every count an n-gram can have in these texts: no n-gram comes
+    more often in a text than its characters after lower() (at most two from one) plus the two
+    spaces around each word, so 3 per character is a bound."""
+    return _log_counts(6 * max(map(len, prepared), default=0) + 3)
 
 
 # Without the kernel, both heads take the same comments one after the other, in batches of up to

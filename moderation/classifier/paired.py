@@ -82,7 +82,7 @@ class Pair:
         compiled._linear.pair_decisions(
             parts,
             self.lane,
-            compiled._log_counts(6 * max(map(len, prepared), default=0) + 3),
+            compiled.log_counts_for(prepared),
             first.sublinear,
             *outputs,
         )

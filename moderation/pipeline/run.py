@@ -52,16 +52,12 @@ class Pipeline:
         copy.time_budget = self.time_budget
         return copy
 
-    def pair_heads(self) -> None:
+    def _pair_heads(self) -> None:
         """Let the classifier score each batch for the contribution head too, from one reading of
         its n-grams, where the classifier can (``pair_with``: the compiled form, see
-        ``classifier.paired``); once for each pair of heads. A run does it (again, when a head
-        changed) once PAIR_AFTER comments have been run: pairing takes about a tenth of a second,
-        which a `flask score` of a few comments would not win back."""
-        with self._pairing:
-            self._pair_heads()
-
-    def _pair_heads(self) -> None:
+        ``classifier.paired``); once for each pair of heads, and again when a head changed. A run
+        does it, holding ``_pairing``, once PAIR_AFTER comments have been run: pairing takes
+        about a tenth of a second, which a `flask score` of a few comments would not win back."""
         scorer, contribution = self.scorer, self.contribution
         if self._paired[0] is scorer and self._paired[1] is contribution:
             return
