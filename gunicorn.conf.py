@@ -10,12 +10,14 @@ import os
 wsgi_app = "app:app"
 bind = ["0.0.0.0:5000"]
 
-# One process per core: scoring is CPU-bound Python, so threads queue on the interpreter lock. The
-# threads are for keep-alive connections and slow clients (a sync worker wants a buffering proxy
-# in front); on 2 cores the sync worker measured about 8% more comments/s (README, "Performance").
+# One process per core: scoring is CPU-bound Python. The threads are for the comments that arrive
+# together: a worker submits those as one group (one transaction, one verdict batch; see
+# moderation/workflow/grouping.py), so the more requests a worker holds at once, the less each one
+# costs. On 2 cores, 16 threads a worker sustained about 1.8 times the comments/s of 4 (README,
+# "Performance"); the threads also serve keep-alive connections and slow clients.
 workers = int(os.environ.get("WEB_CONCURRENCY") or os.cpu_count() or 1)
 worker_class = "gthread"
-threads = 4
+threads = 16
 
 # A worker that stops answering its arbiter for `timeout` seconds is replaced; on a restart,
 # requests in flight get `graceful_timeout` seconds to finish. Idle keep-alive connections close

@@ -37,7 +37,7 @@ from moderation.rules import load_rules
 RESULTS = PROJECT_ROOT / "bench" / "results"
 BIN = Path(sys.executable).parent
 PG_ADMIN = os.environ.get("BENCH_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/test")
-GUNICORN = ["--workers", "2", "--threads", "4"]  # the README's production settings for 2 cores
+GUNICORN = ["--workers", "2", "--threads", "16"]  # the README's production settings for 2 cores
 BACKENDS = ("sqlite", "postgresql")
 OURS = "ours (full verdict)"
 PEER = "alt-profanity-check"

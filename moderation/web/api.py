@@ -18,7 +18,6 @@ from ..workflow.submission import (
     comment_context,
     find_author,
     get_comment,
-    submit_comment,
 )
 from .errors import ApiError, outage_summary
 from .extension import contribution_configured, services
@@ -76,7 +75,7 @@ def post_comment(body: CommentIn) -> Reply:
     _check_length(body.text)
     svc = services()
     try:
-        result = submit_comment(svc.sessions, svc.pipeline, body.to_new_comment(), f"api:{g.caller.name}")
+        result = svc.submissions.submit(body.to_new_comment(), f"api:{g.caller.name}")
     except DuplicateIdConflict:
         raise ApiError(
             409, "id_conflict", f"comment {body.id!r} was already submitted with different text"

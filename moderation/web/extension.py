@@ -20,6 +20,7 @@ from ..pipeline import ContributionScorer, Pipeline
 from ..rules import RulesReloader
 from ..rules.limits import RuleLimits
 from ..workflow.audit import Notify
+from ..workflow.grouping import Grouper
 from ..workflow.webhooks import WebhookConfig
 
 log = logging.getLogger(__name__)
@@ -37,6 +38,7 @@ class Services:
     webhooks: WebhookConfig | None
     claim_minutes: float
     models: LiveModel
+    submissions: Grouper
 
     @property
     def metadata(self) -> MetaData:
@@ -88,6 +90,7 @@ def init_app(app: Flask) -> Services:
         webhooks,
         app.config["CLAIM_MINUTES"],
         models,
+        Grouper(engine_sessions, pipeline),
     )
     app.extensions["moderation"] = svc
     return svc

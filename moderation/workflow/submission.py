@@ -7,7 +7,7 @@ becomes the stored columns (tags, queue, priority), for submission and ``rules r
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -23,7 +23,7 @@ from ..verdict import AuthorFacts, Verdict, VerdictPayload
 from .audit import comment_verdict, verdict_payload
 from .queue import priority, queue_for_status
 from .rulehits import hit_rows
-from .submission_store import Stored, prepare, store
+from .submission_store import Prepared, Stored, prepare_many, store_many
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,67 +119,121 @@ def submit_comment(
     ``ON CONFLICT DO NOTHING`` on the unique site id, and the loser reads the
     winner's row. The statements are in :mod:`.submission_store` (two on PostgreSQL).
     """
-    digest = text_digest(new.text)
+    outcome = submit_comments(sessions, pipeline, [(new, actor)])[0]
+    if isinstance(outcome, DuplicateIdConflict):
+        raise outcome
+    return outcome
+
+
+def submit_comments(
+    sessions: sessionmaker[Session], pipeline: Pipeline, comments: Sequence[tuple[NewComment, str]]
+) -> list[Submitted | DuplicateIdConflict]:
+    """:func:`submit_comment` for several comments (each with its actor) in one transaction.
+
+    Their ids must be distinct and so must their authors (a caller puts a second comment by
+    one author in a later call, so that it sees the first one's counts). On PostgreSQL the
+    group costs two round trips besides BEGIN and COMMIT, the verdicts are one batch, and the
+    authors are locked in the order of their ids. Each comment's outcome, in order: what
+    :func:`submit_comment` returns, or the :class:`DuplicateIdConflict` it would raise; an
+    error of the database fails them all (nothing of the group is stored).
+    """
+    if len({new.site_id for new, _ in comments}) < len(comments) or len(
+        {new.author_id for new, _ in comments}
+    ) < len(comments):
+        raise ValueError("a group's comments need distinct ids and distinct authors")
+    order = sorted(range(len(comments)), key=lambda i: comments[i][0].author_id)
+    digests = [text_digest(new.text) for new, _ in comments]
+    outcomes: dict[int, Submitted | DuplicateIdConflict] = {}
     with connection_transaction(sessions) as connection:
-        prepared = prepare(
-            connection,
-            {
-                "comment_site_id": new.site_id,
-                "author_site_id": new.author_id,
-                "author_name": new.author_name,
-                "author_created_at": new.author_created_at,
-                "author_first_seen_at": utcnow(),
-                "article_site_id": new.article_id,
-                "article_title": new.article_title,
-                "article_url": new.article_url,
-            },
-            with_article=new.article_id is not None,
-        )
-        if prepared is None:
-            return _existing(connection, new, digest)
-        author = prepared.author
-        verdict = pipeline.assess(comment_context(new.text, author))
+        first_seen = utcnow()
+        found = prepare_many(connection, [_prepare_params(comments[i][0], first_seen) for i in order])
+        fresh = [(i, ready) for i, ready in zip(order, found, strict=True) if ready is not None]
+        contexts = [comment_context(comments[i][0].text, ready.author) for i, ready in fresh]
+        verdicts = pipeline.run(contexts) if contexts else []
         now = utcnow()
-        values = {
-            "site_id": new.site_id,
-            "text": new.text,
-            "text_sha256": digest,
-            "author_id": author.id,
-            "article_id": prepared.article_pk,
-            "parent_site_id": new.parent_id,
-            "status": verdict.status,
-            "visible": verdict.visible,
-            **verdict_columns(verdict, pipeline.rules),
-            "report_count": 0,
-            "report_weight": 0.0,
-            "brigade": False,
-            "submitted_by": actor,
-            "created_at": now,
-            "updated_at": now,
-            "revision": 0,
-        }
-        audit = {
-            "author_id": author.id,
-            "action": "verdict",
-            "actor": f"rules:{verdict.rules_version}",
-            "from_status": None,
-            "to_status": verdict.status,
-            "from_visible": None,
-            "to_visible": verdict.visible,
-            "site_rule": None,
-            "reason": "; ".join(verdict.reasons) or None,
-            "note": None,
-            "details": None,
-            "created_at": now,
-        }
-        inserted = store(
-            connection, values, Stored(author.id, verdict.status == "rejected", audit, hit_rows(verdict))
-        )
-        if inserted is None:
-            return _existing(connection, new, digest)
-        # From what was stored: reading the row back would cost another query.
-        payload = verdict_payload(verdict.status, verdict.visible, values["verdict"])
-        return Submitted(new.site_id, payload, created=True)
+        rows = [
+            _stored_rows(*comments[i], digests[i], ready, verdict, pipeline, now)
+            for (i, ready), verdict in zip(fresh, verdicts, strict=True)
+        ]
+        inserted = store_many(connection, rows)
+        for (i, _), verdict, (values, _), comment_pk in zip(fresh, verdicts, rows, inserted, strict=True):
+            if comment_pk is not None:
+                # From what was stored: reading the row back would cost another query.
+                payload = verdict_payload(verdict.status, verdict.visible, values["verdict"])
+                outcomes[i] = Submitted(comments[i][0].site_id, payload, created=True)
+        for i in order:
+            if i not in outcomes:  # the id was taken, before or meanwhile
+                outcomes[i] = _existing_or_conflict(connection, comments[i][0], digests[i])
+    return [outcomes[i] for i in range(len(comments))]
+
+
+def _prepare_params(new: NewComment, first_seen: datetime) -> tuple[dict[str, Any], bool]:
+    params = {
+        "comment_site_id": new.site_id,
+        "author_site_id": new.author_id,
+        "author_name": new.author_name,
+        "author_created_at": new.author_created_at,
+        "author_first_seen_at": first_seen,
+        "article_site_id": new.article_id,
+        "article_title": new.article_title,
+        "article_url": new.article_url,
+    }
+    return params, new.article_id is not None
+
+
+def _stored_rows(
+    new: NewComment,
+    actor: str,
+    digest: str,
+    prepared: Prepared,
+    verdict: Verdict,
+    pipeline: Pipeline,
+    now: datetime,
+) -> tuple[dict[str, Any], Stored]:
+    """The comment's columns and what is stored with it (audit entry, counters, rule hits)."""
+    author_pk, article_pk = prepared.author.id, prepared.article_pk
+    values = {
+        "site_id": new.site_id,
+        "text": new.text,
+        "text_sha256": digest,
+        "author_id": author_pk,
+        "article_id": article_pk,
+        "parent_site_id": new.parent_id,
+        "status": verdict.status,
+        "visible": verdict.visible,
+        **verdict_columns(verdict, pipeline.rules),
+        "report_count": 0,
+        "report_weight": 0.0,
+        "brigade": False,
+        "submitted_by": actor,
+        "created_at": now,
+        "updated_at": now,
+        "revision": 0,
+    }
+    audit = {
+        "author_id": author_pk,
+        "action": "verdict",
+        "actor": f"rules:{verdict.rules_version}",
+        "from_status": None,
+        "to_status": verdict.status,
+        "from_visible": None,
+        "to_visible": verdict.visible,
+        "site_rule": None,
+        "reason": "; ".join(verdict.reasons) or None,
+        "note": None,
+        "details": None,
+        "created_at": now,
+    }
+    return values, Stored(author_pk, verdict.status == "rejected", audit, hit_rows(verdict))
+
+
+def _existing_or_conflict(
+    connection: Connection, new: NewComment, digest: str
+) -> Submitted | DuplicateIdConflict:
+    try:
+        return _existing(connection, new, digest)
+    except DuplicateIdConflict as conflict:
+        return conflict
 
 
 def tag_string(tags: Iterable[str]) -> str:

@@ -10,7 +10,7 @@ concurrent comments by one author see each other's counts.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from typing import Any
@@ -290,40 +290,68 @@ class DriverStatement:
             if (process := b.type.dialect_impl(dialect).bind_processor(dialect)) is not None
         ]
 
-    def rows(self, session: Session | Connection, params: Mapping[str, Any]) -> list[Any]:
-        """Execute in the session's (or the connection's) transaction; the result rows as named
-        tuples."""
-        connection = session if isinstance(session, Connection) else session.connection()
-        dialect = connection.dialect
+    def values(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        """The driver's values for ``params``: the constants added, bind processors applied."""
         values = {**self.constants, **params}
         for name, process in self.processors:
             values[name] = process(values[name])
-        dbapi_connection = connection.connection
-        driver = dbapi_connection.driver_connection
-        assert driver is not None  # None only once the connection is closed or invalidated
-        # Imported here, not at the top: only PostgreSQL runs this, and a SQLite process (`flask
-        # score`, a site's first run) need not import the driver.
-        from psycopg.rows import namedtuple_row
+        return values
 
-        cursor = driver.cursor(row_factory=namedtuple_row)
-        try:
-            cursor.execute(self.sql, values)
-            rows: list[Any] = cursor.fetchall()
-            return rows
-        except dialect.loaded_dbapi.Error as exc:
-            lost = dialect.is_disconnect(exc, dbapi_connection, cursor)
-            if lost:
-                connection.invalidate(exc)
-            raise DBAPIError.instance(
-                self.sql,
-                values,
-                exc,
-                dialect.loaded_dbapi.Error,
-                hide_parameters=True,
-                connection_invalidated=lost,
-                dialect=dialect,
-            ) from exc
-        finally:
+    def rows(self, session: Session | Connection, params: Mapping[str, Any]) -> list[Any]:
+        """Execute in the session's (or the connection's) transaction; the result rows as named
+        tuples."""
+        return run_statements(session, [(self, params)])[0]
+
+
+def run_statements(
+    session: Session | Connection, calls: Sequence[tuple[DriverStatement, Mapping[str, Any]]]
+) -> list[list[Any]]:
+    """Run statements in order in the session's (or the connection's) transaction; each one's
+    rows as named tuples. Several are sent in one pipeline: one round trip to the server, not
+    one a statement. A driver error (the first, if several fail) comes out as SQLAlchemy's."""
+    if not calls:
+        return []
+    connection = session if isinstance(session, Connection) else session.connection()
+    dialect = connection.dialect
+    dbapi_connection = connection.connection
+    driver = dbapi_connection.driver_connection
+    assert driver is not None  # None only once the connection is closed or invalidated
+    # Imported here, not at the top: only PostgreSQL runs this, and a SQLite process (`flask
+    # score`, a site's first run) need not import the driver.
+    from psycopg.rows import namedtuple_row
+
+    cursors = []
+    sql, values = calls[0][0].sql, {}
+    try:
+        if len(calls) == 1:
+            statement, params = calls[0]
+            sql, values = statement.sql, statement.values(params)
+            cursor = driver.cursor(row_factory=namedtuple_row)
+            cursors.append(cursor)
+            cursor.execute(sql, values)
+        else:
+            with driver.pipeline():
+                for statement, params in calls:
+                    sql, values = statement.sql, statement.values(params)
+                    cursor = driver.cursor(row_factory=namedtuple_row)
+                    cursors.append(cursor)
+                    cursor.execute(sql, values)
+        return [cursor.fetchall() for cursor in cursors]
+    except dialect.loaded_dbapi.Error as exc:
+        lost = dialect.is_disconnect(exc, dbapi_connection, cursors[-1] if cursors else None)
+        if lost:
+            connection.invalidate(exc)
+        raise DBAPIError.instance(
+            sql,
+            values,
+            exc,
+            dialect.loaded_dbapi.Error,
+            hide_parameters=True,
+            connection_invalidated=lost,
+            dialect=dialect,
+        ) from exc
+    finally:
+        for cursor in cursors:
             cursor.close()
 
 
@@ -341,12 +369,33 @@ def prepare(session: Session | Connection, params: Mapping[str, Any], with_artic
     ``article_url`` (no name is a column's: SQLAlchemy would take it as a value to set).
     Returns the author's row and the article's id, or None if the comment id is taken.
     """
+    return prepare_many(session, [(params, with_article)])[0]
+
+
+def prepare_many(
+    session: Session | Connection, requests: Sequence[tuple[Mapping[str, Any], bool]]
+) -> list[Prepared | None]:
+    """:func:`prepare` for several comments in order, in one round trip on PostgreSQL.
+
+    Each ``(params, with_article)`` locks its author (and a changed article) until the
+    transaction ends: a caller sends its comments in one global order (by author) so that two
+    groups cannot each hold a row the other waits for.
+    """
     bind_dialect = _dialect(session)
-    dialect = bind_dialect.name
-    if dialect == "postgresql":
-        rows = _driver("prepare", bind_dialect, with_article).rows(session, params)
-        return Prepared(rows[0], rows[0].article_pk) if rows else None
-    statements = _separate(dialect)
+    if bind_dialect.name == "postgresql":
+        calls = [
+            (_driver("prepare", bind_dialect, with_article), params) for params, with_article in requests
+        ]
+        return [
+            Prepared(rows[0], rows[0].article_pk) if rows else None for rows in run_statements(session, calls)
+        ]
+    return [_prepare_separately(session, params, with_article) for params, with_article in requests]
+
+
+def _prepare_separately(
+    session: Session | Connection, params: Mapping[str, Any], with_article: bool
+) -> Prepared | None:
+    statements = _separate(_dialect(session).name)
     if session.execute(statements["existing"], {"site_id": params["comment_site_id"]}).first() is not None:
         return None
     author = session.execute(
@@ -376,27 +425,39 @@ def prepare(session: Session | Connection, params: Mapping[str, Any], with_artic
 def store(session: Session | Connection, values: Mapping[str, Any], stored: Stored) -> int | None:
     """Insert the comment with its audit entry, counters and rule hits; its id, or None when
     its site id was taken by a concurrent submission (then nothing is written)."""
+    return store_many(session, [(values, stored)])[0]
+
+
+def store_many(
+    session: Session | Connection, comments: Sequence[tuple[Mapping[str, Any], Stored]]
+) -> list[int | None]:
+    """:func:`store` for several comments in order, in one round trip on PostgreSQL."""
     bind_dialect = _dialect(session)
-    dialect = bind_dialect.name
-    day = values["created_at"].date()
-    if dialect == "postgresql":
+    if bind_dialect.name != "postgresql":
+        return [_store_separately(session, values, stored) for values, stored in comments]
+    calls = []
+    for values, stored in comments:
         params = {
             **{f"comment_{name}": value for name, value in values.items()},
             **{f"audit_{name}": value for name, value in stored.audit.items()},
             "author_pk": stored.author_pk,
             "rejected": int(stored.rejected),
             "hits": stored.hits,
-            "hit_day": day,
+            "hit_day": values["created_at"].date(),
         }
-        rows = _driver("store", bind_dialect, tuple(values)).rows(session, params)
-        return rows[0].id if rows else None
-    statements = _separate(dialect)
+        calls.append((_driver("store", bind_dialect, tuple(values)), params))
+    return [rows[0].id if rows else None for rows in run_statements(session, calls)]
+
+
+def _store_separately(session: Session | Connection, values: Mapping[str, Any], stored: Stored) -> int | None:
+    statements = _separate(_dialect(session).name)
     inserted: int | None = session.execute(statements["comment"], values).scalar()
     if inserted is None:
         return None
     session.execute(statements["audit"], {**stored.audit, "comment_id": inserted})
     session.execute(statements["counters"], {"author_pk": stored.author_pk, "rejected": int(stored.rejected)})
     if stored.hits:
+        day = values["created_at"].date()
         rows = [{**row, "comment_id": inserted, "day": day} for row in stored.hits]
         session.execute(statements["hits"], rows)
     return inserted
