@@ -15,6 +15,8 @@ from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from . import jsontext
+
 
 def normalize_url(url: str) -> str:
     """Use psycopg 3 for plain postgres:// and postgresql:// URLs."""
@@ -48,13 +50,23 @@ def make_engine(url: str, pool_size: int = 5, connect_timeout: float = 5) -> Eng
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False}, hide_parameters=True)
+        engine = create_engine(
+            url,
+            connect_args={"check_same_thread": False},
+            hide_parameters=True,
+            json_serializer=jsontext.dumps,
+        )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     # A connect_timeout in DATABASE_URL's query string wins.
     timeout = {} if "connect_timeout" in parsed.query else {"connect_timeout": max(2, round(connect_timeout))}
     engine = create_engine(
-        url, pool_size=pool_size, max_overflow=pool_size, hide_parameters=True, connect_args=timeout
+        url,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        hide_parameters=True,
+        connect_args=timeout,
+        json_serializer=jsontext.dumps,
     )
     event.listen(engine, "checkout", _still_connected)
     return engine

@@ -7,17 +7,31 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import orjson
 from flask import Flask, redirect, url_for
 from flask.json.provider import DefaultJSONProvider
+from werkzeug.sansio.response import Response
 
+from .. import jsontext
 from ..config import INSTANCE_DIR, PROJECT_ROOT, Config
 from . import extension
 
 
 class _OrderedJSON(DefaultJSONProvider):
-    """JSON responses keep their keys in the order the code builds them."""
+    """JSON responses keep their keys in the order the code builds them, written by orjson
+    (compact, UTF-8; dates still as HTTP dates) unless the app is in debug mode (indented)."""
 
     sort_keys = False
+
+    def response(self, *args: Any, **kwargs: Any) -> Response:
+        if self._app.debug or self.compact is False:
+            return super().response(*args, **kwargs)
+        body = jsontext.dumps_bytes(
+            self._prepare_response_obj(args, kwargs), self.default, orjson.OPT_PASSTHROUGH_DATETIME
+        )
+        response: Response = self._app.response_class(mimetype=self.mimetype)
+        response.set_data(body + b"\n")  # type: ignore[attr-defined]  # the app's is a full Response
+        return response
 
 
 def create_app(test_config: Mapping[str, Any] | None = None, *, web: bool = True) -> Flask:
