@@ -209,6 +209,21 @@ def test_a_lone_comment_is_submitted_at_once_as_before(app: Flask) -> None:
     ]
 
 
+def test_on_sqlite_one_group_at_a_time_on_postgresql_two(app: Flask) -> None:
+    """SQLite has one writer: a second group would only wait for the first one's lock."""
+    leaders = services(app).submissions.leaders
+    assert leaders == (1 if services(app).engine.dialect.name == "sqlite" else 2)
+    grouper, gated, sender = held_open(app, leaders=leaders)
+    sender.send(NewComment("second", OBSCENE, "author-second"))
+    if leaders == 1:
+        until(lambda: grouper.waiting == 1, "the second comment queued behind the held group")
+    else:
+        until(lambda: "second" in sender.outcomes, "the second comment stored meanwhile")
+    gated.gate.set()
+    sender.join()
+    assert isinstance(sender.outcomes["second"], Submitted)
+
+
 # -- PostgreSQL only: two groups under way at once, and a refusal by the server itself ----------
 
 

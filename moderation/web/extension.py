@@ -20,7 +20,7 @@ from ..pipeline import ContributionScorer, Pipeline
 from ..rules import RulesReloader
 from ..rules.limits import RuleLimits
 from ..workflow.audit import Notify
-from ..workflow.grouping import Grouper
+from ..workflow.grouping import LEADERS, Grouper
 from ..workflow.webhooks import WebhookConfig
 
 log = logging.getLogger(__name__)
@@ -90,7 +90,9 @@ def init_app(app: Flask) -> Services:
         webhooks,
         app.config["CLAIM_MINUTES"],
         models,
-        Grouper(engine_sessions, pipeline),
+        # SQLite has one writer at a time: a second group in the process would only wait for
+        # the first one's lock, in the driver's sleeps.
+        Grouper(engine_sessions, pipeline, leaders=1 if engine.dialect.name == "sqlite" else LEADERS),
     )
     app.extensions["moderation"] = svc
     return svc

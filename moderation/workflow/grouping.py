@@ -69,6 +69,11 @@ class Grouper:
         self.grouped = 0
 
     @property
+    def leaders(self) -> int:
+        """How many groups may be under way at once."""
+        return self._max_leaders
+
+    @property
     def waiting(self) -> int:
         """Comments waiting for a group to take them."""
         with self._lock:
