@@ -13,7 +13,7 @@ bind = ["0.0.0.0:5000"]
 # One process per core: scoring is CPU-bound Python. The threads are for the comments that arrive
 # together: a worker submits those as one group (one transaction, one verdict batch; see
 # moderation/workflow/grouping.py), so the more requests a worker holds at once, the less each one
-# costs. On 2 cores, 16 threads a worker sustained about 1.8 times the comments/s of 4 (README,
+# costs. On 2 cores, 16 threads a worker sustained 1.1-1.5 times the comments/s of 4 (README,
 # "Performance"); the threads also serve keep-alive connections and slow clients.
 workers = int(os.environ.get("WEB_CONCURRENCY") or os.cpu_count() or 1)
 worker_class = "gthread"
