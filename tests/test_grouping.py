@@ -12,14 +12,11 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import psycopg
 import pytest
-from conftest import TABLES
 from flask import Flask
 from sqlalchemy import text
 
 from moderation.pipeline import CommentContext, Pipeline
-from moderation.web import create_app
 from moderation.web.extension import services
 from moderation.workflow.grouping import Grouper
 from moderation.workflow.submission import DuplicateIdConflict, NewComment, Submitted, submit_comment
@@ -227,28 +224,12 @@ def test_on_sqlite_one_group_at_a_time_on_postgresql_two(app: Flask) -> None:
 # -- PostgreSQL only: two groups under way at once, and a refusal by the server itself ----------
 
 
-@pytest.fixture
-def pg_app(pg_url: str) -> Any:
-    with psycopg.connect(pg_url, autocommit=True) as conn:
-        conn.execute(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE")
-    app = create_app(
-        {
-            "DATABASE_URL": pg_url,
-            "SECRET_KEY": "test",
-            "LOG_LEVEL": "WARNING",
-            "TESTING": True,
-            "MODERATION_MODEL": "none",
-            "MODERATION_CONTRIBUTION_MODEL": "none",
-            "MODEL_RELOAD_SECONDS": 0,
-        }
-    )
-    yield app
-    services(app).engine.dispose()
+ON_POSTGRESQL = pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 
 
-@pytest.mark.postgres
-def test_a_second_group_goes_ahead_while_the_first_is_held(pg_app: Flask) -> None:
-    grouper, gated, sender = held_open(pg_app, leaders=2)
+@ON_POSTGRESQL
+def test_a_second_group_goes_ahead_while_the_first_is_held(app: Flask) -> None:
+    grouper, gated, sender = held_open(app, leaders=2)
     # The first group holds its transaction open; a comment by another author does not wait for it.
     got = grouper.submit(NewComment("meanwhile", CLEAN, "author-meanwhile"), "api:test")
     assert got.created and not gated.gate.is_set()
@@ -259,12 +240,12 @@ def test_a_second_group_goes_ahead_while_the_first_is_held(pg_app: Flask) -> Non
     gated.gate.set()
     sender.join()
     assert isinstance(sender.outcomes["same-author"], Submitted)
-    assert rows(pg_app, "SELECT comment_count FROM authors WHERE site_id = 'author-first'") == [(2,)]
+    assert rows(app, "SELECT comment_count FROM authors WHERE site_id = 'author-first'") == [(2,)]
 
 
-@pytest.mark.postgres
-def test_a_comment_the_server_refuses_fails_alone(pg_app: Flask) -> None:
-    grouper, gated, sender = held_open(pg_app)
+@ON_POSTGRESQL
+def test_a_comment_the_server_refuses_fails_alone(app: Flask) -> None:
+    grouper, gated, sender = held_open(app)
     # PostgreSQL's text holds no NUL: the driver refuses this title (the API refuses it earlier).
     sender.send(NewComment("ok-1", CLEAN, "author-ok-1", article_id="art", article_title="Story"))
     until(lambda: grouper.waiting == 1, "one waiting")
@@ -274,48 +255,9 @@ def test_a_comment_the_server_refuses_fails_alone(pg_app: Flask) -> None:
     gated.gate.set()
     sender.join()
     assert isinstance(sender.outcomes["bad"], Exception) and not isinstance(sender.outcomes["bad"], Submitted)
-    assert [r[0] for r in rows(pg_app, "SELECT site_id FROM comments ORDER BY site_id")] == [
+    assert [r[0] for r in rows(app, "SELECT site_id FROM comments ORDER BY site_id")] == [
         "first",
         "ok-1",
         "ok-2",
     ]
-    assert rows(pg_app, "SELECT COUNT(*) FROM articles WHERE site_id = 'art-2'")[0][0] == 0
-
-
-@pytest.mark.postgres
-def test_many_requests_at_once_through_the_api_are_each_stored_once(pg_app: Flask) -> None:
-    with services(pg_app).sessions() as session, session.begin():
-        from moderation.accounts.apikeys import create_key
-
-        auth = {"Authorization": f"Bearer {create_key(session, 'site')}"}
-    posters, per_poster = 24, 5
-    barrier = threading.Barrier(posters)
-    statuses: list[int] = []
-    lock = threading.Lock()
-
-    def post(n: int) -> None:
-        client = pg_app.test_client()
-        barrier.wait()
-        for k in range(per_poster):
-            body = {
-                "id": f"p{n}-{k}",
-                "text": OBSCENE if k % 2 else f"{CLEAN} {n}-{k}",
-                "author": {"id": f"reader-{n % 8}"},  # three posters share each author
-                "article": {"id": f"story-{k % 3}"},
-            }
-            status = client.post("/api/v1/comments", json=body, headers=auth).status_code
-            with lock:
-                statuses.append(status)
-
-    threads = [threading.Thread(target=post, args=(n,)) for n in range(posters)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert statuses == [201] * posters * per_poster
-    assert rows(pg_app, "SELECT COUNT(*), COUNT(DISTINCT site_id) FROM comments") == [(120, 120)]
-    assert rows(pg_app, "SELECT COUNT(*) FROM audit_log") == [(120,)]
-    counts = rows(pg_app, "SELECT site_id, comment_count, rejected_count FROM authors ORDER BY site_id")
-    assert counts == [(f"reader-{a}", 15, 6) for a in range(8)]
-    submissions = services(pg_app).submissions
-    assert submissions.grouped == 120
+    assert rows(app, "SELECT COUNT(*) FROM articles WHERE site_id = 'art-2'")[0][0] == 0

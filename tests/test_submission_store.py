@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import shutil
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -223,21 +223,18 @@ def test_conflicting_repost_writes_nothing(pg_app: Flask, sqlite_app: Flask) -> 
         assert _stored(app) == before  # not even the author's name
 
 
-def test_concurrent_comments_by_one_author_are_each_counted_once(pg_app: Flask) -> None:
-    """Many threads post comments by one author, each id twice at once: every comment is stored,
-    audited and counted once, and no post fails."""
-    headers = _headers(pg_app)
-    threads_n, per_thread = 8, 5
+def _post_at_once(app: Flask, threads_n: int, bodies: Callable[[int], list[dict[str, Any]]]) -> list[int]:
+    """Each of ``threads_n`` threads, released together, posts its ``bodies(n)`` in order; the
+    statuses, in no order."""
+    headers = _headers(app)
     barrier = threading.Barrier(threads_n)
     statuses: list[int] = []
     lock = threading.Lock()
 
     def post(n: int) -> None:
-        client = pg_app.test_client()
+        client = app.test_client()
         barrier.wait()
-        for i in range(per_thread):
-            cid = f"c{(n // 2) * per_thread + i}"  # threads 2k and 2k+1 post the same ids
-            body = {"id": cid, "text": f"a twit comment {cid}", "author": {"id": "ann"}}
+        for body in bodies(n):
             code = client.post("/api/v1/comments", json=body, headers=headers).status_code
             with lock:
                 statuses.append(code)
@@ -247,6 +244,19 @@ def test_concurrent_comments_by_one_author_are_each_counted_once(pg_app: Flask) 
         t.start()
     for t in threads:
         t.join()
+    return statuses
+
+
+def test_concurrent_comments_by_one_author_are_each_counted_once(pg_app: Flask) -> None:
+    """Many threads post comments by one author, each id twice at once: every comment is stored,
+    audited and counted once, and no post fails."""
+    threads_n, per_thread = 8, 5
+
+    def bodies(n: int) -> list[dict[str, Any]]:
+        ids = [f"c{(n // 2) * per_thread + i}" for i in range(per_thread)]  # threads 2k, 2k+1: same ids
+        return [{"id": cid, "text": f"a twit comment {cid}", "author": {"id": "ann"}} for cid in ids]
+
+    statuses = _post_at_once(pg_app, threads_n, bodies)
     distinct = threads_n // 2 * per_thread
     assert sorted(statuses) == [200] * distinct + [201] * distinct
     stored = _stored(pg_app)
@@ -254,6 +264,31 @@ def test_concurrent_comments_by_one_author_are_each_counted_once(pg_app: Flask) 
     assert stored["authors"]["ann"][2] == distinct
     assert len(stored["audit"]) == distinct
     assert sorted(h[0] for h in stored["hits"]) == sorted(stored["comments"])
+
+
+def test_many_authors_posting_at_once_are_each_counted_once(pg_app: Flask) -> None:
+    """24 threads post 5 comments each, three threads to an author, on three articles: the
+    worker's groups store each comment once with its author's counts, as one at a time."""
+
+    def bodies(n: int) -> list[dict[str, Any]]:
+        return [
+            {
+                "id": f"p{n}-{k}",
+                "text": f"frak this, take {n}-{k}" if k % 2 else f"The budget vote, take {n}-{k}.",
+                "author": {"id": f"reader-{n % 8}"},
+                "article": {"id": f"story-{k % 3}"},
+            }
+            for k in range(5)
+        ]
+
+    statuses = _post_at_once(pg_app, 24, bodies)
+    assert statuses == [201] * 120
+    stored = _stored(pg_app)
+    assert len(stored["comments"]) == 120 and len(stored["audit"]) == 120
+    assert sorted((site_id, row[2], row[3]) for site_id, row in stored["authors"].items()) == [
+        (f"reader-{a}", 15, 6) for a in range(8)
+    ]
+    assert services(pg_app).submissions.grouped == 120
 
 
 def test_a_comment_being_scored_locks_its_author_but_not_an_unchanged_article(
