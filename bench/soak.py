@@ -64,7 +64,7 @@ class Settings:
     seconds: float = 75.0
     clients: int = 12
     workers: tuple[int, int] = (2, 1)
-    threads: int = 4
+    threads: int = 16  # gunicorn.conf.py's: comments that arrive together are submitted as a group
     kill_at: float = 0.2
     db_at: float = 0.4
     db_down: float = 5.0
