@@ -22,8 +22,6 @@ OPTIONS = orjson.OPT_NON_STR_KEYS
 
 def plain(value: Any) -> Any:
     """A value orjson takes for one :func:`json.dumps` takes (numpy scalars and arrays too)."""
-    if isinstance(value, bool):
-        return bool(value)
     if isinstance(value, int):
         return int(value)
     if isinstance(value, float):

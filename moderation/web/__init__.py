@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
+import flask
 import orjson
 from flask import Flask, redirect, url_for
 from flask.json.provider import DefaultJSONProvider
@@ -29,9 +30,8 @@ class _OrderedJSON(DefaultJSONProvider):
         body = jsontext.dumps_bytes(
             self._prepare_response_obj(args, kwargs), self.default, orjson.OPT_PASSTHROUGH_DATETIME
         )
-        response: Response = self._app.response_class(mimetype=self.mimetype)
-        response.set_data(body + b"\n")  # type: ignore[attr-defined]  # the app's is a full Response
-        return response
+        response_class = cast(type[flask.Response], self._app.response_class)  # a Flask app's
+        return response_class(body + b"\n", mimetype=self.mimetype)
 
 
 def create_app(test_config: Mapping[str, Any] | None = None, *, web: bool = True) -> Flask:

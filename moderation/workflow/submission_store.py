@@ -11,6 +11,7 @@ concurrent comments by one author see each other's counts.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from typing import Any
@@ -82,7 +83,7 @@ class Prepared:
 
 @dataclass(frozen=True, slots=True)
 class Stored:
-    """What :func:`store` needs besides the comment's columns."""
+    """What :func:`store_many` needs besides the comment's columns."""
 
     author_pk: int
     rejected: bool
@@ -323,19 +324,12 @@ def run_statements(
     cursors = []
     sql, values = calls[0][0].sql, {}
     try:
-        if len(calls) == 1:
-            statement, params = calls[0]
-            sql, values = statement.sql, statement.values(params)
-            cursor = driver.cursor(row_factory=namedtuple_row)
-            cursors.append(cursor)
-            cursor.execute(sql, values)
-        else:
-            with driver.pipeline():
-                for statement, params in calls:
-                    sql, values = statement.sql, statement.values(params)
-                    cursor = driver.cursor(row_factory=namedtuple_row)
-                    cursors.append(cursor)
-                    cursor.execute(sql, values)
+        with driver.pipeline() if len(calls) > 1 else nullcontext():
+            for statement, params in calls:
+                sql, values = statement.sql, statement.values(params)
+                cursor = driver.cursor(row_factory=namedtuple_row)
+                cursors.append(cursor)
+                cursor.execute(sql, values)
         return [cursor.fetchall() for cursor in cursors]
     except dialect.loaded_dbapi.Error as exc:
         lost = dialect.is_disconnect(exc, dbapi_connection, cursors[-1] if cursors else None)
@@ -422,16 +416,12 @@ def _prepare_separately(
     return Prepared(author, article_pk)
 
 
-def store(session: Session | Connection, values: Mapping[str, Any], stored: Stored) -> int | None:
-    """Insert the comment with its audit entry, counters and rule hits; its id, or None when
-    its site id was taken by a concurrent submission (then nothing is written)."""
-    return store_many(session, [(values, stored)])[0]
-
-
 def store_many(
     session: Session | Connection, comments: Sequence[tuple[Mapping[str, Any], Stored]]
 ) -> list[int | None]:
-    """:func:`store` for several comments in order, in one round trip on PostgreSQL."""
+    """Insert each comment with its audit entry, counters and rule hits, in order (one round
+    trip on PostgreSQL); each one's id, or None when its site id was taken by a concurrent
+    submission (then nothing of it is written)."""
     bind_dialect = _dialect(session)
     if bind_dialect.name != "postgresql":
         return [_store_separately(session, values, stored) for values, stored in comments]
